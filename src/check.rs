@@ -1,0 +1,419 @@
+//! `mlspend check`: what an export holds, before anything is attributed.
+//!
+//! Takes the canonical rows of each named input and gives, per input: the layout of each file, rows read and
+//! rejected, the total cost per month and currency on each basis the files carry, the rows and cost that are ML
+//! spend, the tag keys present (folded, with the casings seen), and the runs skipped as duplicates. Currencies are
+//! never added together; every sum is exact.
+
+use crate::dates::Month;
+use crate::ingest::{self, FileReport, LoadReport, Plan, Reject, SkippedRun};
+use crate::money::Money;
+use crate::schema::{Basis, CostRow};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+/// Sums on each basis. A basis is absent when no file of the input carries it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub rows: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amortized: Option<Money>,
+    /// Cost of files that nothing labels actual or amortized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unlabelled: Option<Money>,
+}
+
+impl Totals {
+    pub fn add(&mut self, row: &CostRow) {
+        self.rows += 1;
+        let add = |slot: &mut Option<Money>, v: Option<Money>| {
+            if let Some(v) = v {
+                *slot.get_or_insert(Money::ZERO) += v;
+            }
+        };
+        match row.basis {
+            Basis::Unlabelled => add(&mut self.unlabelled, row.actual),
+            _ => {
+                add(&mut self.actual, row.actual);
+                add(&mut self.amortized, row.amortized);
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &Totals) {
+        self.rows += other.rows;
+        for (a, b) in [
+            (&mut self.actual, other.actual),
+            (&mut self.amortized, other.amortized),
+            (&mut self.unlabelled, other.unlabelled),
+        ] {
+            if let Some(b) = b {
+                *a.get_or_insert(Money::ZERO) += b;
+            }
+        }
+    }
+}
+
+/// Totals of one month and currency.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MonthTotals {
+    pub month: Month,
+    pub currency: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// A tag key, folded, with how many rows carry it and the casings seen.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TagKey {
+    pub key: String,
+    pub rows: u64,
+    pub variants: BTreeMap<String, u64>,
+}
+
+/// Everything `check` says of one named input.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub files: Vec<FileReport>,
+    pub rows: u64,
+    pub rejected: u64,
+    pub months: Vec<MonthTotals>,
+    pub ml: Vec<MonthTotals>,
+    pub tags: Vec<TagKey>,
+    pub tags_unparsed: u64,
+    pub providers: BTreeMap<String, u64>,
+    pub skipped_runs: Vec<SkippedRun>,
+}
+
+/// The whole `check` answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub inputs: Vec<InputReport>,
+    pub rows: u64,
+    pub rejected: u64,
+    pub months: Vec<MonthTotals>,
+    pub rejects: Vec<Reject>,
+    pub warnings: Vec<String>,
+}
+
+/// Running sums for one input.
+#[derive(Default)]
+struct Acc {
+    months: Vec<(Month, String, Totals)>,
+    ml: Vec<(Month, String, Totals)>,
+    tags: HashMap<String, (u64, HashMap<String, u64>)>,
+    tags_unparsed: u64,
+    providers: HashMap<String, u64>,
+}
+
+fn bucket<'a>(
+    v: &'a mut Vec<(Month, String, Totals)>,
+    month: Month,
+    currency: &str,
+) -> &'a mut Totals {
+    let pos = match v.iter().position(|(m, c, _)| *m == month && c == currency) {
+        Some(p) => p,
+        None => {
+            v.push((month, currency.to_string(), Totals::default()));
+            v.len() - 1
+        }
+    };
+    &mut v[pos].2
+}
+
+fn sorted(v: Vec<(Month, String, Totals)>) -> Vec<MonthTotals> {
+    let mut out: Vec<MonthTotals> = v
+        .into_iter()
+        .map(|(month, currency, totals)| MonthTotals {
+            month,
+            currency,
+            totals,
+        })
+        .collect();
+    out.sort_by(|a, b| (a.month, &a.currency).cmp(&(b.month, &b.currency)));
+    out
+}
+
+impl Acc {
+    fn add(&mut self, row: &CostRow) {
+        let month = row.billing_month();
+        bucket(&mut self.months, month, row.currency).add(row);
+        if row.is_ml {
+            bucket(&mut self.ml, month, row.currency).add(row);
+        }
+        for tag in &row.tags.list {
+            let entry = match self.tags.get_mut(tag.key.as_ref()) {
+                Some(e) => e,
+                None => self.tags.entry(tag.key.to_string()).or_default(),
+            };
+            entry.0 += 1;
+            match entry.1.get_mut(tag.name.as_ref()) {
+                Some(n) => *n += 1,
+                None => {
+                    entry.1.insert(tag.name.to_string(), 1);
+                }
+            }
+        }
+        if row.tags_unparsed.is_some() {
+            self.tags_unparsed += 1;
+        }
+        match self.providers.get_mut(row.provider) {
+            Some(n) => *n += 1,
+            None => {
+                self.providers.insert(row.provider.to_string(), 1);
+            }
+        }
+    }
+}
+
+/// Reads the planned inputs and sums what `check` reports.
+pub fn run(plan: &Plan, options: &ingest::Options) -> crate::Result<(CheckReport, LoadReport)> {
+    let mut accs: Vec<Acc> = plan.inputs.iter().map(|_| Acc::default()).collect();
+    let input_of: Vec<usize> = plan.sources.iter().map(|s| s.input).collect();
+    let load = ingest::load(plan, options, &mut |row| {
+        accs[input_of[row.file as usize]].add(row)
+    })?;
+    let mut all_months: Vec<(Month, String, Totals)> = Vec::new();
+    let mut inputs = Vec::new();
+    for (i, (path, acc)) in plan.inputs.iter().zip(accs).enumerate() {
+        for (m, c, t) in &acc.months {
+            bucket(&mut all_months, *m, c).merge(t);
+        }
+        let files: Vec<FileReport> = load
+            .files
+            .iter()
+            .filter(|f| f.input == i)
+            .cloned()
+            .collect();
+        let mut tags: Vec<TagKey> = acc
+            .tags
+            .into_iter()
+            .map(|(key, (rows, variants))| TagKey {
+                key,
+                rows,
+                variants: variants.into_iter().collect(),
+            })
+            .collect();
+        tags.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.key.cmp(&b.key)));
+        inputs.push(InputReport {
+            path: path.display().to_string(),
+            rows: files.iter().map(|f| f.rows).sum(),
+            rejected: files.iter().map(|f| f.rejected).sum(),
+            files,
+            months: sorted(acc.months),
+            ml: sorted(acc.ml),
+            tags,
+            tags_unparsed: acc.tags_unparsed,
+            providers: acc.providers.into_iter().collect(),
+            skipped_runs: plan
+                .skipped_runs
+                .iter()
+                .filter(|(n, _)| *n == i)
+                .map(|(_, s)| s.clone())
+                .collect(),
+        });
+    }
+    let report = CheckReport {
+        rows: load.rows(),
+        rejected: load.rejected(),
+        months: sorted(all_months),
+        rejects: load.rejects.clone(),
+        warnings: load.warnings.clone(),
+        inputs,
+    };
+    Ok((report, load))
+}
+
+fn money_columns(rows: &[MonthTotals]) -> Vec<(&'static str, fn(&Totals) -> Option<Money>)> {
+    let all: [(&'static str, fn(&Totals) -> Option<Money>); 3] = [
+        ("actual", |t| t.actual),
+        ("amortized", |t| t.amortized),
+        ("unlabelled", |t| t.unlabelled),
+    ];
+    all.into_iter()
+        .filter(|(_, f)| rows.iter().any(|r| f(&r.totals).is_some()))
+        .collect()
+}
+
+/// Writes rows as a table with aligned columns; numbers right-aligned.
+pub fn table(
+    out: &mut String,
+    indent: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+    numeric: &[bool],
+) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |out: &mut String, cells: Vec<&str>| {
+        let mut s = String::from(indent);
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i] - c.chars().count();
+            if numeric.get(i).copied().unwrap_or(false) {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                if i + 1 < cells.len() {
+                    s.push_str(&" ".repeat(pad));
+                }
+            }
+            if i + 1 < cells.len() {
+                s.push_str("  ");
+            }
+        }
+        out.push_str(s.trim_end());
+        out.push('\n');
+    };
+    line(out, header.to_vec());
+    for r in rows {
+        line(out, r.iter().map(|s| s.as_str()).collect());
+    }
+}
+
+fn month_table(out: &mut String, rows: &[MonthTotals]) {
+    let cols = money_columns(rows);
+    let mut header = vec!["month", "currency", "rows"];
+    header.extend(cols.iter().map(|(n, _)| *n));
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut v = vec![
+                r.month.to_string(),
+                r.currency.clone(),
+                r.totals.rows.to_string(),
+            ];
+            v.extend(cols.iter().map(|(_, f)| {
+                f(&r.totals)
+                    .map(|m| m.to_plain())
+                    .unwrap_or_else(|| "-".into())
+            }));
+            v
+        })
+        .collect();
+    let mut numeric = vec![false, false, true];
+    numeric.extend(cols.iter().map(|_| true));
+    table(out, "    ", &header, &body, &numeric);
+}
+
+/// The human-readable form.
+pub fn render_text(r: &CheckReport) -> String {
+    let mut out = String::new();
+    for input in &r.inputs {
+        let _ = writeln!(out, "{}", input.path);
+        for f in &input.files {
+            let basis = serde_json::to_value(f.basis)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}  {} ({}), {}: {} rows, {} rejected",
+                f.path,
+                f.variant,
+                f.layout.description(),
+                basis,
+                f.rows,
+                f.rejected
+            );
+        }
+        for s in &input.skipped_runs {
+            let _ = writeln!(
+                out,
+                "  skipped run {} ({}): {} is newer, by {}",
+                s.skipped, s.date_range, s.kept, s.chosen_by
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  rows: {} read, {} rejected",
+            input.rows, input.rejected
+        );
+        if !input.months.is_empty() {
+            let _ = writeln!(out, "  cost by month and currency:");
+            month_table(&mut out, &input.months);
+        }
+        if input.ml.is_empty() {
+            let _ = writeln!(out, "  ML spend: none");
+        } else {
+            let _ = writeln!(out, "  ML spend (Azure Machine Learning):");
+            month_table(&mut out, &input.ml);
+        }
+        if input.providers.len() > 1 || input.providers.keys().any(|p| p != "Microsoft") {
+            let list: Vec<String> = input
+                .providers
+                .iter()
+                .map(|(p, n)| format!("{} {n}", if p.is_empty() { "(none)" } else { p }))
+                .collect();
+            let _ = writeln!(out, "  rows by provider: {}", list.join(", "));
+        }
+        if input.tags.is_empty() {
+            let _ = writeln!(out, "  tag keys: none");
+        } else {
+            let _ = writeln!(out, "  tag keys (rows; casings seen):");
+            let body: Vec<Vec<String>> = input
+                .tags
+                .iter()
+                .map(|t| {
+                    let variants: Vec<String> = t
+                        .variants
+                        .iter()
+                        .map(|(n, c)| format!("{n:?} {c}"))
+                        .collect();
+                    vec![t.key.clone(), t.rows.to_string(), variants.join(", ")]
+                })
+                .collect();
+            table(
+                &mut out,
+                "    ",
+                &["key", "rows", "casings"],
+                &body,
+                &[false, true, false],
+            );
+        }
+        if input.tags_unparsed > 0 {
+            let _ = writeln!(
+                out,
+                "  tags not readable as JSON: {} rows (kept, with no tags)",
+                input.tags_unparsed
+            );
+        }
+        out.push('\n');
+    }
+    if r.inputs.len() > 1 {
+        let _ = writeln!(
+            out,
+            "all inputs: {} rows read, {} rejected",
+            r.rows, r.rejected
+        );
+        month_table(&mut out, &r.months);
+        out.push('\n');
+    }
+    if !r.rejects.is_empty() {
+        let _ = writeln!(out, "rejected rows ({}):", r.rejected);
+        for j in r.rejects.iter().take(20) {
+            let col = if j.column.is_empty() {
+                String::new()
+            } else {
+                format!(" column {}:", j.column)
+            };
+            let _ = writeln!(out, "  {}: line {}:{} {}", j.file, j.line, col, j.reason);
+        }
+        if r.rejects.len() > 20 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (all of them with --json)",
+                r.rejects.len() - 20
+            );
+        }
+    }
+    out
+}

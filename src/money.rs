@@ -1,0 +1,380 @@
+//! Exact money.
+//!
+//! Takes cost strings as Azure writes them (up to 28 fractional digits, scientific notation after an Excel re-save,
+//! negatives) and gives [`Money`], an integer count of 10^-28 currency units held in 256 bits. Sums of any number of
+//! rows are exact: a million rows of `0.0000001` add up to exactly `0.1`, which `f64` cannot do. Money carries no
+//! currency; callers key every sum by currency so that currencies are never added together.
+
+use ethnum::I256;
+use std::fmt;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+/// Fractional digits kept: the most Azure writes (its decimal type has 28).
+pub const SCALE: u32 = 28;
+
+/// An exact amount in 10^-28 units of some currency.
+#[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(I256);
+
+/// Why a cost string is not a number mlspend can hold exactly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("empty value")]
+    Empty,
+    #[error("not a number: {0:?}")]
+    NotANumber(String),
+    #[error("{0:?} has more than 28 fractional digits")]
+    TooPrecise(String),
+    #[error("{0:?} is out of range")]
+    OutOfRange(String),
+}
+
+fn pow10(n: u32) -> I256 {
+    I256::new(10).pow(n)
+}
+
+impl Money {
+    pub const ZERO: Money = Money(I256::ZERO);
+
+    /// The raw count of 10^-28 units.
+    pub fn raw(self) -> I256 {
+        self.0
+    }
+
+    pub fn from_raw(raw: I256) -> Money {
+        Money(raw)
+    }
+
+    /// Whole minor units (for example cents when `decimals` is 2).
+    pub fn from_minor_units(units: i128, decimals: u32) -> Money {
+        Money(I256::new(units) * pow10(SCALE - decimals.min(SCALE)))
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == I256::ZERO
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0.is_negative()
+    }
+
+    /// Parses `-12.5`, `0.0000000072922557592391990000`, `5.64902E-05`, `+3`, `.5`. Surrounding spaces are ignored.
+    pub fn parse(text: &str) -> Result<Money, MoneyError> {
+        let s = text.trim();
+        if s.is_empty() {
+            return Err(MoneyError::Empty);
+        }
+        let bad = || MoneyError::NotANumber(s.to_string());
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        let negative = match bytes[0] {
+            b'-' => {
+                i = 1;
+                true
+            }
+            b'+' => {
+                i = 1;
+                false
+            }
+            _ => false,
+        };
+        // Mantissa digits without leading zeros, and how many of them follow the decimal point.
+        let mut mantissa = I256::ZERO;
+        let mut significant = 0u32;
+        let mut frac_digits: i64 = 0;
+        let mut seen_digit = false;
+        let mut seen_point = false;
+        while i < bytes.len() {
+            match bytes[i] {
+                d @ b'0'..=b'9' => {
+                    seen_digit = true;
+                    if seen_point {
+                        frac_digits += 1;
+                    }
+                    if significant > 0 || d != b'0' {
+                        significant += 1;
+                        if significant > 70 {
+                            return Err(MoneyError::OutOfRange(s.to_string()));
+                        }
+                        mantissa = mantissa * I256::new(10) + I256::new((d - b'0') as i128);
+                    }
+                }
+                b'.' if !seen_point => seen_point = true,
+                b'e' | b'E' => break,
+                _ => return Err(bad()),
+            }
+            i += 1;
+        }
+        if !seen_digit {
+            return Err(bad());
+        }
+        let mut exponent: i64 = 0;
+        if i < bytes.len() {
+            // bytes[i] is 'e' or 'E'
+            let exp_text = &s[i + 1..];
+            exponent = exp_text.parse::<i64>().map_err(|_| bad())?;
+            if exponent.abs() > 1000 {
+                return Err(MoneyError::OutOfRange(s.to_string()));
+            }
+        }
+        // value = mantissa * 10^(exponent - frac_digits); we hold value * 10^SCALE.
+        let shift = exponent - frac_digits + SCALE as i64;
+        let raw = if shift >= 0 {
+            if mantissa == I256::ZERO {
+                I256::ZERO
+            } else {
+                if shift as u32 + significant > 75 {
+                    return Err(MoneyError::OutOfRange(s.to_string()));
+                }
+                mantissa * pow10(shift as u32)
+            }
+        } else {
+            let drop = (-shift) as u32;
+            if drop > 75 {
+                if mantissa == I256::ZERO {
+                    I256::ZERO
+                } else {
+                    return Err(MoneyError::TooPrecise(s.to_string()));
+                }
+            } else {
+                let div = pow10(drop);
+                if mantissa % div != I256::ZERO {
+                    return Err(MoneyError::TooPrecise(s.to_string()));
+                }
+                mantissa / div
+            }
+        };
+        Ok(Money(if negative { -raw } else { raw }))
+    }
+
+    /// Rounded to `decimals` fractional digits, half away from zero.
+    pub fn round(self, decimals: u32) -> Money {
+        Money::from_minor_units(self.minor_units(decimals), decimals)
+    }
+
+    /// The amount in whole minor units, rounded half away from zero.
+    pub fn minor_units(self, decimals: u32) -> i128 {
+        let unit = pow10(SCALE - decimals.min(SCALE));
+        let half = unit / I256::new(2);
+        let q = if self.0.is_negative() {
+            (self.0 - half) / unit
+        } else {
+            (self.0 + half) / unit
+        };
+        q.as_i128()
+    }
+
+    /// The amount in whole minor units rounded toward negative infinity, and what is left over (never negative).
+    pub fn floor_minor_units(self, decimals: u32) -> (i128, Money) {
+        let unit = pow10(SCALE - decimals.min(SCALE));
+        let q = self.0.div_euclid(unit);
+        let r = self.0.rem_euclid(unit);
+        (q.as_i128(), Money(r))
+    }
+
+    /// `self * numerator / denominator`, truncated toward zero at 10^-28. `None` when the denominator is zero.
+    pub fn mul_div(self, numerator: Money, denominator: Money) -> Option<Money> {
+        if denominator.is_zero() {
+            return None;
+        }
+        // Both factors are at most ~1e38 in practice (1e10 units at scale 28); their product fits 256 bits.
+        let product = self.0.checked_mul(numerator.0)?;
+        Some(Money(product / denominator.0))
+    }
+
+    /// Fixed notation with exactly `decimals` digits after the point, rounded half away from zero.
+    pub fn to_fixed(self, decimals: u32) -> String {
+        let units = self.minor_units(decimals);
+        format_units(I256::new(units), decimals)
+    }
+
+    /// Full precision, trailing zeros trimmed: `0.1`, `-3`, `0.0000000072922557592391990000` -> `0.000000007292255759239199`.
+    pub fn to_plain(self) -> String {
+        let mut text = format_units(self.0, SCALE);
+        if text.contains('.') {
+            while text.ends_with('0') {
+                text.pop();
+            }
+            if text.ends_with('.') {
+                text.pop();
+            }
+        }
+        if text == "-0" {
+            text = "0".into();
+        }
+        text
+    }
+}
+
+fn format_units(units: I256, decimals: u32) -> String {
+    let negative = units.is_negative();
+    let digits = units.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + 3);
+    if negative {
+        out.push('-');
+    }
+    if decimals == 0 {
+        out.push_str(&digits);
+        return out;
+    }
+    let d = decimals as usize;
+    if digits.len() <= d {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', d - digits.len()));
+        out.push_str(&digits);
+    } else {
+        let (whole, frac) = digits.split_at(digits.len() - d);
+        out.push_str(whole);
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_plain())
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Money({})", self.to_plain())
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        Money(self.0 + rhs.0)
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        self.0 += rhs.0;
+    }
+}
+
+impl Sub for Money {
+    type Output = Money;
+    fn sub(self, rhs: Money) -> Money {
+        Money(self.0 - rhs.0)
+    }
+}
+
+impl SubAssign for Money {
+    fn sub_assign(&mut self, rhs: Money) {
+        self.0 -= rhs.0;
+    }
+}
+
+impl Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_plain())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn parses_azure_forms() {
+        assert_eq!(
+            m("0.0000000072922557592391990000").to_plain(),
+            "0.000000007292255759239199"
+        );
+        assert_eq!(m("5.64902E-05").to_plain(), "0.0000564902");
+        assert_eq!(m("-12.50").to_plain(), "-12.5");
+        assert_eq!(m("+3").to_plain(), "3");
+        assert_eq!(m(".5").to_plain(), "0.5");
+        assert_eq!(m("1e3").to_plain(), "1000");
+        assert_eq!(m(" 0 ").to_plain(), "0");
+        assert_eq!(m("-0.0").to_plain(), "0");
+        assert_eq!(m("0.00000080000").to_plain(), "0.0000008");
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_hold() {
+        assert_eq!(Money::parse(""), Err(MoneyError::Empty));
+        assert!(matches!(
+            Money::parse("abc"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Money::parse("1,5"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Money::parse("NaN"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Money::parse("1.2.3"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(Money::parse("-"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(Money::parse("1e"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(
+            Money::parse("1e-29"),
+            Err(MoneyError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            Money::parse("1e999"),
+            Err(MoneyError::OutOfRange(_))
+        ));
+        // Trailing zeros past the 28th digit are not precision.
+        assert_eq!(m("0.10000000000000000000000000000000").to_plain(), "0.1");
+    }
+
+    #[test]
+    fn a_million_tiny_costs_sum_exactly() {
+        let tiny = m("0.0000001");
+        let total: Money = std::iter::repeat_n(tiny, 1_000_000).sum();
+        assert_eq!(total, m("0.1"));
+        // The same in f64 drifts.
+        let float: f64 = std::iter::repeat_n(0.0000001f64, 1_000_000).sum();
+        assert_ne!(float, 0.1);
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        assert_eq!(m("2.345").to_fixed(2), "2.35");
+        assert_eq!(m("-2.345").to_fixed(2), "-2.35");
+        assert_eq!(m("2.3449999").to_fixed(2), "2.34");
+        assert_eq!(m("0.004").to_fixed(2), "0.00");
+        assert_eq!(m("-0.004").to_fixed(2), "0.00");
+        assert_eq!(m("1234").to_fixed(0), "1234");
+        let (units, rest) = m("-1.005").floor_minor_units(2);
+        assert_eq!(units, -101);
+        assert_eq!(rest, m("0.005"));
+    }
+
+    #[test]
+    fn mul_div_is_exact_where_it_can_be() {
+        assert_eq!(m("100").mul_div(m("1"), m("4")), Some(m("25")));
+        assert_eq!(
+            m("10").mul_div(m("1"), m("3")).unwrap().to_fixed(10),
+            "3.3333333333"
+        );
+        assert_eq!(m("10").mul_div(m("1"), Money::ZERO), None);
+    }
+}

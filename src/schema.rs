@@ -1,0 +1,120 @@
+//! The canonical cost table.
+//!
+//! Every export layout is mapped onto one row type, [`CostRow`], one per input row; its column names, as written in
+//! every file mlspend produces, are the constants below. Stage code names columns through these constants only.
+//! A row borrows its text from the record it was read from, so reading a file allocates almost nothing per row.
+
+use crate::dates::{Date, Month};
+use crate::money::Money;
+use crate::tags::Tags;
+use std::borrow::Cow;
+
+pub const SOURCE_FILE: &str = "source_file";
+pub const SOURCE_LINE: &str = "source_line";
+pub const USAGE_DATE: &str = "usage_date";
+pub const BILLING_MONTH: &str = "billing_month";
+pub const CURRENCY: &str = "currency";
+pub const ACTUAL_COST: &str = "actual_cost";
+pub const AMORTIZED_COST: &str = "amortized_cost";
+pub const SUBSCRIPTION_ID: &str = "subscription_id";
+pub const SUBSCRIPTION_NAME: &str = "subscription_name";
+pub const RESOURCE_GROUP: &str = "resource_group";
+pub const RESOURCE_ID: &str = "resource_id";
+pub const RESOURCE_NAME: &str = "resource_name";
+pub const RESOURCE_PROVIDER: &str = "resource_provider";
+pub const RESOURCE_TYPE: &str = "resource_type";
+pub const SERVICE: &str = "service";
+pub const CONSUMED_SERVICE: &str = "consumed_service";
+pub const CHARGE_TYPE: &str = "charge_type";
+pub const PRICING_MODEL: &str = "pricing_model";
+pub const TAGS: &str = "tags";
+pub const TAGS_UNPARSED: &str = "tags_unparsed";
+pub const IS_ML: &str = "is_ml";
+pub const AML_WORKSPACE_ID: &str = "aml_workspace_id";
+pub const AML_CLUSTER_TYPE: &str = "aml_cluster_type";
+pub const AML_USAGE_TYPE: &str = "aml_usage_type";
+pub const PROVIDER: &str = "provider";
+
+/// Which cost a file's cost column holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// Billed cost: reservation purchases as they are paid.
+    Actual,
+    /// Effective cost: reservation and savings-plan benefits spread over the usage they cover.
+    Amortized,
+    /// FOCUS: both, on every row.
+    Both,
+    /// An EA or MCA file that nothing labels: its cost serves whichever basis is asked for.
+    Unlabelled,
+}
+
+/// The cost a row carries for one basis.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CostBasis {
+    Actual,
+    Amortized,
+}
+
+/// Azure ML details from a row's `AdditionalInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AmlInfo {
+    pub workspace_id: Option<String>,
+    pub cluster_type: Option<String>,
+    pub usage_type: Option<String>,
+}
+
+/// One input row in canonical form.
+#[derive(Debug, Clone)]
+pub struct CostRow<'a> {
+    /// Index into the run's list of source files.
+    pub file: u32,
+    /// 1-based physical line of the row in its file (the row number for Parquet).
+    pub line: u64,
+    pub usage_date: Date,
+    pub currency: &'a str,
+    pub actual: Option<Money>,
+    pub amortized: Option<Money>,
+    pub basis: Basis,
+    pub subscription_id: &'a str,
+    pub subscription_name: &'a str,
+    /// Lower-cased: Azure compares resource groups case-insensitively and exports mix casings.
+    pub resource_group: Cow<'a, str>,
+    pub resource_id: &'a str,
+    pub resource_name: &'a str,
+    pub resource_provider: &'a str,
+    pub resource_type: Cow<'a, str>,
+    /// Meter category, else the FOCUS service name or the legacy service name.
+    pub service: &'a str,
+    pub consumed_service: &'a str,
+    /// FOCUS `ServiceCategory` when present.
+    pub service_category: &'a str,
+    pub meter_name: &'a str,
+    pub charge_type: &'a str,
+    pub pricing_model: &'a str,
+    pub tags: Tags<'a>,
+    /// The raw `Tags` cell when it was not a JSON object in either format.
+    pub tags_unparsed: Option<&'a str>,
+    pub is_ml: bool,
+    pub aml: Option<AmlInfo>,
+    /// FOCUS `ProviderName` (`Microsoft`, `AWS`...); empty in Azure-only layouts.
+    pub provider: &'a str,
+    pub cost_allocation_rule: &'a str,
+}
+
+impl CostRow<'_> {
+    pub fn billing_month(&self) -> Month {
+        self.usage_date.month()
+    }
+
+    /// The row's cost on `basis`; an unlabelled file's cost serves either.
+    pub fn cost(&self, basis: CostBasis) -> Option<Money> {
+        match basis {
+            CostBasis::Actual => self.actual,
+            CostBasis::Amortized => self.amortized,
+        }
+    }
+}
