@@ -228,8 +228,11 @@ pub fn run(plan: &Plan, options: &ingest::Options) -> crate::Result<(CheckReport
     Ok((report, load))
 }
 
-fn money_columns(rows: &[MonthTotals]) -> Vec<(&'static str, fn(&Totals) -> Option<Money>)> {
-    let all: [(&'static str, fn(&Totals) -> Option<Money>); 3] = [
+/// A money column of a report table: its title and how to read it from totals.
+type MoneyColumn = (&'static str, fn(&Totals) -> Option<Money>);
+
+fn money_columns(rows: &[MonthTotals]) -> Vec<MoneyColumn> {
+    let all: [MoneyColumn; 3] = [
         ("actual", |t| t.actual),
         ("amortized", |t| t.amortized),
         ("unlabelled", |t| t.unlabelled),

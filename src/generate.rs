@@ -302,6 +302,82 @@ const ASSOCIATED: [Assoc; 5] = [
     ),
 ];
 
+/// Spend that is not Azure ML.
+struct NonMl {
+    sub: usize,
+    rg: &'static str,
+    kind: &'static str,
+    name: &'static str,
+    category: &'static str,
+    subcategory: &'static str,
+    meter: &'static str,
+    unit: &'static str,
+    service: &'static str,
+    family: &'static str,
+    price: f64,
+    tags: &'static [(&'static str, &'static str)],
+}
+
+const NON_ML: [NonMl; 4] = [
+    NonMl {
+        sub: 2,
+        rg: "rg-platform-aks",
+        kind: "Microsoft.Compute/virtualMachineScaleSets",
+        name: "aks-system-vmss",
+        category: "Virtual Machines",
+        subcategory: "Dv5/DSv5 Series",
+        meter: "D8s v5",
+        unit: "1 Hour",
+        service: "Microsoft.Compute",
+        family: "Compute",
+        price: 0.384,
+        tags: &[("team", "platform"), ("Environment", "prod")],
+    },
+    // A team tag on non-ML spend: still out of scope for ML chargeback.
+    NonMl {
+        sub: 0,
+        rg: "rg-data",
+        kind: "Microsoft.Sql/servers",
+        name: "sql-growth",
+        category: "SQL Database",
+        subcategory: "General Purpose - Compute Gen5",
+        meter: "vCore",
+        unit: "1 Hour",
+        service: "Microsoft.Sql",
+        family: "Databases",
+        price: 0.505,
+        tags: &[("Team", "growth")],
+    },
+    NonMl {
+        sub: 0,
+        rg: "rg-network",
+        kind: "Microsoft.Network/virtualNetworks",
+        name: "vnet-hub",
+        category: "Virtual Network",
+        subcategory: "Peering",
+        meter: "Intra-Region Ingress",
+        unit: "1 GB",
+        service: "Microsoft.Network",
+        family: "Networking",
+        price: 0.01,
+        tags: &[],
+    },
+    NonMl {
+        sub: 0,
+        rg: "rg-legacy",
+        kind: "Microsoft.Compute/virtualMachines",
+        name: "vm-legacy-01",
+        category: "Virtual Machines",
+        subcategory: "BS Series",
+        meter: "B2ms",
+        unit: "1 Hour",
+        service: "Microsoft.Compute",
+        family: "Compute",
+        price: 0.0832,
+        tags: &[],
+    },
+];
+
 /// One generated line, in layout-neutral form.
 struct Line {
     date: Date,
@@ -334,7 +410,8 @@ struct Generator {
 }
 
 fn team_key(rng: &mut Rng) -> &'static str {
-    *rng.pick(&["team", "team", "team", "Team", "TEAM"])
+    const KEYS: [&str; 5] = ["team", "team", "team", "Team", "TEAM"];
+    KEYS[rng.below(5) as usize]
 }
 
 impl Generator {
@@ -567,99 +644,38 @@ impl Generator {
     }
 
     fn non_ml(&mut self, date: Date) -> Line {
-        let kind = self.rng.below(10);
-        let (rg, rtype, name, category, sub, meter, unit, service, family, price, tags): (
-            &str,
-            &str,
-            &str,
-            &str,
-            &str,
-            &str,
-            &str,
-            &str,
-            &str,
-            f64,
-            Vec<(String, String)>,
-        ) = match kind {
-            0..=4 => (
-                "rg-platform-aks",
-                "Microsoft.Compute/virtualMachineScaleSets",
-                "aks-system-vmss",
-                "Virtual Machines",
-                "Dv5/DSv5 Series",
-                "D8s v5",
-                "1 Hour",
-                "Microsoft.Compute",
-                "Compute",
-                0.384,
-                vec![
-                    ("team".into(), "platform".into()),
-                    ("Environment".into(), "prod".into()),
-                ],
-            ),
-            5..=6 => (
-                "rg-data",
-                "Microsoft.Sql/servers",
-                "sql-growth",
-                "SQL Database",
-                "General Purpose - Compute Gen5",
-                "vCore",
-                "1 Hour",
-                "Microsoft.Sql",
-                "Databases",
-                0.505,
-                // A team tag on non-ML spend: still out of scope for ML chargeback.
-                vec![("Team".into(), "growth".into())],
-            ),
-            7 => (
-                "rg-network",
-                "Microsoft.Network/virtualNetworks",
-                "vnet-hub",
-                "Virtual Network",
-                "Peering",
-                "Intra-Region Ingress",
-                "1 GB",
-                "Microsoft.Network",
-                "Networking",
-                0.01,
-                vec![],
-            ),
-            _ => (
-                "rg-legacy",
-                "Microsoft.Compute/virtualMachines",
-                "vm-legacy-01",
-                "Virtual Machines",
-                "BS Series",
-                "B2ms",
-                "1 Hour",
-                "Microsoft.Compute",
-                "Compute",
-                0.0832,
-                vec![],
-            ),
-        };
-        let subscription = if kind <= 4 { 2 } else { 0 };
-        let billed = self.amount(price * 10.0);
+        let kind = self.rng.below(10) as usize;
+        let n = &NON_ML[match kind {
+            0..=4 => 0,
+            5..=6 => 1,
+            7 => 2,
+            _ => 3,
+        }];
+        let billed = self.amount(n.price * 10.0);
         Line {
             date,
-            sub: subscription,
-            resource_id: Self::arm(subscription, rg, rtype, name),
-            resource_group: rg.to_string(),
-            resource_name: name.to_string(),
+            sub: n.sub,
+            resource_id: Self::arm(n.sub, n.rg, n.kind, n.name),
+            resource_group: n.rg.to_string(),
+            resource_name: n.name.to_string(),
             location: "eastus",
-            meter_category: category,
-            meter_subcategory: sub,
-            meter_name: meter,
-            unit,
-            consumed_service: service,
-            service_family: family,
+            meter_category: n.category,
+            meter_subcategory: n.subcategory,
+            meter_name: n.meter,
+            unit: n.unit,
+            consumed_service: n.service,
+            service_family: n.family,
             quantity: (self.rng.below(2400) as f64 + 1.0) / 100.0,
-            unit_price: price,
+            unit_price: n.price,
             billed,
             effective: billed,
             charge_type: "Usage",
             pricing_model: "OnDemand",
-            tags,
+            tags: n
+                .tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             additional_info: String::new(),
             reservation: kind <= 4 && self.rng.chance(30),
         }

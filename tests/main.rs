@@ -1,1 +1,4 @@
+//! The one integration-test binary: every test runs the real `mlspend` binary on real or generated files.
 
+mod common;
+mod ingest;

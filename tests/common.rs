@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The built `mlspend` binary, run from the repository root.
+pub fn mlspend() -> Command {
+    let mut cmd = Command::cargo_bin("mlspend").expect("the mlspend binary is built");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// A real Azure export sample from `../shared/data/real/`.
+pub fn real(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/real")
+        .join(name);
+    assert!(p.is_file(), "missing real sample {}", p.display());
+    p
+}
+
+/// Runs `mlspend check --json` and parses its output; panics with stderr when it fails.
+pub fn check_json(args: &[&Path]) -> Value {
+    let mut cmd = mlspend();
+    cmd.arg("check").arg("--json").args(args);
+    let out = cmd.output().expect("mlspend runs");
+    assert!(
+        out.status.success(),
+        "check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("check --json prints JSON")
+}
+
+/// Runs `mlspend generate` with the given extra arguments.
+pub fn generate(out: &Path, extra: &[&str]) {
+    let mut cmd = mlspend();
+    cmd.arg("generate").arg("--out").arg(out).args(extra);
+    cmd.assert().success();
+}
+
+/// Stdout, stderr and exit code of a command.
+pub fn run(cmd: &mut Command) -> (String, String, i32) {
+    let out = cmd.output().expect("mlspend runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
