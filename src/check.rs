@@ -93,6 +93,9 @@ pub struct InputReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub inputs: Vec<InputReport>,
+    /// With `--config`: how the configuration attributes the ML spend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::pipeline::Coverage>,
     pub rows: u64,
     pub rejected: u64,
     pub months: Vec<MonthTotals>,
@@ -110,11 +113,7 @@ struct Acc {
     providers: HashMap<String, u64>,
 }
 
-fn bucket<'a>(
-    v: &'a mut Vec<(Month, String, Totals)>,
-    month: Month,
-    currency: &str,
-) -> &'a mut Totals {
+fn bucket<'a>(v: &'a mut Vec<(Month, String, Totals)>, month: Month, currency: &str) -> &'a mut Totals {
     let pos = match v.iter().position(|(m, c, _)| *m == month && c == currency) {
         Some(p) => p,
         None => {
@@ -126,14 +125,8 @@ fn bucket<'a>(
 }
 
 fn sorted(v: Vec<(Month, String, Totals)>) -> Vec<MonthTotals> {
-    let mut out: Vec<MonthTotals> = v
-        .into_iter()
-        .map(|(month, currency, totals)| MonthTotals {
-            month,
-            currency,
-            totals,
-        })
-        .collect();
+    let mut out: Vec<MonthTotals> =
+        v.into_iter().map(|(month, currency, totals)| MonthTotals { month, currency, totals }).collect();
     out.sort_by(|a, b| (a.month, &a.currency).cmp(&(b.month, &b.currency)));
     out
 }
@@ -170,33 +163,33 @@ impl Acc {
     }
 }
 
-/// Reads the planned inputs and sums what `check` reports.
-pub fn run(plan: &Plan, options: &ingest::Options) -> crate::Result<(CheckReport, LoadReport)> {
+/// Reads the planned inputs and sums what `check` reports; `also` sees every row too (attribution coverage, with
+/// `--config`).
+pub fn run(
+    plan: &Plan,
+    options: &ingest::Options,
+    also: Option<&mut dyn FnMut(&CostRow)>,
+) -> crate::Result<(CheckReport, LoadReport)> {
     let mut accs: Vec<Acc> = plan.inputs.iter().map(|_| Acc::default()).collect();
     let input_of: Vec<usize> = plan.sources.iter().map(|s| s.input).collect();
-    let load = ingest::load(plan, options, &mut |row| {
-        accs[input_of[row.file as usize]].add(row)
-    })?;
+    let load = match also {
+        Some(also) => ingest::load(plan, options, &mut |row| {
+            accs[input_of[row.file as usize]].add(row);
+            also(row);
+        })?,
+        None => ingest::load(plan, options, &mut |row| accs[input_of[row.file as usize]].add(row))?,
+    };
     let mut all_months: Vec<(Month, String, Totals)> = Vec::new();
     let mut inputs = Vec::new();
     for (i, (path, acc)) in plan.inputs.iter().zip(accs).enumerate() {
         for (m, c, t) in &acc.months {
             bucket(&mut all_months, *m, c).merge(t);
         }
-        let files: Vec<FileReport> = load
-            .files
-            .iter()
-            .filter(|f| f.input == i)
-            .cloned()
-            .collect();
+        let files: Vec<FileReport> = load.files.iter().filter(|f| f.input == i).cloned().collect();
         let mut tags: Vec<TagKey> = acc
             .tags
             .into_iter()
-            .map(|(key, (rows, variants))| TagKey {
-                key,
-                rows,
-                variants: variants.into_iter().collect(),
-            })
+            .map(|(key, (rows, variants))| TagKey { key, rows, variants: variants.into_iter().collect() })
             .collect();
         tags.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.key.cmp(&b.key)));
         inputs.push(InputReport {
@@ -209,12 +202,7 @@ pub fn run(plan: &Plan, options: &ingest::Options) -> crate::Result<(CheckReport
             tags,
             tags_unparsed: acc.tags_unparsed,
             providers: acc.providers.into_iter().collect(),
-            skipped_runs: plan
-                .skipped_runs
-                .iter()
-                .filter(|(n, _)| *n == i)
-                .map(|(_, s)| s.clone())
-                .collect(),
+            skipped_runs: plan.skipped_runs.iter().filter(|(n, _)| *n == i).map(|(_, s)| s.clone()).collect(),
         });
     }
     let report = CheckReport {
@@ -224,6 +212,7 @@ pub fn run(plan: &Plan, options: &ingest::Options) -> crate::Result<(CheckReport
         rejects: load.rejects.clone(),
         warnings: load.warnings.clone(),
         inputs,
+        coverage: None,
     };
     Ok((report, load))
 }
@@ -232,24 +221,13 @@ pub fn run(plan: &Plan, options: &ingest::Options) -> crate::Result<(CheckReport
 type MoneyColumn = (&'static str, fn(&Totals) -> Option<Money>);
 
 fn money_columns(rows: &[MonthTotals]) -> Vec<MoneyColumn> {
-    let all: [MoneyColumn; 3] = [
-        ("actual", |t| t.actual),
-        ("amortized", |t| t.amortized),
-        ("unlabelled", |t| t.unlabelled),
-    ];
-    all.into_iter()
-        .filter(|(_, f)| rows.iter().any(|r| f(&r.totals).is_some()))
-        .collect()
+    let all: [MoneyColumn; 3] =
+        [("actual", |t| t.actual), ("amortized", |t| t.amortized), ("unlabelled", |t| t.unlabelled)];
+    all.into_iter().filter(|(_, f)| rows.iter().any(|r| f(&r.totals).is_some())).collect()
 }
 
 /// Writes rows as a table with aligned columns; numbers right-aligned.
-pub fn table(
-    out: &mut String,
-    indent: &str,
-    header: &[&str],
-    rows: &[Vec<String>],
-    numeric: &[bool],
-) {
+pub fn table(out: &mut String, indent: &str, header: &[&str], rows: &[Vec<String>], numeric: &[bool]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -289,16 +267,8 @@ fn month_table(out: &mut String, rows: &[MonthTotals]) {
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let mut v = vec![
-                r.month.to_string(),
-                r.currency.clone(),
-                r.totals.rows.to_string(),
-            ];
-            v.extend(cols.iter().map(|(_, f)| {
-                f(&r.totals)
-                    .map(|m| m.to_plain())
-                    .unwrap_or_else(|| "-".into())
-            }));
+            let mut v = vec![r.month.to_string(), r.currency.clone(), r.totals.rows.to_string()];
+            v.extend(cols.iter().map(|(_, f)| f(&r.totals).map(|m| m.to_plain()).unwrap_or_else(|| "-".into())));
             v
         })
         .collect();
@@ -313,10 +283,8 @@ pub fn render_text(r: &CheckReport) -> String {
     for input in &r.inputs {
         let _ = writeln!(out, "{}", input.path);
         for f in &input.files {
-            let basis = serde_json::to_value(f.basis)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
+            let basis =
+                serde_json::to_value(f.basis).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  {}  {} ({}), {}: {} rows, {} rejected",
@@ -335,11 +303,7 @@ pub fn render_text(r: &CheckReport) -> String {
                 s.skipped, s.date_range, s.kept, s.chosen_by
             );
         }
-        let _ = writeln!(
-            out,
-            "  rows: {} read, {} rejected",
-            input.rows, input.rejected
-        );
+        let _ = writeln!(out, "  rows: {} read, {} rejected", input.rows, input.rejected);
         if !input.months.is_empty() {
             let _ = writeln!(out, "  cost by month and currency:");
             month_table(&mut out, &input.months);
@@ -366,57 +330,85 @@ pub fn render_text(r: &CheckReport) -> String {
                 .tags
                 .iter()
                 .map(|t| {
-                    let variants: Vec<String> = t
-                        .variants
-                        .iter()
-                        .map(|(n, c)| format!("{n:?} {c}"))
-                        .collect();
+                    let variants: Vec<String> = t.variants.iter().map(|(n, c)| format!("{n:?} {c}")).collect();
                     vec![t.key.clone(), t.rows.to_string(), variants.join(", ")]
                 })
                 .collect();
-            table(
-                &mut out,
-                "    ",
-                &["key", "rows", "casings"],
-                &body,
-                &[false, true, false],
-            );
+            table(&mut out, "    ", &["key", "rows", "casings"], &body, &[false, true, false]);
         }
         if input.tags_unparsed > 0 {
-            let _ = writeln!(
-                out,
-                "  tags not readable as JSON: {} rows (kept, with no tags)",
-                input.tags_unparsed
-            );
+            let _ = writeln!(out, "  tags not readable as JSON: {} rows (kept, with no tags)", input.tags_unparsed);
         }
         out.push('\n');
     }
     if r.inputs.len() > 1 {
-        let _ = writeln!(
-            out,
-            "all inputs: {} rows read, {} rejected",
-            r.rows, r.rejected
-        );
+        let _ = writeln!(out, "all inputs: {} rows read, {} rejected", r.rows, r.rejected);
         month_table(&mut out, &r.months);
         out.push('\n');
+    }
+    if let Some(c) = &r.coverage {
+        render_coverage(&mut out, c);
     }
     if !r.rejects.is_empty() {
         let _ = writeln!(out, "rejected rows ({}):", r.rejected);
         for j in r.rejects.iter().take(20) {
-            let col = if j.column.is_empty() {
-                String::new()
-            } else {
-                format!(" column {}:", j.column)
-            };
+            let col = if j.column.is_empty() { String::new() } else { format!(" column {}:", j.column) };
             let _ = writeln!(out, "  {}: line {}:{} {}", j.file, j.line, col, j.reason);
         }
         if r.rejects.len() > 20 {
-            let _ = writeln!(
-                out,
-                "  ... and {} more (all of them with --json)",
-                r.rejects.len() - 20
-            );
+            let _ = writeln!(out, "  ... and {} more (all of them with --json)", r.rejects.len() - 20);
         }
     }
     out
+}
+
+fn render_coverage(out: &mut String, c: &crate::pipeline::Coverage) {
+    let basis = if c.basis == crate::schema::CostBasis::Actual { "actual" } else { "amortized" };
+    let _ = writeln!(out, "attribution of ML spend ({basis} cost), by the rule that matched:");
+    let body: Vec<Vec<String>> = c
+        .ml_by_rule
+        .iter()
+        .map(|r| {
+            let rule = if r.rule == crate::attribute::Rule::None { "(unallocated)" } else { r.rule.as_str() };
+            vec![r.month.to_string(), r.currency.clone(), rule.to_string(), r.rows.to_string(), r.cost.to_plain()]
+        })
+        .collect();
+    table(out, "  ", &["month", "currency", "rule", "rows", "cost"], &body, &[false, false, false, true, true]);
+    if !c.associated.is_empty() {
+        let _ = writeln!(out, "non-ML spend brought in by workspace resources and resource groups:");
+        let body: Vec<Vec<String>> = c
+            .associated
+            .iter()
+            .map(|r| {
+                vec![
+                    r.month.to_string(),
+                    r.currency.clone(),
+                    r.rule.as_str().to_string(),
+                    r.rows.to_string(),
+                    r.cost.to_plain(),
+                ]
+            })
+            .collect();
+        table(out, "  ", &["month", "currency", "rule", "rows", "cost"], &body, &[false, false, false, true, true]);
+    }
+    if c.largest_unallocated.is_empty() {
+        let _ = writeln!(out, "unallocated ML spend: none");
+    } else {
+        let _ = writeln!(out, "largest unallocated ML resources:");
+        let body: Vec<Vec<String>> = c
+            .largest_unallocated
+            .iter()
+            .map(|u| {
+                vec![u.currency.clone(), u.cost.to_plain(), u.rows.to_string(), u.reason.clone(), u.resource_id.clone()]
+            })
+            .collect();
+        table(
+            out,
+            "  ",
+            &["currency", "cost", "rows", "reason", "resource"],
+            &body,
+            &[false, true, true, false, false],
+        );
+    }
+    out.push('\n');
 }

@@ -1,16 +1,20 @@
 //! The command line: clap types live here and nowhere else; each command turns its arguments into the stages'
 //! own option types once, then calls the stages.
 
+use crate::config::Config;
+use crate::dates::Month;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::schema::CostBasis;
-use crate::{check, generate, ingest};
+use crate::{check, generate, ingest, pipeline};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 
 /// Where the bundled sample export lives, relative to the repository root.
 pub const BUNDLED_SAMPLE: &str = "data/sample";
+/// The configuration that matches the bundled sample.
+pub const BUNDLED_CONFIG: &str = "data/sample.toml";
 
 /// Monthly Azure Machine Learning chargeback from Azure cost exports.
 #[derive(Debug, Parser)]
@@ -24,8 +28,45 @@ pub struct Cli {
 pub enum Command {
     /// Report what exports hold: layouts, rows, rejects, totals per month and currency, ML spend, tag keys.
     Check(CheckArgs),
+    /// The monthly chargeback: attribute spend to workspaces, roll it up per team, project and shared pool.
+    Run(RunArgs),
+    /// Explain how one resource's rows are attributed: which rule matched, to whom, and why.
+    Explain(ExplainArgs),
     /// Write a deterministic synthetic enterprise export.
     Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The configuration file. Defaults to the bundled sample's, data/sample.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only this billing month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<String>,
+    /// Which cost to charge back; overrides the configuration's `basis`.
+    #[arg(long, value_enum)]
+    pub basis: Option<CostBasis>,
+    /// Where to write the reports, one folder per billing month.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The resource: a full resource id, a resource name, or an id whose child resources to include.
+    #[arg(long, value_name = "ID")]
+    pub resource: String,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,9 +99,7 @@ impl InputArgs {
     }
 
     fn options(&self) -> ingest::Options {
-        ingest::Options {
-            export_type: self.export_type,
-        }
+        ingest::Options { export_type: self.export_type }
     }
 }
 
@@ -71,6 +110,9 @@ pub struct CheckArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also validate this configuration and report how it attributes the ML spend.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -116,6 +158,8 @@ pub fn main() -> Result<()> {
     };
     match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::Run(args) => run_run(&args),
+        Command::Explain(args) => run_explain(&args),
         Command::Generate(args) => run_generate(&args),
     }
 }
@@ -124,10 +168,7 @@ fn stdout_write(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
-        .map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })
+        .map_err(|source| Error::Write { path: "<stdout>".into(), source })
 }
 
 fn warn(warnings: &[String]) {
@@ -138,11 +179,23 @@ fn warn(warnings: &[String]) {
 }
 
 fn run_check(args: &CheckArgs) -> Result<()> {
-    let plan = ingest::plan(&args.input.paths()?)?;
-    let (report, _) = check::run(&plan, &args.input.options())?;
+    let config = args.config.as_deref().map(Config::load).transpose()?;
+    let inputs = match (&config, args.input.exports.is_empty()) {
+        (Some(c), true) => pipeline::inputs(&[], c)?,
+        _ => args.input.paths()?,
+    };
+    let plan = ingest::plan(&inputs)?;
+    let (report, _) = match &config {
+        Some(c) => {
+            let mut coverage = pipeline::CoverageAcc::new(c);
+            let (mut report, load) = check::run(&plan, &args.input.options(), Some(&mut |row| coverage.add(row)))?;
+            report.coverage = Some(coverage.finish());
+            (report, load)
+        }
+        None => check::run(&plan, &args.input.options(), None)?,
+    };
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
         stdout_write(&(text + "\n"))?;
     } else {
         stdout_write(&check::render_text(&report))?;
@@ -154,31 +207,124 @@ fn run_check(args: &CheckArgs) -> Result<()> {
 fn strict_check(strict: bool, rejects: &[ingest::Reject]) -> Result<()> {
     if strict {
         if let Some(first) = rejects.first() {
-            let col = if first.column.is_empty() {
-                String::new()
-            } else {
-                format!(" column {}:", first.column)
-            };
+            let col = if first.column.is_empty() { String::new() } else { format!(" column {}:", first.column) };
             return Err(Error::Strict {
                 path: None,
                 count: rejects.len() as u64,
-                first: format!(
-                    "{}: line {}:{} {}",
-                    first.file, first.line, col, first.reason
-                ),
+                first: format!("{}: line {}:{} {}", first.file, first.line, col, first.reason),
             });
         }
     }
     Ok(())
 }
 
+fn parse_month(text: &str, flag: &str) -> Result<Month> {
+    Month::parse(text).ok_or_else(|| Error::Usage(format!("{flag} {text:?}: expected a month as YYYY-MM")))
+}
+
+fn run_run(args: &RunArgs) -> Result<()> {
+    let config = match &args.config {
+        Some(c) => c.clone(),
+        None if args.input.exports.is_empty() => {
+            let c = PathBuf::from(BUNDLED_CONFIG);
+            if !c.is_file() {
+                return Err(Error::Usage(format!(
+                    "no --config given and no bundled configuration at {BUNDLED_CONFIG} (run from the repository root, or give --config)"
+                )));
+            }
+            c
+        }
+        None => return Err(Error::Usage("name a configuration with --config when you name exports".into())),
+    };
+    let options = pipeline::RunOptions {
+        config,
+        inputs: args.input.exports.clone(),
+        month: args.month.as_deref().map(|m| parse_month(m, "--month")).transpose()?,
+        basis: args.basis,
+        out: args.out.clone(),
+        ingest: args.input.options(),
+        strict: args.input.strict,
+    };
+    let outcome = pipeline::run(&options)?;
+    let basis = if outcome.basis == CostBasis::Actual { "actual" } else { "amortized" };
+    let mut text = String::new();
+    for m in &outcome.chargeback.months {
+        text.push_str(&format!("{} ({basis} cost)\n", m.month));
+        let body: Vec<Vec<String>> = m
+            .totals
+            .iter()
+            .map(|t| {
+                let d = t.decimals;
+                vec![
+                    t.currency.clone(),
+                    t.input_total.to_fixed(d),
+                    t.direct.to_fixed(d),
+                    t.shared.to_fixed(d),
+                    t.unallocated.to_fixed(d),
+                    t.out_of_scope.to_fixed(d),
+                    t.rows.input.to_string(),
+                    if t.balanced { "yes" } else { "NO" }.to_string(),
+                ]
+            })
+            .collect();
+        check::table(
+            &mut text,
+            "  ",
+            &["currency", "input total", "direct", "shared", "unallocated", "out of scope", "rows", "balanced"],
+            &body,
+            &[false, true, true, true, true, true, true, false],
+        );
+    }
+    for w in &outcome.written {
+        text.push_str(&format!("wrote {}\n", w.display()));
+    }
+    let rejected = outcome.load.rejected();
+    if rejected > 0 {
+        text.push_str(&format!("{rejected} rows rejected: see rejects.csv in each month folder\n"));
+    }
+    if outcome.other_months > 0 {
+        text.push_str(&format!("{} rows of other months left out by --month\n", outcome.other_months));
+    }
+    stdout_write(&text)?;
+    warn(&outcome.load.warnings);
+    Ok(())
+}
+
+fn run_explain(args: &ExplainArgs) -> Result<()> {
+    let config = Config::load(&args.config)?;
+    let inputs = pipeline::inputs(&args.input.exports, &config)?;
+    let plan = ingest::plan(&inputs)?;
+    let found = pipeline::explain(&config, &plan, &args.input.options(), &args.resource)?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&found).map_err(|e| Error::Usage(e.to_string()))?;
+        return stdout_write(&(text + "\n"));
+    }
+    if found.is_empty() {
+        return Err(Error::Usage(format!(
+            "no row of the exports has resource {:?}: give a full resource id or a resource name",
+            args.resource
+        )));
+    }
+    let mut text = String::new();
+    for e in &found {
+        let months: Vec<String> = e.months.iter().map(|m| m.to_string()).collect();
+        let cost: Vec<String> = e.cost.iter().map(|(c, (rows, sum))| format!("{sum} {c} in {rows} rows")).collect();
+        text.push_str(&format!(
+            "{}\n  workspace rule: {}\n  owner:          {}\n  environment:    {}\n  months:         {}\n  cost:           {}\n",
+            e.resource_id,
+            e.rule,
+            e.owner,
+            if e.environment.is_empty() { "(none)" } else { &e.environment },
+            months.join(", "),
+            cost.join("; ")
+        ));
+    }
+    stdout_write(&text)
+}
+
 fn run_generate(args: &GenerateArgs) -> Result<()> {
-    let start = crate::dates::Month::parse(&args.start).ok_or_else(|| {
-        Error::Usage(format!(
-            "--start {:?}: expected a month as YYYY-MM",
-            args.start
-        ))
-    })?;
+    let start = crate::dates::Month::parse(&args.start)
+        .ok_or_else(|| Error::Usage(format!("--start {:?}: expected a month as YYYY-MM", args.start)))?;
     if args.months == 0 || args.months > 120 {
         return Err(Error::Usage("--months: give 1 to 120 months".into()));
     }

@@ -37,30 +37,18 @@ impl Month {
     /// The month before this one.
     pub fn previous(self) -> Month {
         if self.month == 1 {
-            Month {
-                year: self.year - 1,
-                month: 12,
-            }
+            Month { year: self.year - 1, month: 12 }
         } else {
-            Month {
-                year: self.year,
-                month: self.month - 1,
-            }
+            Month { year: self.year, month: self.month - 1 }
         }
     }
 
     /// The month after this one.
     pub fn next(self) -> Month {
         if self.month == 12 {
-            Month {
-                year: self.year + 1,
-                month: 1,
-            }
+            Month { year: self.year + 1, month: 1 }
         } else {
-            Month {
-                year: self.year,
-                month: self.month + 1,
-            }
+            Month { year: self.year, month: self.month + 1 }
         }
     }
 
@@ -83,15 +71,15 @@ impl serde::Serialize for Month {
 
 impl Date {
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
-        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month) && year >= 1900)
-            .then_some(Date { year, month, day })
+        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month) && year >= 1900).then_some(Date {
+            year,
+            month,
+            day,
+        })
     }
 
     pub fn month(self) -> Month {
-        Month {
-            year: self.year,
-            month: self.month,
-        }
+        Month { year: self.year, month: self.month }
     }
 
     /// Parses every date form listed in the module comment. `None` for anything else.
@@ -99,11 +87,7 @@ impl Date {
         let s = text.trim();
         let b = s.as_bytes();
         if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
-            let date = Date::new(
-                digits(&b[0..4])? as u16,
-                digits(&b[5..7])? as u8,
-                digits(&b[8..10])? as u8,
-            )?;
+            let date = Date::new(digits(&b[0..4])? as u16, digits(&b[5..7])? as u8, digits(&b[8..10])? as u8)?;
             let rest = &s[10..];
             if rest.is_empty() || valid_time(rest) {
                 return Some(date);
@@ -120,20 +104,10 @@ impl Date {
         }
         let mut parts = day_part.split('/');
         let (m, d, y) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some()
-            || m.is_empty()
-            || m.len() > 2
-            || d.is_empty()
-            || d.len() > 2
-            || y.len() != 4
-        {
+        if parts.next().is_some() || m.is_empty() || m.len() > 2 || d.is_empty() || d.len() > 2 || y.len() != 4 {
             return None;
         }
-        Date::new(
-            digits(y.as_bytes())? as u16,
-            digits(m.as_bytes())? as u8,
-            digits(d.as_bytes())? as u8,
-        )
+        Date::new(digits(y.as_bytes())? as u16, digits(m.as_bytes())? as u8, digits(d.as_bytes())? as u8)
     }
 }
 
@@ -174,11 +148,7 @@ fn valid_time(rest: &str) -> bool {
     } else if t.len() > 6 {
         let (head, zone) = t.split_at(t.len() - 6);
         let z = zone.as_bytes();
-        if (z[0] == b'+' || z[0] == b'-')
-            && z[3] == b':'
-            && digits(&z[1..3]).is_some()
-            && digits(&z[4..6]).is_some()
-        {
+        if (z[0] == b'+' || z[0] == b'-') && z[3] == b':' && digits(&z[1..3]).is_some() && digits(&z[4..6]).is_some() {
             t = head;
         }
     }
@@ -194,9 +164,10 @@ fn valid_time(rest: &str) -> bool {
         return false;
     }
     let limits = [23u32, 59, 60];
-    fields.iter().zip(limits).all(|(f, max)| {
-        (1..=2).contains(&f.len()) && digits(f.as_bytes()).is_some_and(|v| v <= max)
-    })
+    fields
+        .iter()
+        .zip(limits)
+        .all(|(f, max)| (1..=2).contains(&f.len()) && digits(f.as_bytes()).is_some_and(|v| v <= max))
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {
@@ -215,13 +186,7 @@ mod tests {
 
     #[test]
     fn every_documented_form() {
-        let d = |y, m, d| {
-            Some(Date {
-                year: y,
-                month: m,
-                day: d,
-            })
-        };
+        let d = |y, m, d| Some(Date { year: y, month: m, day: d });
         assert_eq!(Date::parse("09/21/2023"), d(2023, 9, 21));
         assert_eq!(Date::parse("9/2/2023"), d(2023, 9, 2));
         assert_eq!(Date::parse("2019-07-28 00:00:00"), d(2019, 7, 28));
@@ -229,40 +194,24 @@ mod tests {
         assert_eq!(Date::parse("2024-01-01T00:00Z"), d(2024, 1, 1));
         assert_eq!(Date::parse("2024-01-01T00:00:00Z"), d(2024, 1, 1));
         assert_eq!(Date::parse("2024-09-01 00:00:00"), d(2024, 9, 1));
-        assert_eq!(
-            Date::parse("2024-09-01T00:00:00.0000000+00:00"),
-            d(2024, 9, 1)
-        );
+        assert_eq!(Date::parse("2024-09-01T00:00:00.0000000+00:00"), d(2024, 9, 1));
         assert_eq!(Date::parse("9/2/2023 12:00:00 AM"), d(2023, 9, 2));
         assert_eq!(Date::parse("2024-02-29"), d(2024, 2, 29));
     }
 
     #[test]
     fn rejects_non_dates() {
-        for bad in [
-            "",
-            "2023-02-30",
-            "13/01/2023",
-            "2023-9-1",
-            "21.09.2023",
-            "2023-09-01X",
-            "09/21/23",
-            "2023-09-01 25:00",
-        ] {
+        for bad in
+            ["", "2023-02-30", "13/01/2023", "2023-9-1", "21.09.2023", "2023-09-01X", "09/21/23", "2023-09-01 25:00"]
+        {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn months() {
-        assert_eq!(
-            Month::parse("2026-01").unwrap().previous().to_string(),
-            "2025-12"
-        );
-        assert_eq!(
-            Month::parse("2026-12").unwrap().next().to_string(),
-            "2027-01"
-        );
+        assert_eq!(Month::parse("2026-01").unwrap().previous().to_string(), "2025-12");
+        assert_eq!(Month::parse("2026-12").unwrap().next().to_string(), "2027-01");
         assert_eq!(Month::parse("2026-13"), None);
     }
 }

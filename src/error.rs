@@ -12,35 +12,21 @@ pub enum Error {
     #[error("{}: no such file or folder", .0.display())]
     NotFound(PathBuf),
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: the file is empty; an export file starts with a header row (re-download or remove it)", .0.display())]
     EmptyFile(PathBuf),
     #[error("{}: holds no .csv, .csv.gz or .parquet export files", .0.display())]
     NoExportFiles(PathBuf),
     #[error("{}: line 1: {source}", path.display())]
-    Header {
-        path: PathBuf,
-        source: crate::layout::HeaderError,
-    },
+    Header { path: PathBuf, source: crate::layout::HeaderError },
     #[error("{}: line {line}: {detail}", path.display())]
-    Read {
-        path: PathBuf,
-        line: u64,
-        detail: String,
-    },
+    Read { path: PathBuf, line: u64, detail: String },
     #[error("{}: {detail}", path.display())]
     Parquet { path: PathBuf, detail: String },
     #[error("{}: {detail}", path.display())]
     Manifest { path: PathBuf, detail: String },
     #[error("{}: {count} row{} rejected under --strict; the first: {first}", path_or_inputs(.path), if *.count == 1 { " was" } else { "s were" })]
-    Strict {
-        path: Option<PathBuf>,
-        count: u64,
-        first: String,
-    },
+    Strict { path: Option<PathBuf>, count: u64, first: String },
     #[error("{0}")]
     Config(String),
     #[error("{0}")]
@@ -48,16 +34,11 @@ pub enum Error {
     #[error("the books don't balance: {0}")]
     Unbalanced(String),
     #[error("{}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
 }
 
 fn path_or_inputs(p: &Option<PathBuf>) -> String {
-    p.as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "input".into())
+    p.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "input".into())
 }
 
 impl Error {

@@ -97,21 +97,9 @@ struct Subscription {
 }
 
 const SUBSCRIPTIONS: [Subscription; 3] = [
-    Subscription {
-        id: "6f1c2a10-4b7e-4c1d-9a51-0d3e8f2b7c01",
-        name: "ml-prod",
-        currency: "USD",
-    },
-    Subscription {
-        id: "b24e9d73-1f0a-4e6b-8c2d-5a7f9e1c3b02",
-        name: "ml-emea",
-        currency: "EUR",
-    },
-    Subscription {
-        id: "d8a51c4e-7b2f-4a9d-b6e3-2c1f0a9e8d03",
-        name: "platform",
-        currency: "USD",
-    },
+    Subscription { id: "6f1c2a10-4b7e-4c1d-9a51-0d3e8f2b7c01", name: "ml-prod", currency: "USD" },
+    Subscription { id: "b24e9d73-1f0a-4e6b-8c2d-5a7f9e1c3b02", name: "ml-emea", currency: "EUR" },
+    Subscription { id: "d8a51c4e-7b2f-4a9d-b6e3-2c1f0a9e8d03", name: "platform", currency: "USD" },
 ];
 
 /// An Azure ML workspace of the synthetic enterprise.
@@ -125,41 +113,11 @@ struct Workspace {
 }
 
 const WORKSPACES: [Workspace; 7] = [
-    Workspace {
-        name: "mlw-vision",
-        teams: &["vision"],
-        projects: &["defects", "ocr"],
-        sub: 0,
-        shared: false,
-    },
-    Workspace {
-        name: "mlw-nlp",
-        teams: &["nlp"],
-        projects: &["chatbot", "search"],
-        sub: 0,
-        shared: false,
-    },
-    Workspace {
-        name: "mlw-churn",
-        teams: &["growth"],
-        projects: &["churn"],
-        sub: 0,
-        shared: false,
-    },
-    Workspace {
-        name: "mlw-pricing",
-        teams: &["growth"],
-        projects: &["pricing"],
-        sub: 0,
-        shared: false,
-    },
-    Workspace {
-        name: "mlw-fraud",
-        teams: &["risk"],
-        projects: &["fraud"],
-        sub: 1,
-        shared: false,
-    },
+    Workspace { name: "mlw-vision", teams: &["vision"], projects: &["defects", "ocr"], sub: 0, shared: false },
+    Workspace { name: "mlw-nlp", teams: &["nlp"], projects: &["chatbot", "search"], sub: 0, shared: false },
+    Workspace { name: "mlw-churn", teams: &["growth"], projects: &["churn"], sub: 0, shared: false },
+    Workspace { name: "mlw-pricing", teams: &["growth"], projects: &["pricing"], sub: 0, shared: false },
+    Workspace { name: "mlw-fraud", teams: &["risk"], projects: &["fraud"], sub: 1, shared: false },
     Workspace {
         name: "mlw-research",
         teams: &["vision", "nlp", "growth"],
@@ -168,81 +126,24 @@ const WORKSPACES: [Workspace; 7] = [
         shared: true,
     },
     // Not in the sample configuration: its spend is unallocated ML spend.
-    Workspace {
-        name: "mlw-sandbox",
-        teams: &["nlp"],
-        projects: &[],
-        sub: 0,
-        shared: false,
-    },
+    Workspace { name: "mlw-sandbox", teams: &["nlp"], projects: &[], sub: 0, shared: false },
 ];
 
 /// (meter category, subcategory, meter name, unit, price per unit) of workspace compute.
 const COMPUTE_METERS: [(&str, &str, &str, &str, f64); 7] = [
-    (
-        "Virtual Machines",
-        "NCasT4_v3 Series",
-        "NC4as T4 v3",
-        "1 Hour",
-        0.526,
-    ),
-    (
-        "Virtual Machines",
-        "Dv3/DSv3 Series",
-        "D4s v3",
-        "1 Hour",
-        0.192,
-    ),
-    (
-        "Virtual Machines",
-        "NDasrA100_v4 Series",
-        "ND96asr A100 v4",
-        "1 Hour",
-        27.197,
-    ),
-    (
-        "Storage",
-        "Premium SSD Managed Disks",
-        "P10 LRS Disk",
-        "1/Month",
-        0.0264,
-    ),
-    (
-        "Bandwidth",
-        "Rtn Preference: MGN",
-        "Standard Data Transfer Out",
-        "1 GB",
-        0.087,
-    ),
-    (
-        "Load Balancer",
-        "",
-        "Standard Included LB Rules and Outbound Rules",
-        "1 Hour",
-        0.025,
-    ),
-    (
-        "Virtual Network",
-        "IP Addresses",
-        "Standard IPv4 Static Public IP",
-        "1 Hour",
-        0.005,
-    ),
+    ("Virtual Machines", "NCasT4_v3 Series", "NC4as T4 v3", "1 Hour", 0.526),
+    ("Virtual Machines", "Dv3/DSv3 Series", "D4s v3", "1 Hour", 0.192),
+    ("Virtual Machines", "NDasrA100_v4 Series", "ND96asr A100 v4", "1 Hour", 27.197),
+    ("Storage", "Premium SSD Managed Disks", "P10 LRS Disk", "1/Month", 0.0264),
+    ("Bandwidth", "Rtn Preference: MGN", "Standard Data Transfer Out", "1 GB", 0.087),
+    ("Load Balancer", "", "Standard Included LB Rules and Outbound Rules", "1 Hour", 0.025),
+    ("Virtual Network", "IP Addresses", "Standard IPv4 Static Public IP", "1 Hour", 0.005),
 ];
 
 /// An associated resource kind: (resource type, name prefix, meter category, subcategory, meter, consumed service,
 /// unit, price, weight).
-type Assoc = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    f64,
-    u64,
-);
+type Assoc =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, f64, u64);
 
 const ASSOCIATED: [Assoc; 5] = [
     (
@@ -256,17 +157,7 @@ const ASSOCIATED: [Assoc; 5] = [
         0.0208,
         4,
     ),
-    (
-        "Microsoft.KeyVault/vaults",
-        "kv-",
-        "Key Vault",
-        "",
-        "Operations",
-        "Microsoft.KeyVault",
-        "10K",
-        0.03,
-        1,
-    ),
+    ("Microsoft.KeyVault/vaults", "kv-", "Key Vault", "", "Operations", "Microsoft.KeyVault", "10K", 0.03, 1),
     (
         "Microsoft.ContainerRegistry/registries",
         "acr",
@@ -426,10 +317,7 @@ impl Generator {
     }
 
     fn arm(sub: usize, rg: &str, kind: &str, name: &str) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{rg}/providers/{kind}/{name}",
-            SUBSCRIPTIONS[sub].id
-        )
+        format!("/subscriptions/{}/resourceGroups/{rg}/providers/{kind}/{name}", SUBSCRIPTIONS[sub].id)
     }
 
     /// A cost near `scale` in 10^-8 units, never zero.
@@ -466,19 +354,10 @@ impl Generator {
         let quantity = (self.rng.below(2400) as f64 + 1.0) / 100.0;
         let billed = self.amount(price * 8.0);
         let reservation = category == "Virtual Machines" && self.rng.chance(15);
-        let cluster = if self.rng.chance(40) {
-            "ComputeInstance"
-        } else {
-            "AmlCompute"
-        };
+        let cluster = if self.rng.chance(40) { "ComputeInstance" } else { "AmlCompute" };
         let mut tags = vec![(
             "ComputeType".to_string(),
-            if cluster == "ComputeInstance" {
-                "Compute Instance"
-            } else {
-                "AmlCompute"
-            }
-            .to_string(),
+            if cluster == "ComputeInstance" { "Compute Instance" } else { "AmlCompute" }.to_string(),
         )];
         let team = *self.rng.pick(ws.teams);
         if ws.shared {
@@ -490,19 +369,12 @@ impl Generator {
             tags.push((team_key(&mut self.rng).to_string(), team.to_string()));
         }
         if !ws.projects.is_empty() && self.rng.chance(55) {
-            let key = if self.rng.chance(80) {
-                "project"
-            } else {
-                "Project"
-            };
+            let key = if self.rng.chance(80) { "project" } else { "Project" };
             tags.push((key.to_string(), self.rng.pick(ws.projects).to_string()));
         }
         tags.push(("env".to_string(), "prod".to_string()));
         if cluster == "AmlCompute" && self.rng.chance(50) {
-            tags.push((
-                "AMLResourceType".to_string(),
-                "Provisioner.Batch".to_string(),
-            ));
+            tags.push(("AMLResourceType".to_string(), "Provisioner.Batch".to_string()));
         }
         let rg = Self::rg(ws);
         let info = format!(
@@ -512,12 +384,7 @@ impl Generator {
         Line {
             date,
             sub: ws.sub,
-            resource_id: Self::arm(
-                ws.sub,
-                &rg,
-                "Microsoft.MachineLearningServices/workspaces",
-                ws.name,
-            ),
+            resource_id: Self::arm(ws.sub, &rg, "Microsoft.MachineLearningServices/workspaces", ws.name),
             resource_group: rg,
             resource_name: ws.name.to_string(),
             location: if ws.sub == 1 { "westeurope" } else { "eastus" },
@@ -552,8 +419,7 @@ impl Generator {
                 false
             }
         });
-        let &(kind, prefix, category, sub, meter, service, unit, price, _) =
-            a.unwrap_or(&ASSOCIATED[0]);
+        let &(kind, prefix, category, sub, meter, service, unit, price, _) = a.unwrap_or(&ASSOCIATED[0]);
         let short = ws.name.trim_start_matches("mlw-");
         let name = if prefix.ends_with('-') {
             format!("{prefix}{short}")
@@ -566,17 +432,10 @@ impl Generator {
         // and the configuration's resource list are what tie them to their workspace.
         match self.rng.below(10) {
             0..=3 => tags.push((
-                if self.rng.chance(85) {
-                    "aml-workspace"
-                } else {
-                    "AML-Workspace"
-                }
-                .to_string(),
+                if self.rng.chance(85) { "aml-workspace" } else { "AML-Workspace" }.to_string(),
                 ws.name.to_string(),
             )),
-            4..=5 if !ws.shared => {
-                tags.push((team_key(&mut self.rng).to_string(), ws.teams[0].to_string()))
-            }
+            4..=5 if !ws.shared => tags.push((team_key(&mut self.rng).to_string(), ws.teams[0].to_string())),
             _ => {}
         }
         let billed = self.amount(price * 3.0);
@@ -592,11 +451,7 @@ impl Generator {
             meter_name: meter,
             unit,
             consumed_service: service,
-            service_family: if category == "Storage" {
-                "Storage"
-            } else {
-                "Management and Governance"
-            },
+            service_family: if category == "Storage" { "Storage" } else { "Management and Governance" },
             quantity: (self.rng.below(50_000) as f64 + 1.0) / 1000.0,
             unit_price: price,
             billed,
@@ -616,12 +471,7 @@ impl Generator {
         Line {
             date,
             sub: 0,
-            resource_id: Self::arm(
-                0,
-                &rg,
-                "Microsoft.MachineLearningServices/registries",
-                "mlreg-shared",
-            ),
+            resource_id: Self::arm(0, &rg, "Microsoft.MachineLearningServices/registries", "mlreg-shared"),
             resource_group: rg,
             resource_name: "mlreg-shared".into(),
             location: "eastus",
@@ -671,11 +521,7 @@ impl Generator {
             effective: billed,
             charge_type: "Usage",
             pricing_model: "OnDemand",
-            tags: n
-                .tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: n.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             additional_info: String::new(),
             reservation: kind <= 4 && self.rng.chance(30),
         }
@@ -685,9 +531,15 @@ impl Generator {
     fn purchase(&mut self, month: Month) -> Line {
         let billed = 250_000_000_000;
         Line {
-            date: Date::new(month.year, month.month, 1).unwrap_or(Date { year: month.year, month: month.month, day: 1 }),
+            date: Date::new(month.year, month.month, 1).unwrap_or(Date {
+                year: month.year,
+                month: month.month,
+                day: 1,
+            }),
             sub: 0,
-            resource_id: "/providers/Microsoft.Capacity/reservationOrders/7d1c6a52-3f0e-4d7b-9a3e-61c0b2f4e8a1/reservations/".into(),
+            resource_id:
+                "/providers/Microsoft.Capacity/reservationOrders/7d1c6a52-3f0e-4d7b-9a3e-61c0b2f4e8a1/reservations/"
+                    .into(),
             resource_group: String::new(),
             resource_name: String::new(),
             location: "eastus",
@@ -761,18 +613,11 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
         CostBasis::Amortized => line.effective,
     };
     let cost_text = format_cost(cost);
-    let mdy = format!(
-        "{:02}/{:02}/{:04}",
-        line.date.month, line.date.day, line.date.year
-    );
+    let mdy = format!("{:02}/{:02}/{:04}", line.date.month, line.date.day, line.date.year);
     let month = line.date.month();
     let first = format!("{:02}/01/{:04}", month.month, month.year);
     let last = format!("{:02}/{:02}/{:04}", month.month, month.days(), month.year);
-    let pricing = if line.reservation {
-        "Reservation"
-    } else {
-        line.pricing_model
-    };
+    let pricing = if line.reservation { "Reservation" } else { line.pricing_model };
     let braces = !matches!(layout, Layout::Ea | Layout::EaPortal);
     for col in columns {
         let v: String = match *col {
@@ -780,9 +625,7 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
             "SubAccountId" => format!("/subscriptions/{}", s.id),
             "SubscriptionName" | "subscriptionName" | "SubAccountName" => s.name.into(),
             "SubAccountType" => "Subscription".into(),
-            "ResourceGroup" | "resourceGroupName" | "x_ResourceGroupName" => {
-                line.resource_group.clone()
-            }
+            "ResourceGroup" | "resourceGroupName" | "x_ResourceGroupName" => line.resource_group.clone(),
             "ResourceLocation" | "resourceLocation" | "location" => line.location.into(),
             "Date" | "date" => mdy.clone(),
             "UsageDateTime" => format!("{} 00:00:00", line.date),
@@ -790,28 +633,17 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
             "ChargePeriodEnd" => {
                 let d = line.date;
                 let next = if d.day < month.days() {
-                    Date {
-                        day: d.day + 1,
-                        ..d
-                    }
+                    Date { day: d.day + 1, ..d }
                 } else {
                     let n = month.next();
-                    Date {
-                        year: n.year,
-                        month: n.month,
-                        day: 1,
-                    }
+                    Date { year: n.year, month: n.month, day: 1 }
                 };
                 format!("{next}T00:00:00Z")
             }
             "BillingPeriodStart" => format!("{}-01T00:00:00Z", month),
             "BillingPeriodEnd" => format!("{}-01T00:00:00Z", month.next()),
-            "BillingPeriodStartDate" | "billingPeriodStartDate" | "servicePeriodStartDate" => {
-                first.clone()
-            }
-            "BillingPeriodEndDate" | "billingPeriodEndDate" | "servicePeriodEndDate" => {
-                last.clone()
-            }
+            "BillingPeriodStartDate" | "billingPeriodStartDate" | "servicePeriodStartDate" => first.clone(),
+            "BillingPeriodEndDate" | "billingPeriodEndDate" | "servicePeriodEndDate" => last.clone(),
             "MeterCategory" | "meterCategory" | "x_SkuMeterCategory" | "ServiceName"
                 if layout != Layout::Focus || *col != "ServiceName" =>
             {
@@ -825,20 +657,15 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
                 }
             }
             "ServiceCategory" => focus_category(line).into(),
-            "MeterSubCategory"
-            | "MeterSubcategory"
-            | "meterSubCategory"
-            | "x_SkuMeterSubcategory"
-            | "ServiceTier" => line.meter_subcategory.into(),
+            "MeterSubCategory" | "MeterSubcategory" | "meterSubCategory" | "x_SkuMeterSubcategory" | "ServiceTier" => {
+                line.meter_subcategory.into()
+            }
             "MeterName" | "meterName" | "x_SkuMeterName" => line.meter_name.into(),
             "ChargeDescription" => format!("{} - {}", line.meter_category, line.meter_name),
             "MeterId" | "meterId" | "SkuId" => "1f4c8e2a-7b3d-4e5f-9a6b-0c1d2e3f4a5b".into(),
-            "MeterRegion" | "meterRegion" | "RegionName" => if line.location == "westeurope" {
-                "EU West"
-            } else {
-                "US East"
+            "MeterRegion" | "meterRegion" | "RegionName" => {
+                if line.location == "westeurope" { "EU West" } else { "US East" }.into()
             }
-            .into(),
             "RegionId" => line.location.into(),
             "UnitOfMeasure" | "unitOfMeasure" | "ConsumedUnit" | "PricingUnit" => line.unit.into(),
             "Quantity" | "quantity" | "UsageQuantity" | "ConsumedQuantity" | "PricingQuantity" => {
@@ -888,19 +715,11 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
             }
             .into(),
             "ChargeClass" => String::new(),
-            "ChargeFrequency" | "Frequency" | "frequency" => if line.charge_type == "Purchase" {
-                "One-Time"
-            } else {
-                "UsageBased"
+            "ChargeFrequency" | "Frequency" | "frequency" => {
+                if line.charge_type == "Purchase" { "One-Time" } else { "UsageBased" }.into()
             }
-            .into(),
             "PricingModel" | "pricingModel" => pricing.into(),
-            "PricingCategory" => if line.reservation {
-                "Committed"
-            } else {
-                "Standard"
-            }
-            .into(),
+            "PricingCategory" => if line.reservation { "Committed" } else { "Standard" }.into(),
             "CommitmentDiscountCategory" if line.reservation => "Usage".into(),
             "CommitmentDiscountType" if line.reservation => "Reservation".into(),
             "CommitmentDiscountStatus" if line.reservation => "Used".into(),
@@ -918,23 +737,15 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
             "BillingAccountId" | "billingAccountId" => "80123456".into(),
             "BillingAccountName" | "billingAccountName" => "Contoso ML Platform".into(),
             "BillingAccountType" => "Billing Profile".into(),
-            "BillingProfileId" | "billingProfileId" => if s.currency == "EUR" {
-                "BP-EMEA-01"
-            } else {
-                "BP-US-01"
+            "BillingProfileId" | "billingProfileId" => {
+                if s.currency == "EUR" { "BP-EMEA-01" } else { "BP-US-01" }.into()
             }
-            .into(),
-            "BillingProfileName" | "billingProfileName" => if s.currency == "EUR" {
-                "Contoso EMEA"
-            } else {
-                "Contoso US"
+            "BillingProfileName" | "billingProfileName" => {
+                if s.currency == "EUR" { "Contoso EMEA" } else { "Contoso US" }.into()
             }
-            .into(),
             "AccountName" => "ML Platform".into(),
             "AccountOwnerId" => "ml-platform@contoso.example".into(),
-            "InvoiceSectionName" | "invoiceSectionName" | "InvoiceSection" => {
-                "Machine Learning".into()
-            }
+            "InvoiceSectionName" | "invoiceSectionName" | "InvoiceSection" => "Machine Learning".into(),
             "InvoiceIssuerName" | "PublisherName" | "publisherName" => "Microsoft".into(),
             "ProviderName" => "Microsoft".into(),
             "PublisherType" | "publisherType" => "Azure".into(),
@@ -944,11 +755,7 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
                 "{} {} - {}",
                 line.meter_category,
                 line.meter_name,
-                if line.location == "westeurope" {
-                    "EU West"
-                } else {
-                    "US East"
-                }
+                if line.location == "westeurope" { "EU West" } else { "US East" }
             ),
             "IsAzureCreditEligible" | "isAzureCreditEligible" => "True".into(),
             "exchangeRatePricingToBilling" => "1".into(),
@@ -964,9 +771,8 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
 pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
     let mut gen = Generator::new(spec.seed);
     let columns: Vec<&str> = headers(spec.layout).split(',').collect();
-    let months: Vec<Month> = std::iter::successors(Some(spec.start), |m| Some(m.next()))
-        .take(spec.months as usize)
-        .collect();
+    let months: Vec<Month> =
+        std::iter::successors(Some(spec.start), |m| Some(m.next())).take(spec.months as usize).collect();
     let mut written = Vec::new();
     let type_name = match (spec.layout, spec.export_type) {
         (Layout::Focus, _) => "FocusCost",
@@ -974,9 +780,7 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
         (_, CostBasis::Amortized) => "AmortizedCost",
     };
     let with_purchases = spec.layout == Layout::Focus || spec.export_type == CostBasis::Actual;
-    let per_month = |i: usize| {
-        spec.rows / spec.months as u64 + u64::from((i as u64) < spec.rows % spec.months as u64)
-    };
+    let per_month = |i: usize| spec.rows / spec.months as u64 + u64::from((i as u64) < spec.rows % spec.months as u64);
 
     if !spec.manifest {
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -984,15 +788,7 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
         }
         let mut sink = PartWriter::create(out, spec.format, &columns)?;
         for (i, &month) in months.iter().enumerate() {
-            emit_month(
-                &mut gen,
-                spec,
-                month,
-                per_month(i),
-                with_purchases,
-                &columns,
-                &mut sink,
-            )?;
+            emit_month(&mut gen, spec, month, per_month(i), with_purchases, &columns, &mut sink)?;
         }
         let rows = sink.rows;
         sink.finish()?;
@@ -1000,20 +796,9 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
         return Ok(written);
     }
 
-    let export_name = format!(
-        "mlspend-{}-{}",
-        spec.layout.id(),
-        type_name.to_ascii_lowercase()
-    );
+    let export_name = format!("mlspend-{}-{}", spec.layout.id(), type_name.to_ascii_lowercase());
     for (i, &month) in months.iter().enumerate() {
-        let range = format!(
-            "{}{:02}01-{}{:02}{:02}",
-            month.year,
-            month.month,
-            month.year,
-            month.month,
-            month.days()
-        );
+        let range = format!("{}{:02}01-{}{:02}{:02}", month.year, month.month, month.year, month.month, month.days());
         let run_id = gen.rng.guid();
         let dir = out.join(&export_name).join(&range).join(&run_id);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -1033,11 +818,7 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
             let part_rows = sink.rows;
             sink.finish()?;
             let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            blobs.push((
-                format!("exports/{export_name}/{range}/{run_id}/{name}"),
-                bytes,
-                part_rows,
-            ));
+            blobs.push((format!("exports/{export_name}/{range}/{run_id}/{name}"), bytes, part_rows));
             written.push((path, part_rows));
         }
         let manifest = serde_json::json!({
@@ -1132,10 +913,7 @@ struct PartWriter {
 fn numeric_column(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.contains("cost") && !n.contains("allocation") && !n.contains("center")
-        || matches!(
-            n.as_str(),
-            "quantity" | "usagequantity" | "consumedquantity" | "pricingquantity"
-        )
+        || matches!(n.as_str(), "quantity" | "usagequantity" | "consumedquantity" | "pricingquantity")
 }
 
 impl PartWriter {
@@ -1143,8 +921,7 @@ impl PartWriter {
         let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
         let sink = match format {
             FileFormat::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+                let mut w = csv::WriterBuilder::new().from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
                 w.write_record(columns).map_err(|e| write_error(path, e))?;
                 PartSink::Csv(w)
             }
@@ -1161,51 +938,25 @@ impl PartWriter {
                 use arrow_schema::{DataType, Field, Schema};
                 let fields: Vec<Field> = columns
                     .iter()
-                    .map(|c| {
-                        Field::new(
-                            *c,
-                            if numeric_column(c) {
-                                DataType::Float64
-                            } else {
-                                DataType::Utf8
-                            },
-                            true,
-                        )
-                    })
+                    .map(|c| Field::new(*c, if numeric_column(c) { DataType::Float64 } else { DataType::Utf8 }, true))
                     .collect();
                 let schema = std::sync::Arc::new(Schema::new(fields));
                 let props = parquet::file::properties::WriterProperties::builder()
                     .set_compression(parquet::basic::Compression::SNAPPY)
                     .build();
-                let writer =
-                    parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))
-                        .map_err(|e| Error::Parquet {
-                            path: path.to_path_buf(),
-                            detail: e.to_string(),
-                        })?;
-                PartSink::Parquet {
-                    writer,
-                    pending: vec![],
-                    schema,
-                }
+                let writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))
+                    .map_err(|e| Error::Parquet { path: path.to_path_buf(), detail: e.to_string() })?;
+                PartSink::Parquet { writer, pending: vec![], schema }
             }
         };
-        Ok(PartWriter {
-            path: path.to_path_buf(),
-            sink,
-            rows: 0,
-        })
+        Ok(PartWriter { path: path.to_path_buf(), sink, rows: 0 })
     }
 
     fn row(&mut self, cells: &[String]) -> Result<()> {
         self.rows += 1;
         match &mut self.sink {
-            PartSink::Csv(w) => w
-                .write_record(cells)
-                .map_err(|e| write_error(&self.path, e)),
-            PartSink::CsvGz(w) => w
-                .write_record(cells)
-                .map_err(|e| write_error(&self.path, e)),
+            PartSink::Csv(w) => w.write_record(cells).map_err(|e| write_error(&self.path, e)),
+            PartSink::CsvGz(w) => w.write_record(cells).map_err(|e| write_error(&self.path, e)),
             PartSink::Parquet { pending, .. } => {
                 pending.push(cells.to_vec());
                 if pending.len() >= 65_536 {
@@ -1218,51 +969,31 @@ impl PartWriter {
 
     fn flush_parquet(&mut self) -> Result<()> {
         use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-        let PartSink::Parquet {
-            writer,
-            pending,
-            schema,
-        } = &mut self.sink
-        else {
+        let PartSink::Parquet { writer, pending, schema } = &mut self.sink else {
             return Ok(());
         };
         if pending.is_empty() {
             return Ok(());
         }
-        let perr = |e: String| Error::Parquet {
-            path: self.path.clone(),
-            detail: e,
-        };
+        let perr = |e: String| Error::Parquet { path: self.path.clone(), detail: e };
         let arrays: Vec<ArrayRef> = schema
             .fields()
             .iter()
             .enumerate()
             .map(|(j, f)| -> ArrayRef {
                 if f.data_type() == &arrow_schema::DataType::Float64 {
-                    std::sync::Arc::new(
-                        pending
-                            .iter()
-                            .map(|r| r[j].parse::<f64>().ok())
-                            .collect::<Float64Array>(),
-                    )
+                    std::sync::Arc::new(pending.iter().map(|r| r[j].parse::<f64>().ok()).collect::<Float64Array>())
                 } else {
                     std::sync::Arc::new(
                         pending
                             .iter()
-                            .map(|r| {
-                                if r[j].is_empty() {
-                                    None
-                                } else {
-                                    Some(r[j].as_str())
-                                }
-                            })
+                            .map(|r| if r[j].is_empty() { None } else { Some(r[j].as_str()) })
                             .collect::<StringArray>(),
                     )
                 }
             })
             .collect();
-        let batch =
-            RecordBatch::try_new(schema.clone(), arrays).map_err(|e| perr(e.to_string()))?;
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| perr(e.to_string()))?;
         writer.write(&batch).map_err(|e| perr(e.to_string()))?;
         pending.clear();
         Ok(())
@@ -1273,23 +1004,16 @@ impl PartWriter {
         let path = self.path.clone();
         match self.sink {
             PartSink::Csv(w) => {
-                let mut inner = w
-                    .into_inner()
-                    .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+                let mut inner = w.into_inner().map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
                 inner.flush().map_err(|e| Error::io(&path, e))
             }
             PartSink::CsvGz(w) => {
-                let gz = w
-                    .into_inner()
-                    .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+                let gz = w.into_inner().map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
                 let mut inner = gz.finish().map_err(|e| Error::io(&path, e))?;
                 inner.flush().map_err(|e| Error::io(&path, e))
             }
             PartSink::Parquet { writer, .. } => {
-                writer.close().map_err(|e| Error::Parquet {
-                    path,
-                    detail: e.to_string(),
-                })?;
+                writer.close().map_err(|e| Error::Parquet { path, detail: e.to_string() })?;
                 Ok(())
             }
         }
@@ -1297,8 +1021,5 @@ impl PartWriter {
 }
 
 fn write_error(path: &Path, e: csv::Error) -> Error {
-    Error::Write {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    }
+    Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) }
 }

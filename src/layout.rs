@@ -14,9 +14,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// The export layouts mlspend reads.
-#[derive(
-    Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
-)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// EA cost details export, 2021 and later (`CostInBillingCurrency`, `BillingCurrencyCode`).
@@ -32,13 +30,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    pub const ALL: [Layout; 5] = [
-        Layout::Focus,
-        Layout::Payg,
-        Layout::Ea,
-        Layout::Mca,
-        Layout::EaPortal,
-    ];
+    pub const ALL: [Layout; 5] = [Layout::Focus, Layout::Payg, Layout::Ea, Layout::Mca, Layout::EaPortal];
 
     /// The name used on the command line and in reports.
     pub fn id(self) -> &'static str {
@@ -119,42 +111,18 @@ enum Field {
 const FIELD_COUNT: usize = 22;
 
 const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
-    (
-        Field::Cost,
-        &["costinbillingcurrency", "cost", "pretaxcost"],
-    ),
+    (Field::Cost, &["costinbillingcurrency", "cost", "pretaxcost"]),
     (Field::BilledCost, &["billedcost"]),
     (Field::EffectiveCost, &["effectivecost"]),
-    (
-        Field::Currency,
-        &["billingcurrencycode", "billingcurrency", "currency"],
-    ),
-    (
-        Field::Date,
-        &["date", "usagedatetime", "chargeperiodstart", "usagedate"],
-    ),
-    (
-        Field::ResourceGroup,
-        &["resourcegroup", "resourcegroupname", "x_resourcegroupname"],
-    ),
-    (
-        Field::ResourceId,
-        &["resourceid", "instanceid", "instancename"],
-    ),
+    (Field::Currency, &["billingcurrencycode", "billingcurrency", "currency"]),
+    (Field::Date, &["date", "usagedatetime", "chargeperiodstart", "usagedate"]),
+    (Field::ResourceGroup, &["resourcegroup", "resourcegroupname", "x_resourcegroupname"]),
+    (Field::ResourceId, &["resourceid", "instanceid", "instancename"]),
     (Field::ResourceName, &["resourcename"]),
     (Field::ResourceTypeColumn, &["resourcetype"]),
-    (
-        Field::SubscriptionId,
-        &["subscriptionid", "subscriptionguid", "subaccountid"],
-    ),
-    (
-        Field::SubscriptionName,
-        &["subscriptionname", "subaccountname"],
-    ),
-    (
-        Field::MeterCategory,
-        &["metercategory", "x_skumetercategory"],
-    ),
+    (Field::SubscriptionId, &["subscriptionid", "subscriptionguid", "subaccountid"]),
+    (Field::SubscriptionName, &["subscriptionname", "subaccountname"]),
+    (Field::MeterCategory, &["metercategory", "x_skumetercategory"]),
     (Field::ServiceName, &["servicename"]),
     (Field::ServiceCategory, &["servicecategory"]),
     (Field::ConsumedService, &["consumedservice"]),
@@ -164,10 +132,7 @@ const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::Tags, &["tags"]),
     (Field::AdditionalInfo, &["additionalinfo"]),
     (Field::Provider, &["providername"]),
-    (
-        Field::CostAllocationRule,
-        &["costallocationrulename", "x_costallocationrulename"],
-    ),
+    (Field::CostAllocationRule, &["costallocationrulename", "x_costallocationrulename"]),
 ];
 
 /// A header name as matched: BOM and spaces stripped, the English name taken from `Local (English)`, lower-cased.
@@ -188,20 +153,13 @@ pub fn normalize_header(name: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
     #[error("the {layout} layout is missing required column{} {}", plural(.missing), list(.missing))]
-    MissingColumns {
-        layout: &'static str,
-        missing: Vec<&'static str>,
-    },
+    MissingColumns { layout: &'static str, missing: Vec<&'static str> },
     #[error(
         "unknown export layout: the closest is {closest} ({}), which needs {}",
         if .found.is_empty() { "none of its columns found".to_string() } else { format!("found {}", list(.found)) },
         list(.missing)
     )]
-    Unknown {
-        closest: &'static str,
-        found: Vec<&'static str>,
-        missing: Vec<&'static str>,
-    },
+    Unknown { closest: &'static str, found: Vec<&'static str>, missing: Vec<&'static str> },
 }
 
 fn plural(v: &[&str]) -> &'static str {
@@ -213,10 +171,7 @@ fn plural(v: &[&str]) -> &'static str {
 }
 
 fn list(v: &[&str]) -> String {
-    v.iter()
-        .map(|c| format!("`{c}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    v.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// Where each canonical field sits in one file's records.
@@ -243,61 +198,35 @@ impl ColumnMap {
     pub fn detect(header: &[&str]) -> Result<ColumnMap, HeaderError> {
         let names: Vec<String> = header.iter().map(|h| normalize_header(h)).collect();
         let has = |c: &str| names.iter().any(|n| n.eq_ignore_ascii_case(c));
-        let layout = Layout::ALL
-            .into_iter()
-            .find(|l| l.key().iter().all(|c| has(c)));
+        let layout = Layout::ALL.into_iter().find(|l| l.key().iter().all(|c| has(c)));
         let Some(layout) = layout else {
             // The closest layout: most of its key and required columns present.
             let (closest, found, missing) = Layout::ALL
                 .into_iter()
                 .map(|l| {
-                    let cols: Vec<&'static str> =
-                        l.key().iter().chain(l.required()).copied().collect();
+                    let cols: Vec<&'static str> = l.key().iter().chain(l.required()).copied().collect();
                     let (found, missing): (Vec<_>, Vec<_>) = cols.into_iter().partition(|c| has(c));
                     (l, found, missing)
                 })
                 .max_by_key(|(l, found, missing)| {
                     // ties go to the layout listed first in ALL
                     let rank = Layout::ALL.iter().position(|x| x == l).unwrap_or(0);
-                    (
-                        found.len() * 100 / (found.len() + missing.len()),
-                        usize::MAX - rank,
-                    )
+                    (found.len() * 100 / (found.len() + missing.len()), usize::MAX - rank)
                 })
                 .expect("ALL is not empty");
-            return Err(HeaderError::Unknown {
-                closest: closest.description(),
-                found,
-                missing,
-            });
+            return Err(HeaderError::Unknown { closest: closest.description(), found, missing });
         };
-        let missing: Vec<&'static str> = layout
-            .required()
-            .iter()
-            .copied()
-            .filter(|c| !has(c))
-            .collect();
+        let missing: Vec<&'static str> = layout.required().iter().copied().filter(|c| !has(c)).collect();
         if !missing.is_empty() {
-            return Err(HeaderError::MissingColumns {
-                layout: layout.description(),
-                missing,
-            });
+            return Err(HeaderError::MissingColumns { layout: layout.description(), missing });
         }
         let mut idx = [None; FIELD_COUNT];
         for (slot, (_, aliases)) in idx.iter_mut().zip(FIELDS.iter()) {
-            *slot = aliases
-                .iter()
-                .find_map(|a| names.iter().position(|n| n == a));
+            *slot = aliases.iter().find_map(|a| names.iter().position(|n| n == a));
         }
         let variant = match layout {
-            Layout::Focus
-                if has("invoiceid") || has("pricingcurrency") || has("billingaccounttype") =>
-            {
-                "focus-1.2"
-            }
-            Layout::Focus if has("servicesubcategory") || has("capacityreservationid") => {
-                "focus-1.1"
-            }
+            Layout::Focus if has("invoiceid") || has("pricingcurrency") || has("billingaccounttype") => "focus-1.2",
+            Layout::Focus if has("servicesubcategory") || has("capacityreservationid") => "focus-1.1",
             Layout::Focus => "focus-1.0",
             Layout::Mca if has("instancename") => "mca-invoice",
             l => l.id(),
@@ -307,10 +236,7 @@ impl ColumnMap {
             layout,
             variant,
             idx,
-            names: header
-                .iter()
-                .map(|h| h.trim_start_matches('\u{feff}').to_string())
-                .collect(),
+            names: header.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect(),
             width,
         })
     }
@@ -321,9 +247,7 @@ impl ColumnMap {
 
     /// The header's spelling of a field's column.
     fn name(&self, f: Field) -> String {
-        self.at(f)
-            .map(|i| self.names[i].clone())
-            .unwrap_or_default()
+        self.at(f).map(|i| self.names[i].clone()).unwrap_or_default()
     }
 
     /// The columns a reader must load: every one a field maps to, in file order.
@@ -355,20 +279,13 @@ impl ColumnMap {
                 None => "",
             }
         };
-        let err = |f: Field, reason: String| RowError {
-            column: self.name(f),
-            reason,
-        };
+        let err = |f: Field, reason: String| RowError { column: self.name(f), reason };
 
         let date_text = text(Field::Date);
         let usage_date = Date::parse(date_text).ok_or_else(|| {
             err(
                 Field::Date,
-                if date_text.is_empty() {
-                    "empty date".into()
-                } else {
-                    format!("not a date: {date_text:?}")
-                },
+                if date_text.is_empty() { "empty date".into() } else { format!("not a date: {date_text:?}") },
             )
         })?;
         let currency = text(Field::Currency);
@@ -387,10 +304,7 @@ impl ColumnMap {
             })
         };
         let (actual, amortized) = match self.layout {
-            Layout::Focus => (
-                Some(money(Field::BilledCost)?),
-                Some(money(Field::EffectiveCost)?),
-            ),
+            Layout::Focus => (Some(money(Field::BilledCost)?), Some(money(Field::EffectiveCost)?)),
             _ => {
                 let cost = money(Field::Cost)?;
                 match basis {
@@ -447,13 +361,8 @@ impl ColumnMap {
         let ml = "Microsoft.MachineLearningServices";
         let is_ml = parsed.provider.eq_ignore_ascii_case(ml)
             || consumed_service.eq_ignore_ascii_case(ml)
-            || (self.layout == Layout::Focus
-                && service_name.eq_ignore_ascii_case("Azure Machine Learning"));
-        let aml = if is_ml {
-            aml_info(text(Field::AdditionalInfo))
-        } else {
-            None
-        };
+            || (self.layout == Layout::Focus && service_name.eq_ignore_ascii_case("Azure Machine Learning"));
+        let aml = if is_ml { aml_info(text(Field::AdditionalInfo)) } else { None };
         let provider = match self.layout {
             Layout::Focus => text(Field::Provider),
             _ => "Microsoft",
@@ -497,13 +406,11 @@ fn aml_info(cell: &str) -> Option<AmlInfo> {
     }
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(cell).ok()?;
     let find = |key: &str| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .and_then(|(_, v)| match v {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Null => None,
-                other => Some(other.to_string()),
-            })
+        map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
     };
     let info = AmlInfo {
         workspace_id: find("AmlWorkspaceId"),
@@ -521,55 +428,29 @@ mod tests {
     fn detects_each_layout() {
         let cases: [(&str, &str); 6] = [
             ("\u{feff}Date,Cost,BillingCurrency,ResourceId", "ea-portal"),
-            (
-                "InvoiceSectionName,Date,CostInBillingCurrency,BillingCurrencyCode",
-                "ea",
-            ),
-            (
-                "date,costInBillingCurrency,billingCurrency,InstanceName",
-                "mca-invoice",
-            ),
+            ("InvoiceSectionName,Date,CostInBillingCurrency,BillingCurrencyCode", "ea"),
+            ("date,costInBillingCurrency,billingCurrency,InstanceName", "mca-invoice"),
             ("UsageDateTime,PreTaxCost,Currency,InstanceId", "payg"),
-            (
-                "BilledCost,EffectiveCost,BillingCurrency,ChargePeriodStart",
-                "focus-1.0",
-            ),
-            (
-                "BilledCost,EffectiveCost,BillingCurrency,ChargePeriodStart,InvoiceId",
-                "focus-1.2",
-            ),
+            ("BilledCost,EffectiveCost,BillingCurrency,ChargePeriodStart", "focus-1.0"),
+            ("BilledCost,EffectiveCost,BillingCurrency,ChargePeriodStart,InvoiceId", "focus-1.2"),
         ];
         for (header, variant) in cases {
             let cols: Vec<&str> = header.split(',').collect();
-            assert_eq!(
-                ColumnMap::detect(&cols).unwrap().variant,
-                variant,
-                "{header}"
-            );
+            assert_eq!(ColumnMap::detect(&cols).unwrap().variant, variant, "{header}");
         }
     }
 
     #[test]
     fn localized_headers_use_the_english_name() {
-        assert_eq!(
-            normalize_header("Abonnement-GUID (SubscriptionGuid)"),
-            "subscriptionguid"
-        );
+        assert_eq!(normalize_header("Abonnement-GUID (SubscriptionGuid)"), "subscriptionguid");
         assert_eq!(normalize_header("\u{feff}Date"), "date");
     }
 
     #[test]
     fn missing_and_unknown() {
         let e = ColumnMap::detect(&["Cost", "BillingCurrency", "ResourceId"]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "the EA portal download layout is missing required column `Date`"
-        );
+        assert_eq!(e.to_string(), "the EA portal download layout is missing required column `Date`");
         let e = ColumnMap::detect(&["Amount", "Currency", "When"]).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("unknown export layout: the closest is legacy pay-as-you-go"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("unknown export layout: the closest is legacy pay-as-you-go"), "{e}");
     }
 }

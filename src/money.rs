@@ -156,11 +156,7 @@ impl Money {
     pub fn minor_units(self, decimals: u32) -> i128 {
         let unit = pow10(SCALE - decimals.min(SCALE));
         let half = unit / I256::new(2);
-        let q = if self.0.is_negative() {
-            (self.0 - half) / unit
-        } else {
-            (self.0 + half) / unit
-        };
+        let q = if self.0.is_negative() { (self.0 - half) / unit } else { (self.0 + half) / unit };
         q.as_i128()
     }
 
@@ -298,10 +294,7 @@ mod tests {
 
     #[test]
     fn parses_azure_forms() {
-        assert_eq!(
-            m("0.0000000072922557592391990000").to_plain(),
-            "0.000000007292255759239199"
-        );
+        assert_eq!(m("0.0000000072922557592391990000").to_plain(), "0.000000007292255759239199");
         assert_eq!(m("5.64902E-05").to_plain(), "0.0000564902");
         assert_eq!(m("-12.50").to_plain(), "-12.5");
         assert_eq!(m("+3").to_plain(), "3");
@@ -315,32 +308,14 @@ mod tests {
     #[test]
     fn rejects_what_it_cannot_hold() {
         assert_eq!(Money::parse(""), Err(MoneyError::Empty));
-        assert!(matches!(
-            Money::parse("abc"),
-            Err(MoneyError::NotANumber(_))
-        ));
-        assert!(matches!(
-            Money::parse("1,5"),
-            Err(MoneyError::NotANumber(_))
-        ));
-        assert!(matches!(
-            Money::parse("NaN"),
-            Err(MoneyError::NotANumber(_))
-        ));
-        assert!(matches!(
-            Money::parse("1.2.3"),
-            Err(MoneyError::NotANumber(_))
-        ));
+        assert!(matches!(Money::parse("abc"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(Money::parse("1,5"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(Money::parse("NaN"), Err(MoneyError::NotANumber(_))));
+        assert!(matches!(Money::parse("1.2.3"), Err(MoneyError::NotANumber(_))));
         assert!(matches!(Money::parse("-"), Err(MoneyError::NotANumber(_))));
         assert!(matches!(Money::parse("1e"), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(
-            Money::parse("1e-29"),
-            Err(MoneyError::TooPrecise(_))
-        ));
-        assert!(matches!(
-            Money::parse("1e999"),
-            Err(MoneyError::OutOfRange(_))
-        ));
+        assert!(matches!(Money::parse("1e-29"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::parse("1e999"), Err(MoneyError::OutOfRange(_))));
         // Trailing zeros past the 28th digit are not precision.
         assert_eq!(m("0.10000000000000000000000000000000").to_plain(), "0.1");
     }
@@ -371,10 +346,7 @@ mod tests {
     #[test]
     fn mul_div_is_exact_where_it_can_be() {
         assert_eq!(m("100").mul_div(m("1"), m("4")), Some(m("25")));
-        assert_eq!(
-            m("10").mul_div(m("1"), m("3")).unwrap().to_fixed(10),
-            "3.3333333333"
-        );
+        assert_eq!(m("10").mul_div(m("1"), m("3")).unwrap().to_fixed(10), "3.3333333333");
         assert_eq!(m("10").mul_div(m("1"), Money::ZERO), None);
     }
 }

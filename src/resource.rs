@@ -29,15 +29,10 @@ pub fn parse(id: &str) -> ResourceId<'_> {
     let mut i = 0;
     while i < segments.len() {
         let seg = segments[i];
-        if seg.eq_ignore_ascii_case("subscriptions")
-            && i + 1 < segments.len()
-            && out.subscription.is_empty()
-        {
+        if seg.eq_ignore_ascii_case("subscriptions") && i + 1 < segments.len() && out.subscription.is_empty() {
             out.subscription = segments[i + 1];
             i += 2;
-        } else if seg.eq_ignore_ascii_case("resourcegroups")
-            && i + 1 < segments.len()
-            && out.resource_group.is_empty()
+        } else if seg.eq_ignore_ascii_case("resourcegroups") && i + 1 < segments.len() && out.resource_group.is_empty()
         {
             out.resource_group = segments[i + 1];
             i += 2;
@@ -101,22 +96,17 @@ mod tests {
 
     #[test]
     fn splits_arm_ids() {
-        let r = parse("/subscriptions/S1/resourceGroups/RG-A/providers/Microsoft.MachineLearningServices/workspaces/mlw-x");
+        let r =
+            parse("/subscriptions/S1/resourceGroups/RG-A/providers/Microsoft.MachineLearningServices/workspaces/mlw-x");
         assert_eq!(r.subscription, "S1");
         assert_eq!(r.resource_group, "RG-A");
         assert_eq!(r.provider, "Microsoft.MachineLearningServices");
-        assert_eq!(
-            r.resource_type,
-            "Microsoft.MachineLearningServices/workspaces"
-        );
+        assert_eq!(r.resource_type, "Microsoft.MachineLearningServices/workspaces");
         assert_eq!(r.name, "mlw-x");
-        let nested = parse(
-            "/subscriptions/s/resourcegroups/rg/providers/microsoft.sql/servers/db1/databases/d2",
-        );
+        let nested = parse("/subscriptions/s/resourcegroups/rg/providers/microsoft.sql/servers/db1/databases/d2");
         assert_eq!(nested.resource_type, "microsoft.sql/servers/databases");
         assert_eq!(nested.name, "d2");
-        let reservation =
-            parse("/providers/Microsoft.Capacity/reservationOrders/49ed/reservations/");
+        let reservation = parse("/providers/Microsoft.Capacity/reservationOrders/49ed/reservations/");
         assert_eq!(reservation.provider, "Microsoft.Capacity");
         assert_eq!(reservation.resource_group, "");
         assert_eq!(parse("the name or GUID").name, "the name or GUID");
@@ -127,12 +117,11 @@ mod tests {
     fn finds_ml_workspaces_in_any_case() {
         let id = "/subscriptions/s/resourcegroups/devtestlab/providers/microsoft.machinelearningservices/workspaces/zmltestplayground";
         assert_eq!(ml_workspace(id), Some("zmltestplayground"));
-        let under = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/W1/computes/gpu";
+        let under =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/W1/computes/gpu";
         assert_eq!(ml_workspace(under), Some("W1"));
         assert_eq!(
-            ml_workspace(
-                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a"
-            ),
+            ml_workspace("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a"),
             None
         );
     }

@@ -34,10 +34,7 @@ impl<'a> Tags<'a> {
 
     /// The value of a folded key.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.list
-            .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.value.as_ref())
+        self.list.iter().find(|t| t.key == key).map(|t| t.value.as_ref())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -65,11 +62,7 @@ pub fn parse(cell: &str) -> Result<Tags<'_>, Unparsed> {
     if body.is_empty() || body == "NULL" || body == "{}" {
         return Ok(Tags::default());
     }
-    let inner = if let Some(rest) = body.strip_prefix('{') {
-        rest.strip_suffix('}').ok_or(Unparsed)?
-    } else {
-        body
-    };
+    let inner = if let Some(rest) = body.strip_prefix('{') { rest.strip_suffix('}').ok_or(Unparsed)? } else { body };
     let mut p = Parser { s: inner, i: 0 };
     let mut tags = Tags::default();
     p.skip_ws();
@@ -169,9 +162,7 @@ impl<'a> Parser<'a> {
                 b'"' => {
                     let quoted = &self.s[start - 1..=j];
                     self.i = j + 1;
-                    return serde_json::from_str::<String>(quoted)
-                        .map(Cow::Owned)
-                        .map_err(|_| Unparsed);
+                    return serde_json::from_str::<String>(quoted).map(Cow::Owned).map_err(|_| Unparsed);
                 }
                 _ => j += 1,
             }
@@ -197,9 +188,7 @@ impl<'a> Parser<'a> {
         match &self.s[start..self.i] {
             "" => Err(Unparsed),
             "null" => Ok(None),
-            text if text == "true" || text == "false" || text.parse::<f64>().is_ok() => {
-                Ok(Some(Cow::Borrowed(text)))
-            }
+            text if text == "true" || text == "false" || text.parse::<f64>().is_ok() => Ok(Some(Cow::Borrowed(text))),
             _ => Err(Unparsed),
         }
     }
@@ -214,13 +203,7 @@ mod tests {
             .unwrap()
             .list
             .into_iter()
-            .map(|t| {
-                (
-                    t.key.into_owned(),
-                    t.name.into_owned(),
-                    t.value.into_owned(),
-                )
-            })
+            .map(|t| (t.key.into_owned(), t.name.into_owned(), t.value.into_owned()))
             .collect()
     }
 
@@ -229,16 +212,12 @@ mod tests {
         let json = pairs(r#"{"CostCenter": "1234","env": "prod"}"#);
         let ea = pairs(r#""CostCenter": "1234","env": "prod""#);
         assert_eq!(json, ea);
-        assert_eq!(
-            json[0],
-            ("costcenter".into(), "CostCenter".into(), "1234".into())
-        );
+        assert_eq!(json[0], ("costcenter".into(), "CostCenter".into(), "1234".into()));
     }
 
     #[test]
     fn casing_spaces_empties_and_nulls() {
-        let t = parse(r#"{"env": "prod", "org": "", " org": "trey", "Team": "Vision", "x": null}"#)
-            .unwrap();
+        let t = parse(r#"{"env": "prod", "org": "", " org": "trey", "Team": "Vision", "x": null}"#).unwrap();
         assert_eq!(t.get("org"), Some(""));
         assert_eq!(t.get("team"), Some("Vision"));
         assert_eq!(t.get("x"), None);
@@ -257,14 +236,7 @@ mod tests {
 
     #[test]
     fn not_json_is_unparsed() {
-        for bad in [
-            "team=vision",
-            "{\"a\": }",
-            "{\"a\" \"b\"}",
-            "{\"a\": \"b\"",
-            "\"a\": \"b\",",
-            "{'a': 'b'}",
-        ] {
+        for bad in ["team=vision", "{\"a\": }", "{\"a\" \"b\"}", "{\"a\": \"b\"", "\"a\": \"b\",", "{'a': 'b'}"] {
             assert_eq!(parse(bad), Err(Unparsed), "{bad}");
         }
     }

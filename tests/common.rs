@@ -13,9 +13,7 @@ pub fn mlspend() -> Command {
 
 /// A real Azure export sample from `../shared/data/real/`.
 pub fn real(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
-        .join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real").join(name);
     assert!(p.is_file(), "missing real sample {}", p.display());
     p
 }
@@ -25,11 +23,7 @@ pub fn check_json(args: &[&Path]) -> Value {
     let mut cmd = mlspend();
     cmd.arg("check").arg("--json").args(args);
     let out = cmd.output().expect("mlspend runs");
-    assert!(
-        out.status.success(),
-        "check failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "check failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("check --json prints JSON")
 }
 

@@ -6,14 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One month's totals: (month, currency, rows, actual, amortized, unlabelled).
-type MonthRow = (
-    String,
-    String,
-    u64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+type MonthRow = (String, String, u64, Option<String>, Option<String>, Option<String>);
 
 /// The one input's per-month totals.
 fn months(report: &Value) -> Vec<MonthRow> {
@@ -52,33 +45,13 @@ fn some(s: &str) -> Option<String> {
 fn real_ea_amortized_sample() {
     let r = check_json(&[&real("EA_AmortizedCost_Small.csv")]);
     assert_eq!(file0(&r)["layout"], "ea-portal");
-    assert_eq!(
-        file0(&r)["basis"],
-        "amortized",
-        "the file name says amortized"
-    );
-    assert_eq!(
-        (r["rows"].as_u64(), r["rejected"].as_u64()),
-        (Some(28), Some(0))
-    );
+    assert_eq!(file0(&r)["basis"], "amortized", "the file name says amortized");
+    assert_eq!((r["rows"].as_u64(), r["rejected"].as_u64()), (Some(28), Some(0)));
     // Python: sum of Decimal(row['Cost']) over all 28 rows, all 09/xx/2023 and USD.
-    assert_eq!(
-        months(&r),
-        vec![(
-            "2023-09".into(),
-            "USD".into(),
-            28,
-            None,
-            some("16.296932136636644627485419"),
-            None
-        )]
-    );
+    assert_eq!(months(&r), vec![("2023-09".into(), "USD".into(), 28, None, some("16.296932136636644627485419"), None)]);
     // The 5 rows with ConsumedService Microsoft.MachineLearningServices (SOURCES.md); Python: sum of their Cost.
     let ml = &r["inputs"][0]["ml"][0];
-    assert_eq!(
-        (ml["rows"].as_u64(), ml["amortized"].as_str()),
-        (Some(5), Some("0.030067576402994990348819"))
-    );
+    assert_eq!((ml["rows"].as_u64(), ml["amortized"].as_str()), (Some(5), Some("0.030067576402994990348819")));
 }
 
 #[test]
@@ -88,17 +61,7 @@ fn real_ea_actual_sample() {
     assert_eq!(file0(&r)["basis"], "actual");
     assert_eq!(r["rejected"], 0);
     // Python: sum of Decimal(row['Cost']), 11 rows, 2023-09, USD (includes the reservation Purchase row).
-    assert_eq!(
-        months(&r),
-        vec![(
-            "2023-09".into(),
-            "USD".into(),
-            11,
-            some("8.5450077867419368"),
-            None,
-            None
-        )]
-    );
+    assert_eq!(months(&r), vec![("2023-09".into(), "USD".into(), 11, some("8.5450077867419368"), None, None)]);
 }
 
 #[test]
@@ -110,30 +73,16 @@ fn real_focus_sample() {
     // Python: sums of Decimal(row['BilledCost']) and Decimal(row['EffectiveCost']) over all 1000 rows (2024-09, USD).
     assert_eq!(
         months(&r),
-        vec![(
-            "2024-09".into(),
-            "USD".into(),
-            1000,
-            some("20.52022672899"),
-            some("14.97651418586"),
-            None
-        )]
+        vec![("2024-09".into(), "USD".into(), 1000, some("20.52022672899"), some("14.97651418586"), None)]
     );
     let providers = &r["inputs"][0]["providers"];
     assert_eq!(
-        (
-            providers["AWS"].as_u64(),
-            providers["Microsoft"].as_u64(),
-            providers["Oracle"].as_u64()
-        ),
+        (providers["AWS"].as_u64(), providers["Microsoft"].as_u64(), providers["Oracle"].as_u64()),
         (Some(942), Some(51), Some(7))
     );
     // 9 Azure ML rows (SOURCES.md); Python: their BilledCost sum is -0.15189756178.
     let ml = &r["inputs"][0]["ml"][0];
-    assert_eq!(
-        (ml["rows"].as_u64(), ml["actual"].as_str()),
-        (Some(9), Some("-0.15189756178"))
-    );
+    assert_eq!((ml["rows"].as_u64(), ml["actual"].as_str()), (Some(9), Some("-0.15189756178")));
     // `org` and ` org` on one row fold to one key.
     let tags = r["inputs"][0]["tags"].as_array().unwrap();
     assert!(tags.iter().any(|t| t["key"] == "org"));
@@ -147,21 +96,8 @@ fn real_mca_invoice_sample() {
     assert_eq!(file0(&r)["variant"], "mca-invoice");
     assert_eq!(file0(&r)["basis"], "unlabelled");
     // Python: sum of Decimal(row['costInBillingCurrency']), 4 rows, 08/xx/2023, USD.
-    assert_eq!(
-        months(&r),
-        vec![(
-            "2023-08".into(),
-            "USD".into(),
-            4,
-            None,
-            None,
-            some("0.0000262412")
-        )]
-    );
-    assert!(r["warnings"][0]
-        .as_str()
-        .unwrap()
-        .contains("actual or amortized"));
+    assert_eq!(months(&r), vec![("2023-08".into(), "USD".into(), 4, None, None, some("0.0000262412"))]);
+    assert!(r["warnings"][0].as_str().unwrap().contains("actual or amortized"));
 }
 
 #[test]
@@ -170,17 +106,7 @@ fn real_ea_export_sample_with_scientific_notation() {
     assert_eq!(file0(&r)["layout"], "ea");
     assert_eq!(r["rejected"], 0);
     // Python: sum of Decimal(row['CostInBillingCurrency']) (Decimal reads 5.64902E-05 exactly), 27 rows, CAD.
-    assert_eq!(
-        months(&r),
-        vec![(
-            "2023-09".into(),
-            "CAD".into(),
-            27,
-            None,
-            None,
-            some("1.26136926505726")
-        )]
-    );
+    assert_eq!(months(&r), vec![("2023-09".into(), "CAD".into(), 27, None, None, some("1.26136926505726"))]);
 }
 
 #[test]
@@ -188,24 +114,13 @@ fn real_legacy_payg_sample() {
     let r = check_json(&[&real("payg_legacy_costreport.csv")]);
     assert_eq!(file0(&r)["layout"], "payg");
     // Python: sum of Decimal(row['PreTaxCost']), 3 rows, 2019-07-2x, USD.
-    assert_eq!(
-        months(&r),
-        vec![(
-            "2019-07".into(),
-            "USD".into(),
-            3,
-            None,
-            None,
-            some("0.00011016")
-        )]
-    );
+    assert_eq!(months(&r), vec![("2019-07".into(), "USD".into(), 3, None, None, some("0.00011016"))]);
 }
 
 #[test]
 fn export_type_flag_labels_unlabelled_files() {
     let mut cmd = mlspend();
-    cmd.args(["check", "--json", "--export-type", "actual"])
-        .arg(real("camel_azure_version_2.csv"));
+    cmd.args(["check", "--json", "--export-type", "actual"]).arg(real("camel_azure_version_2.csv"));
     let (out, _, code) = run(&mut cmd);
     assert_eq!(code, 0);
     let r: Value = serde_json::from_str(&out).unwrap();
@@ -239,32 +154,19 @@ fn csv_to_parquet(csv_path: &Path, out: &Path) {
     use arrow_array::{ArrayRef, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
     let mut reader = csv::ReaderBuilder::new().from_path(csv_path).unwrap();
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let header: Vec<String> =
+        reader.headers().unwrap().iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     let schema = std::sync::Arc::new(Schema::new(
-        header
-            .iter()
-            .map(|h| Field::new(h, DataType::Utf8, true))
-            .collect::<Vec<_>>(),
+        header.iter().map(|h| Field::new(h, DataType::Utf8, true)).collect::<Vec<_>>(),
     ));
     let columns: Vec<ArrayRef> = (0..header.len())
         .map(|j| {
-            std::sync::Arc::new(
-                rows.iter()
-                    .map(|r| Some(r.get(j).unwrap_or("")))
-                    .collect::<StringArray>(),
-            ) as ArrayRef
+            std::sync::Arc::new(rows.iter().map(|r| Some(r.get(j).unwrap_or(""))).collect::<StringArray>()) as ArrayRef
         })
         .collect();
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
-    let mut w =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(out).unwrap(), schema, None)
-            .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(out).unwrap(), schema, None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
 }
@@ -281,10 +183,7 @@ fn same_content_in_every_format_gives_the_same_check() {
     let crlf = dir.path().join("amortized-crlf.csv");
     std::fs::write(&crlf, format!("\u{feff}{}", lf.replace('\n', "\r\n"))).unwrap();
     let gz = dir.path().join("amortized.csv.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::default(),
-    );
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
     enc.write_all(lf.as_bytes()).unwrap();
     enc.finish().unwrap();
     let pq = dir.path().join("amortized.parquet");
@@ -303,20 +202,7 @@ fn generated_export_reads_the_same_as_csv_gzip_and_parquet() {
     let mut reports = Vec::new();
     for format in ["csv", "csv.gz", "parquet"] {
         let out = dir.path().join(format!("export-{format}"));
-        generate(
-            &out,
-            &[
-                "--manifest",
-                "--rows",
-                "3000",
-                "--months",
-                "2",
-                "--format",
-                format,
-                "--seed",
-                "7",
-            ],
-        );
+        generate(&out, &["--manifest", "--rows", "3000", "--months", "2", "--format", format, "--seed", "7"]);
         reports.push(without_paths(check_json(&[&out])));
     }
     assert_eq!(reports[0]["rows"], 3000);
@@ -339,54 +225,22 @@ fn every_generated_layout_is_detected_and_has_what_the_issue_asks_for() {
     let dir = tempfile::tempdir().unwrap();
     for layout in ["ea", "ea-portal", "mca", "payg", "focus"] {
         let out = dir.path().join(format!("{layout}-amortized.csv"));
-        generate(
-            &out,
-            &["--rows", "4000", "--layout", layout, "--months", "2"],
-        );
+        generate(&out, &["--rows", "4000", "--layout", layout, "--months", "2"]);
         let r = check_json(&[&out]);
         assert_eq!(file0(&r)["layout"], layout);
         assert_eq!(r["rejected"], 0);
         let m = months(&r);
         let currencies: std::collections::BTreeSet<&str> = m.iter().map(|x| x.1.as_str()).collect();
-        assert_eq!(
-            currencies.into_iter().collect::<Vec<_>>(),
-            ["EUR", "USD"],
-            "{layout}: two currencies"
-        );
-        assert_eq!(
-            m.iter()
-                .map(|x| x.0.as_str())
-                .collect::<std::collections::BTreeSet<_>>()
-                .len(),
-            2
-        );
+        assert_eq!(currencies.into_iter().collect::<Vec<_>>(), ["EUR", "USD"], "{layout}: two currencies");
+        assert_eq!(m.iter().map(|x| x.0.as_str()).collect::<std::collections::BTreeSet<_>>().len(), 2);
         // ML spend and non-ML spend, tag casing variants, refunds.
         assert!(!r["inputs"][0]["ml"].as_array().unwrap().is_empty());
-        let ml_rows: u64 = r["inputs"][0]["ml"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["rows"].as_u64().unwrap())
-            .sum();
-        assert!(
-            ml_rows < 4000 && ml_rows > 1000,
-            "{layout}: {ml_rows} ML rows"
-        );
-        let team = r["inputs"][0]["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["key"] == "team")
-            .expect("team tag");
-        assert!(
-            team["variants"].as_object().unwrap().len() >= 3,
-            "{layout}: team, Team, TEAM"
-        );
+        let ml_rows: u64 = r["inputs"][0]["ml"].as_array().unwrap().iter().map(|x| x["rows"].as_u64().unwrap()).sum();
+        assert!(ml_rows < 4000 && ml_rows > 1000, "{layout}: {ml_rows} ML rows");
+        let team = r["inputs"][0]["tags"].as_array().unwrap().iter().find(|t| t["key"] == "team").expect("team tag");
+        assert!(team["variants"].as_object().unwrap().len() >= 3, "{layout}: team, Team, TEAM");
         let text = std::fs::read_to_string(&out).unwrap();
-        assert!(
-            text.contains(",-") || text.contains(",\"-"),
-            "{layout}: a refund"
-        );
+        assert!(text.contains(",-") || text.contains(",\"-"), "{layout}: a refund");
     }
 }
 
@@ -405,11 +259,8 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn only_subdir(p: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(p)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(p).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     assert_eq!(dirs.len(), 1, "{}", p.display());
     dirs.remove(0)
@@ -419,18 +270,7 @@ fn only_subdir(p: &Path) -> PathBuf {
 fn two_runs_of_one_month_are_counted_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("exports");
-    generate(
-        &root,
-        &[
-            "--manifest",
-            "--rows",
-            "1200",
-            "--months",
-            "1",
-            "--seed",
-            "11",
-        ],
-    );
+    generate(&root, &["--manifest", "--rows", "1200", "--months", "1", "--seed", "11"]);
     let single = check_json(&[&root]);
     // Re-run of the same date range: a second run folder with a later submittedTime.
     let range = only_subdir(&only_subdir(&root));
@@ -449,14 +289,8 @@ fn two_runs_of_one_month_are_counted_once() {
     let skipped = &doubled["inputs"][0]["skipped_runs"];
     assert_eq!(skipped.as_array().unwrap().len(), 1);
     assert_eq!(skipped[0]["chosen_by"], "submittedTime");
-    assert!(skipped[0]["kept"]
-        .as_str()
-        .unwrap()
-        .ends_with("ffffffff-0000-4000-8000-000000000001"));
-    assert!(skipped[0]["skipped"]
-        .as_str()
-        .unwrap()
-        .ends_with(first_run.file_name().unwrap().to_str().unwrap()));
+    assert!(skipped[0]["kept"].as_str().unwrap().ends_with("ffffffff-0000-4000-8000-000000000001"));
+    assert!(skipped[0]["skipped"].as_str().unwrap().ends_with(first_run.file_name().unwrap().to_str().unwrap()));
     // The text report says so too.
     let mut cmd = mlspend();
     cmd.arg("check").arg(&root);
@@ -472,18 +306,14 @@ fn manifest_row_count_mismatch_names_the_blob() {
     generate(&root, &["--manifest", "--rows", "300", "--months", "1"]);
     let run_dir = only_subdir(&only_subdir(&only_subdir(&root)));
     let mpath = run_dir.join("manifest.json");
-    let mut manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
     manifest["blobs"][0]["dataRowCount"] = Value::from(301);
     std::fs::write(&mpath, serde_json::to_string(&manifest).unwrap()).unwrap();
     let mut cmd = mlspend();
     cmd.arg("check").arg(&root);
     let (_, err, code) = run(&mut cmd);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("part_0_0001.csv declares 301 data rows but"),
-        "{err}"
-    );
+    assert!(err.contains("part_0_0001.csv declares 301 data rows but"), "{err}");
     assert!(err.contains("holds 300"), "{err}");
 }
 
@@ -492,16 +322,12 @@ fn legacy_manifest_version_is_read_and_checked() {
     // The real 2021-01-01 manifest, beside a generated 490-row blob at the path it names.
     let dir = tempfile::tempdir().unwrap();
     let manifest = std::fs::read_to_string(real("manifest_2021-01-01.json")).unwrap();
-    let blob_dir = dir.path().join(
-        "cost/partitioned/20230101-20230131/202301041442/73746dc5-5dcc-4b83-b340-bb1bd2b1ca30",
-    );
+    let blob_dir =
+        dir.path().join("cost/partitioned/20230101-20230131/202301041442/73746dc5-5dcc-4b83-b340-bb1bd2b1ca30");
     std::fs::create_dir_all(&blob_dir).unwrap();
     std::fs::write(blob_dir.join("manifest.json"), &manifest).unwrap();
     let blob = blob_dir.join("000001.csv");
-    generate(
-        &blob,
-        &["--rows", "490", "--months", "1", "--start", "2023-01"],
-    );
+    generate(&blob, &["--rows", "490", "--months", "1", "--start", "2023-01"]);
     let r = check_json(&[dir.path()]);
     assert_eq!(r["rows"], 490);
     // One row fewer than the manifest declares.
@@ -512,10 +338,7 @@ fn legacy_manifest_version_is_read_and_checked() {
     cmd.arg("check").arg(dir.path());
     let (_, err, code) = run(&mut cmd);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("73746dc5-5dcc-4b83-b340-bb1bd2b1ca30/000001.csv declares 490 data rows"),
-        "{err}"
-    );
+    assert!(err.contains("73746dc5-5dcc-4b83-b340-bb1bd2b1ca30/000001.csv declares 490 data rows"), "{err}");
 }
 
 #[test]
@@ -529,10 +352,7 @@ fn manifest_listing_a_missing_blob_is_an_error() {
     cmd.arg("check").arg(&root);
     let (_, err, code) = run(&mut cmd);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("part_0_0001.csv is listed but not found"),
-        "{err}"
-    );
+    assert!(err.contains("part_0_0001.csv is listed but not found"), "{err}");
 }
 
 #[test]
@@ -545,11 +365,7 @@ fn the_same_file_named_twice_is_read_once() {
     assert_eq!(code, 0);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["rows"], 11);
-    assert!(r["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|w| w.as_str().unwrap().contains("named more than once")));
+    assert!(r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("named more than once")));
     // A file and the folder holding it: still once.
     let r = check_json(&[&p, &folder]);
     let all: u64 = 11 + 28 + 1000 + 4 + 27 + 3;
@@ -559,45 +375,20 @@ fn the_same_file_named_twice_is_read_once() {
 #[test]
 fn mixed_layouts_in_one_folder_are_allowed_and_reported() {
     let r = check_json(&[real("EA_ActualCost_Small.csv").parent().unwrap()]);
-    let layouts: std::collections::BTreeSet<&str> = r["inputs"][0]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["layout"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        layouts.into_iter().collect::<Vec<_>>(),
-        ["ea", "ea-portal", "focus", "mca", "payg"]
-    );
-    assert!(r["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|w| w == "mixed layouts: ea, ea-portal, focus, mca, payg"));
+    let layouts: std::collections::BTreeSet<&str> =
+        r["inputs"][0]["files"].as_array().unwrap().iter().map(|f| f["layout"].as_str().unwrap()).collect();
+    assert_eq!(layouts.into_iter().collect::<Vec<_>>(), ["ea", "ea-portal", "focus", "mca", "payg"]);
+    assert!(r["warnings"].as_array().unwrap().iter().any(|w| w == "mixed layouts: ea, ea-portal, focus, mca, payg"));
     assert_eq!(r["rejected"], 0);
     // Currencies stay apart: CAD and USD are separate lines of one month.
-    let sept: Vec<&Value> = r["months"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["month"] == "2023-09")
-        .collect();
-    assert_eq!(
-        sept.iter()
-            .map(|m| m["currency"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["CAD", "USD"]
-    );
+    let sept: Vec<&Value> = r["months"].as_array().unwrap().iter().filter(|m| m["month"] == "2023-09").collect();
+    assert_eq!(sept.iter().map(|m| m["currency"].as_str().unwrap()).collect::<Vec<_>>(), ["CAD", "USD"]);
 }
 
 // ---- bad input: exit codes and messages ----
 
 /// Writes a fixture into a temp dir and runs `check` on it.
-fn check_file(
-    name: &str,
-    bytes: &[u8],
-    extra: &[&str],
-) -> (String, String, i32, tempfile::TempDir) {
+fn check_file(name: &str, bytes: &[u8], extra: &[&str]) -> (String, String, i32, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -614,22 +405,13 @@ fn derived_ea(edit: impl Fn(&str) -> String) -> Vec<u8> {
 
 /// EA_ActualCost_Small.csv with one cell of one data row (0-based) replaced.
 fn derived_ea_cell(row: usize, column: &str, value: &str) -> Vec<u8> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(real("EA_ActualCost_Small.csv"))
-        .unwrap();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_path(real("EA_ActualCost_Small.csv")).unwrap();
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    let col = records[0]
-        .iter()
-        .position(|h| h.trim_start_matches('\u{feff}') == column)
-        .unwrap();
+    let col = records[0].iter().position(|h| h.trim_start_matches('\u{feff}') == column).unwrap();
     let mut w = csv::Writer::from_writer(Vec::new());
     for (i, r) in records.iter().enumerate() {
-        let cells: Vec<&str> = r
-            .iter()
-            .enumerate()
-            .map(|(j, c)| if i == row + 1 && j == col { value } else { c })
-            .collect();
+        let cells: Vec<&str> =
+            r.iter().enumerate().map(|(j, c)| if i == row + 1 && j == col { value } else { c }).collect();
         w.write_record(cells).unwrap();
     }
     w.into_inner().unwrap()
@@ -642,20 +424,14 @@ fn missing_required_column() {
     let (_, err, code, _d) = check_file("actual.csv", &bytes, &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains(
-            "actual.csv: line 1: the EA portal download layout is missing required column `Date`"
-        ),
+        err.contains("actual.csv: line 1: the EA portal download layout is missing required column `Date`"),
         "{err}"
     );
 }
 
 #[test]
 fn unknown_layout_names_the_closest() {
-    let (_, err, code, _d) = check_file(
-        "x.csv",
-        b"When,Amount,Currency,Resource\n2024-01-01,1.5,USD,a\n",
-        &[],
-    );
+    let (_, err, code, _d) = check_file("x.csv", b"When,Amount,Currency,Resource\n2024-01-01,1.5,USD,a\n", &[]);
     assert_eq!(code, 1);
     assert!(err.contains("x.csv: line 1: unknown export layout: the closest is legacy pay-as-you-go (found `Currency`), which needs `PreTaxCost`, `UsageDateTime`"), "{err}");
 }
@@ -667,19 +443,14 @@ fn bad_date_is_rejected_with_file_line_and_column() {
     let (out, err, code, d) = check_file("actual.csv", &bytes, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("rows: 11 read, 1 rejected"), "{out}");
-    assert!(
-        out.contains("actual.csv: line 4: column Date: not a date: \"13/21/2023\""),
-        "{out}"
-    );
+    assert!(out.contains("actual.csv: line 4: column Date: not a date: \"13/21/2023\""), "{out}");
     // --strict turns it into an error.
     let mut cmd = mlspend();
-    cmd.args(["check", "--strict"])
-        .arg(d.path().join("actual.csv"));
+    cmd.args(["check", "--strict"]).arg(d.path().join("actual.csv"));
     let (_, err, code) = run(&mut cmd);
     assert_eq!(code, 1);
     assert!(
-        err.contains("1 row was rejected under --strict; the first:")
-            && err.contains("line 4: column Date"),
+        err.contains("1 row was rejected under --strict; the first:") && err.contains("line 4: column Date"),
         "{err}"
     );
 }
@@ -688,11 +459,7 @@ fn bad_date_is_rejected_with_file_line_and_column() {
 fn non_numeric_cost_is_rejected() {
     let header = "Date,CostInBillingCurrency,BillingCurrencyCode,ResourceId\n";
     let body = "09/01/2023,1.25,USD,/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a\n09/02/2023,12 USD,USD,x\n09/03/2023,,USD,x\n";
-    let (out, _, code, _d) = check_file(
-        "amortized.csv",
-        format!("{header}{body}").as_bytes(),
-        &["--json"],
-    );
+    let (out, _, code, _d) = check_file("amortized.csv", format!("{header}{body}").as_bytes(), &["--json"]);
     assert_eq!(code, 0);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["rejected"], 2);
@@ -700,17 +467,12 @@ fn non_numeric_cost_is_rejected() {
     assert_eq!(r["rejects"][0]["column"], "CostInBillingCurrency");
     assert_eq!(r["rejects"][0]["reason"], "not a number: \"12 USD\"");
     assert_eq!(r["rejects"][1]["reason"], "empty cost");
-    assert_eq!(
-        months(&r)[0].4,
-        some("1.25"),
-        "the readable row still counts"
-    );
+    assert_eq!(months(&r)[0].4, some("1.25"), "the readable row still counts");
 }
 
 #[test]
 fn wrong_number_of_fields_is_rejected() {
-    let text =
-        "Date,Cost,BillingCurrency\n09/01/2023,1,USD\n09/02/2023,2\n09/03/2023,3,USD,extra\n";
+    let text = "Date,Cost,BillingCurrency\n09/01/2023,1,USD\n09/02/2023,2\n09/03/2023,3,USD,extra\n";
     let (out, _, code, _d) = check_file("actual.csv", text.as_bytes(), &["--json"]);
     assert_eq!(code, 0);
     let r: Value = serde_json::from_str(&out).unwrap();
@@ -728,10 +490,7 @@ fn truncated_gzip_is_an_error() {
     let gz = enc.finish().unwrap();
     let (_, err, code, _d) = check_file("focus.csv.gz", &gz[..gz.len() / 2], &[]);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("focus.csv.gz: line") && err.contains("gzip stream is truncated or corrupt"),
-        "{err}"
-    );
+    assert!(err.contains("focus.csv.gz: line") && err.contains("gzip stream is truncated or corrupt"), "{err}");
 }
 
 #[test]
@@ -740,37 +499,23 @@ fn missing_file() {
     cmd.args(["check", "no/such/export.csv"]);
     let (_, err, code) = run(&mut cmd);
     assert_eq!(code, 1);
-    assert_eq!(
-        err.trim(),
-        "error: no/such/export.csv: no such file or folder"
-    );
+    assert_eq!(err.trim(), "error: no/such/export.csv: no such file or folder");
 }
 
 #[test]
 fn empty_file() {
     let (_, err, code, _d) = check_file("empty.csv", b"", &[]);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("empty.csv: the file is empty; an export file starts with a header row"),
-        "{err}"
-    );
+    assert!(err.contains("empty.csv: the file is empty; an export file starts with a header row"), "{err}");
 }
 
 #[test]
 fn header_only_file_is_readable_and_says_so() {
-    let header = std::fs::read_to_string(real("EA_ActualCost_Small.csv"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_string()
-        + "\n";
+    let header =
+        std::fs::read_to_string(real("EA_ActualCost_Small.csv")).unwrap().lines().next().unwrap().to_string() + "\n";
     let (out, err, code, _d) = check_file("actual.csv", header.as_bytes(), &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("ea-portal (EA portal download), actual: 0 rows, 0 rejected"),
-        "{out}"
-    );
+    assert!(out.contains("ea-portal (EA portal download), actual: 0 rows, 0 rejected"), "{out}");
     assert!(err.contains("header only, no data rows"), "{err}");
 }
 
@@ -796,10 +541,7 @@ fn a_folder_without_exports_is_an_error() {
     cmd.arg("check").arg(dir.path());
     let (_, err, code) = run(&mut cmd);
     assert_eq!(code, 1);
-    assert!(
-        err.contains("holds no .csv, .csv.gz or .parquet export files"),
-        "{err}"
-    );
+    assert!(err.contains("holds no .csv, .csv.gz or .parquet export files"), "{err}");
 }
 
 #[test]
@@ -807,11 +549,7 @@ fn usage_errors_exit_2() {
     let (_, err, code) = run(mlspend().args(["check", "--no-such-flag"]));
     assert_eq!(code, 2);
     assert!(err.contains("--no-such-flag"), "{err}");
-    let (_, err, code) =
-        run(mlspend().args(["generate", "--out", "/tmp/x.csv", "--start", "2026-13"]));
+    let (_, err, code) = run(mlspend().args(["generate", "--out", "/tmp/x.csv", "--start", "2026-13"]));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("--start \"2026-13\": expected a month as YYYY-MM"),
-        "{err}"
-    );
+    assert!(err.contains("--start \"2026-13\": expected a month as YYYY-MM"), "{err}");
 }

@@ -56,7 +56,9 @@ impl Manifest {
             if count != n as u64 {
                 return Err(Error::Manifest {
                     path: path.to_path_buf(),
-                    detail: format!("declares blobCount {count} but lists {n} blobs; the export run is incomplete, re-run it"),
+                    detail: format!(
+                        "declares blobCount {count} but lists {n} blobs; the export run is incomplete, re-run it"
+                    ),
                 });
             }
         }
@@ -65,12 +67,7 @@ impl Manifest {
 
     /// The cost basis the export type names (`ActualCost`, `AmortizedCost`, `FocusCost`).
     pub fn basis(&self) -> Option<Basis> {
-        let t = self
-            .export_config
-            .as_ref()?
-            .export_type
-            .as_ref()?
-            .to_ascii_lowercase();
+        let t = self.export_config.as_ref()?.export_type.as_ref()?.to_ascii_lowercase();
         if t.contains("focus") {
             Some(Basis::Both)
         } else if t.contains("amortized") {
@@ -90,11 +87,7 @@ impl Manifest {
     pub fn locate(dir: &Path, blob: &str) -> Option<PathBuf> {
         let parts: Vec<&str> = blob.split('/').filter(|p| !p.is_empty()).collect();
         (0..parts.len())
-            .map(|skip| {
-                parts[skip..]
-                    .iter()
-                    .fold(dir.to_path_buf(), |p, s| p.join(s))
-            })
+            .map(|skip| parts[skip..].iter().fold(dir.to_path_buf(), |p, s| p.join(s)))
             .find(|p| p.is_file())
     }
 }

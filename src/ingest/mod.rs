@@ -126,10 +126,7 @@ impl LoadReport {
 
 /// Works out which files to read for the named inputs.
 pub fn plan(inputs: &[PathBuf]) -> Result<Plan> {
-    let mut plan = Plan {
-        inputs: inputs.to_vec(),
-        ..Plan::default()
-    };
+    let mut plan = Plan { inputs: inputs.to_vec(), ..Plan::default() };
     let mut seen: HashSet<PathBuf> = HashSet::new();
     for (input, path) in inputs.iter().enumerate() {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
@@ -162,43 +159,26 @@ fn add_file(
 ) {
     let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     if !seen.insert(key) {
-        plan.warnings.push(format!(
-            "{}: named more than once; read once",
-            path.display()
-        ));
+        plan.warnings.push(format!("{}: named more than once; read once", path.display()));
         return;
     }
     let Some(format) = Format::of(&path) else {
         return;
     };
     let (basis_hint, manifest) = match manifest {
-        Some((m, blob, rows, basis)) => (
-            basis.or_else(|| basis_from_name(&path, root)),
-            Some((m, blob, rows)),
-        ),
+        Some((m, blob, rows, basis)) => (basis.or_else(|| basis_from_name(&path, root)), Some((m, blob, rows))),
         None => (basis_from_name(&path, root), None),
     };
-    plan.sources.push(Source {
-        path,
-        format,
-        input,
-        basis_hint,
-        manifest,
-    });
+    plan.sources.push(Source { path, format, input, basis_hint, manifest });
 }
 
 /// `amortized` or `actual` in the file name, or in a folder name below the named input.
 fn basis_from_name(path: &Path, root: &Path) -> Option<Basis> {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    let mut names: Vec<String> = vec![path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()];
+    let mut names: Vec<String> =
+        vec![path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()];
     names.extend(
-        rel.ancestors()
-            .skip(1)
-            .filter_map(|a| a.file_name())
-            .map(|n| n.to_string_lossy().to_ascii_lowercase()),
+        rel.ancestors().skip(1).filter_map(|a| a.file_name()).map(|n| n.to_string_lossy().to_ascii_lowercase()),
     );
     names.iter().find_map(|n| {
         if n.contains("amortized") || n.contains("amortised") {
@@ -223,11 +203,7 @@ struct Run {
 
 fn is_date_range(name: &str) -> bool {
     let b = name.as_bytes();
-    b.len() == 17
-        && b[8] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 8 || c.is_ascii_digit())
+    b.len() == 17 && b[8] == b'-' && b.iter().enumerate().all(|(i, c)| i == 8 || c.is_ascii_digit())
 }
 
 /// The run a file belongs to: the folder just below a `yyyyMMdd-yyyyMMdd` folder, if there is one.
@@ -248,12 +224,7 @@ fn run_slot(dir: &Path, root: &Path) -> (Option<(PathBuf, String)>, PathBuf) {
     (None, dir.to_path_buf())
 }
 
-fn walk_export_folder(
-    plan: &mut Plan,
-    seen: &mut HashSet<PathBuf>,
-    root: &Path,
-    input: usize,
-) -> Result<()> {
+fn walk_export_folder(plan: &mut Plan, seen: &mut HashSet<PathBuf>, root: &Path, input: usize) -> Result<()> {
     let mut runs: BTreeMap<PathBuf, Run> = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     let mut manifests: Vec<PathBuf> = Vec::new();
@@ -267,10 +238,7 @@ fn walk_export_folder(
         for p in entries {
             if p.is_dir() {
                 stack.push(p);
-            } else if p
-                .file_name()
-                .is_some_and(|n| n.eq_ignore_ascii_case("manifest.json"))
-            {
+            } else if p.file_name().is_some_and(|n| n.eq_ignore_ascii_case("manifest.json")) {
                 manifests.push(p);
             } else if Format::of(&p).is_some() {
                 loose.push(p);
@@ -301,32 +269,17 @@ fn walk_export_folder(
         }
         let (slot, _) = run_slot(&mdir, root);
         let modified = modified_time(&mpath);
-        runs.insert(
-            mdir.clone(),
-            Run {
-                slot,
-                dir: mdir,
-                manifest: Some((mpath, manifest)),
-                files,
-                modified,
-            },
-        );
+        runs.insert(mdir.clone(), Run { slot, dir: mdir, manifest: Some((mpath, manifest)), files, modified });
     }
     for f in loose {
         if claimed.contains(&f) {
             continue;
         }
-        if let Some(run) = runs
-            .values()
-            .find(|r| r.manifest.is_some() && f.starts_with(&r.dir))
-        {
+        if let Some(run) = runs.values().find(|r| r.manifest.is_some() && f.starts_with(&r.dir)) {
             plan.warnings.push(format!(
                 "{}: not listed in {}; ignored",
                 f.display(),
-                run.manifest
-                    .as_ref()
-                    .map(|(p, _)| p.display().to_string())
-                    .unwrap_or_default()
+                run.manifest.as_ref().map(|(p, _)| p.display().to_string()).unwrap_or_default()
             ));
             continue;
         }
@@ -354,34 +307,20 @@ fn walk_export_folder(
         }
     }
     for ((export, range), group) in by_slot {
-        let all_submitted = group.iter().all(|r| {
-            r.manifest
-                .as_ref()
-                .is_some_and(|(_, m)| m.submitted_time().is_some())
-        });
-        let all_numeric = group.iter().all(|r| {
-            r.dir
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
-        });
+        let all_submitted =
+            group.iter().all(|r| r.manifest.as_ref().is_some_and(|(_, m)| m.submitted_time().is_some()));
+        let all_numeric = group
+            .iter()
+            .all(|r| r.dir.file_name().is_some_and(|n| n.to_string_lossy().bytes().all(|b| b.is_ascii_digit())));
         let (chosen_by, newest) = if all_submitted {
-            let newest = group.iter().max_by_key(|r| {
-                (
-                    r.manifest
-                        .as_ref()
-                        .and_then(|(_, m)| m.submitted_time())
-                        .unwrap_or(""),
-                    &r.dir,
-                )
-            });
+            let newest = group
+                .iter()
+                .max_by_key(|r| (r.manifest.as_ref().and_then(|(_, m)| m.submitted_time()).unwrap_or(""), &r.dir));
             ("submittedTime", newest)
         } else if all_numeric {
             ("run folder name", group.iter().max_by_key(|r| &r.dir))
         } else {
-            (
-                "file modification time",
-                group.iter().max_by_key(|r| (r.modified, &r.dir)),
-            )
+            ("file modification time", group.iter().max_by_key(|r| (r.modified, &r.dir)))
         };
         let newest = *newest.expect("a slot has at least one run");
         for r in &group {
@@ -406,12 +345,7 @@ fn walk_export_folder(
         match &run.manifest {
             Some((mpath, m)) => {
                 for (blob, file) in m.blobs.iter().zip(&run.files) {
-                    let info = (
-                        mpath.clone(),
-                        blob.blob_name.clone(),
-                        blob.data_row_count,
-                        m.basis(),
-                    );
+                    let info = (mpath.clone(), blob.blob_name.clone(), blob.data_row_count, m.basis());
                     add_file(plan, seen, file.clone(), input, Some(info), root);
                 }
             }
@@ -426,18 +360,13 @@ fn walk_export_folder(
 }
 
 fn modified_time(p: &Path) -> SystemTime {
-    std::fs::metadata(p)
-        .and_then(|m| m.modified())
-        .unwrap_or(SystemTime::UNIX_EPOCH)
+    std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// Reads every planned file, giving each readable row to `sink`. Rejected rows are collected, not fatal; an
 /// unreadable file, or a manifest whose row count disagrees with what was read, is an error.
 pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> Result<LoadReport> {
-    let mut report = LoadReport {
-        warnings: plan.warnings.clone(),
-        ..LoadReport::default()
-    };
+    let mut report = LoadReport { warnings: plan.warnings.clone(), ..LoadReport::default() };
     for (index, source) in plan.sources.iter().enumerate() {
         let file = read::read_source(source, index as u32, options, &mut report, sink)?;
         if let Some((mpath, blob, Some(declared))) = &source.manifest {
@@ -453,10 +382,7 @@ pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> R
             }
         }
         if file.rows == 0 {
-            report.warnings.push(format!(
-                "{}: header only, no data rows",
-                source.path.display()
-            ));
+            report.warnings.push(format!("{}: header only, no data rows", source.path.display()));
         }
         report.files.push(file);
     }
@@ -464,9 +390,7 @@ pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> R
     layouts.sort_unstable();
     layouts.dedup();
     if layouts.len() > 1 {
-        report
-            .warnings
-            .push(format!("mixed layouts: {}", layouts.join(", ")));
+        report.warnings.push(format!("mixed layouts: {}", layouts.join(", ")));
     }
     Ok(report)
 }

@@ -64,12 +64,7 @@ fn new_report(source: &Source, map: &ColumnMap, basis: Basis) -> FileReport {
 
 fn reject(report: &mut LoadReport, file: &mut FileReport, line: u64, e: RowError) {
     file.rejected += 1;
-    report.rejects.push(Reject {
-        file: file.path.clone(),
-        line,
-        column: e.column,
-        reason: e.reason,
-    });
+    report.rejects.push(Reject { file: file.path.clone(), line, column: e.column, reason: e.reason });
 }
 
 fn read_csv(
@@ -88,22 +83,12 @@ fn read_csv(
             csv::ErrorKind::Io(io) => io.to_string(),
             _ => e.to_string(),
         };
-        Error::Read {
-            path: source.path.clone(),
-            line,
-            detail,
-        }
+        Error::Read { path: source.path.clone(), line, detail }
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 18)
-        .from_reader(open(source)?);
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 18).from_reader(open(source)?);
     let mut record = csv::ByteRecord::new();
-    if !reader
-        .read_byte_record(&mut record)
-        .map_err(|e| read_error(1, e))?
-    {
+    if !reader.read_byte_record(&mut record).map_err(|e| read_error(1, e))? {
         return Err(Error::EmptyFile(source.path.clone()));
     }
     let header = csv::StringRecord::from_byte_record(record.clone()).map_err(|_| Error::Read {
@@ -112,16 +97,10 @@ fn read_csv(
         detail: "the header row is not valid UTF-8; save the export as UTF-8".into(),
     })?;
     let names: Vec<&str> = header.iter().collect();
-    if names
-        .iter()
-        .all(|n| n.trim_start_matches('\u{feff}').trim().is_empty())
-    {
+    if names.iter().all(|n| n.trim_start_matches('\u{feff}').trim().is_empty()) {
         return Err(Error::EmptyFile(source.path.clone()));
     }
-    let map = ColumnMap::detect(&names).map_err(|e| Error::Header {
-        path: source.path.clone(),
-        source: e,
-    })?;
+    let map = ColumnMap::detect(&names).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
     let basis = basis_for(source, map.layout, options, report);
     let mut file = new_report(source, &map, basis);
     let mut last_line = 1;
@@ -148,15 +127,7 @@ fn read_csv(
                 let field = e.utf8_error().field();
                 record = e.into_byte_record();
                 let name = names.get(field).map(|n| n.to_string()).unwrap_or_default();
-                reject(
-                    report,
-                    &mut file,
-                    line,
-                    RowError {
-                        column: name,
-                        reason: "not valid UTF-8".into(),
-                    },
-                );
+                reject(report, &mut file, line, RowError { column: name, reason: "not valid UTF-8".into() });
                 continue;
             }
         };
@@ -182,34 +153,19 @@ fn read_parquet(
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ProjectionMask;
 
-    let perr = |detail: String| Error::Parquet {
-        path: source.path.clone(),
-        detail,
-    };
+    let perr = |detail: String| Error::Parquet { path: source.path.clone(), detail };
     let f = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
     if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(Error::EmptyFile(source.path.clone()));
     }
     let builder = ParquetRecordBatchReaderBuilder::try_new(f)
         .map_err(|e| perr(format!("not a readable Parquet file ({e}); re-download it")))?;
-    let names: Vec<String> = builder
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-    let map = ColumnMap::detect(&name_refs).map_err(|e| Error::Header {
-        path: source.path.clone(),
-        source: e,
-    })?;
+    let map = ColumnMap::detect(&name_refs).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
     let used = map.used_columns();
     let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(16 * 1024)
-        .build()
-        .map_err(|e| perr(e.to_string()))?;
+    let reader = builder.with_projection(mask).with_batch_size(16 * 1024).build().map_err(|e| perr(e.to_string()))?;
     let basis = basis_for(source, map.layout, options, report);
     let mut file = new_report(source, &map, basis);
     let mut row_number = 0u64;
@@ -217,19 +173,12 @@ fn read_parquet(
         let batch = batch.map_err(|e| perr(format!("row {}: {e}", row_number + 1)))?;
         let mut columns: Vec<Option<arrow_array::ArrayRef>> = vec![None; map.width];
         for (j, &col) in used.iter().enumerate() {
-            let cast =
-                arrow_cast::cast(batch.column(j), &arrow_schema::DataType::Utf8).map_err(|e| {
-                    perr(format!(
-                        "column `{}` can't be read as text: {e}",
-                        names[col]
-                    ))
-                })?;
+            let cast = arrow_cast::cast(batch.column(j), &arrow_schema::DataType::Utf8)
+                .map_err(|e| perr(format!("column `{}` can't be read as text: {e}", names[col])))?;
             columns[col] = Some(cast);
         }
-        let strings: Vec<Option<&arrow_array::StringArray>> = columns
-            .iter()
-            .map(|c| c.as_ref().map(|a| a.as_string::<i32>()))
-            .collect();
+        let strings: Vec<Option<&arrow_array::StringArray>> =
+            columns.iter().map(|c| c.as_ref().map(|a| a.as_string::<i32>())).collect();
         for r in 0..batch.num_rows() {
             row_number += 1;
             file.rows += 1;

@@ -1,0 +1,245 @@
+//! Attribution: which workspace a cost row belongs to, who owns it, and why.
+//!
+//! Takes a canonical row and the validated configuration and gives an [`Attribution`]: the workspace and the rule
+//! that found it (first match wins: (a) the resource id is, or lies under, a configured workspace; (b) a workspace
+//! tag names one; (c) the resource is one of a workspace's `resources`; (d) its resource group is one of a
+//! workspace's `resource_groups`), then the owner (the workspace's team or project; on a shared workspace the team
+//! named by the row's team tag when that team is a member, else the workspace's shared pool). A row no rule matches is
+//! unallocated with a reason when it is ML spend, else out of scope: a team tag alone never makes spend ML spend.
+//! Every comparison ignores case. Lookups are hash maps built once from the configuration.
+
+use crate::config::{Config, Topology};
+use crate::resource;
+use crate::schema::CostRow;
+use std::collections::HashMap;
+
+/// The workspace rule that matched.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    ResourceId,
+    WorkspaceTag,
+    Resource,
+    ResourceGroup,
+    None,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 5] = [Rule::ResourceId, Rule::WorkspaceTag, Rule::Resource, Rule::ResourceGroup, Rule::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::ResourceId => "resource-id",
+            Rule::WorkspaceTag => "workspace-tag",
+            Rule::Resource => "resource",
+            Rule::ResourceGroup => "resource-group",
+            Rule::None => "none",
+        }
+    }
+}
+
+/// Why ML spend could not be attributed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason<'r> {
+    /// The resource id is an Azure ML workspace that is not configured.
+    UnknownWorkspace(&'r str),
+    /// A workspace tag names a workspace that is not configured.
+    UnknownWorkspaceTag(&'r str),
+    /// ML spend with no workspace in its id or tags, in no configured resource list or resource group.
+    NoWorkspace,
+}
+
+impl Reason<'_> {
+    pub fn text(&self) -> String {
+        match self {
+            Reason::UnknownWorkspace(name) => format!("unknown workspace {name}"),
+            Reason::UnknownWorkspaceTag(name) => format!("workspace tag names unknown workspace {name}"),
+            Reason::NoWorkspace => "untagged ML resource outside any workspace".into(),
+        }
+    }
+
+    /// The workspace the reason names, if any.
+    pub fn workspace(&self) -> &str {
+        match self {
+            Reason::UnknownWorkspace(n) | Reason::UnknownWorkspaceTag(n) => n,
+            Reason::NoWorkspace => "",
+        }
+    }
+}
+
+/// Who a row's cost goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner<'r> {
+    /// Charged directly to a team (index into the config's team list), with project detail where known.
+    Direct {
+        team: &'r str,
+        project: &'r str,
+    },
+    /// Into the shared pool of a shared workspace, to be split.
+    Pool,
+    Unallocated(Reason<'r>),
+    OutOfScope,
+}
+
+/// The outcome for one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribution<'r> {
+    /// Index into `config.workspaces`.
+    pub workspace: Option<usize>,
+    pub rule: Rule,
+    pub owner: Owner<'r>,
+    pub environment: &'r str,
+}
+
+/// The configuration's lookups, built once.
+pub struct Attributor<'c> {
+    config: &'c Config,
+    by_name: HashMap<String, usize>,
+    by_resource: HashMap<String, usize>,
+    by_group: HashMap<String, usize>,
+}
+
+fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+impl<'c> Attributor<'c> {
+    pub fn new(config: &'c Config) -> Attributor<'c> {
+        let mut by_name = HashMap::new();
+        let mut by_resource = HashMap::new();
+        let mut by_group = HashMap::new();
+        for (i, w) in config.workspaces.iter().enumerate() {
+            by_name.insert(w.name.to_ascii_lowercase(), i);
+            for r in &w.resources {
+                by_resource.insert(r.trim_end_matches('/').to_string(), i);
+            }
+            for g in &w.resource_groups {
+                by_group.insert(g.clone(), i);
+            }
+        }
+        Attributor { config, by_name, by_resource, by_group }
+    }
+
+    /// Attributes one row.
+    pub fn apply<'r>(&self, row: &'r CostRow) -> Attribution<'r>
+    where
+        'c: 'r,
+    {
+        let tags = &self.config.tags;
+        let env_tag = row.tags.first_of(&tags.environment);
+        let id_workspace = resource::ml_workspace(row.resource_id);
+        let tag_workspace = row.tags.first_of(&tags.workspace).filter(|v| !v.trim().is_empty());
+        let found = id_workspace
+            .and_then(|n| self.by_name.get(lower(n).as_ref()).map(|&i| (i, Rule::ResourceId)))
+            .or_else(|| {
+                tag_workspace.and_then(|n| self.by_name.get(lower(n.trim()).as_ref()).map(|&i| (i, Rule::WorkspaceTag)))
+            })
+            .or_else(|| {
+                let by_name = (!row.resource_name.is_empty())
+                    .then(|| self.by_resource.get(lower(row.resource_name).as_ref()))
+                    .flatten();
+                let by_id = || {
+                    (!row.resource_id.is_empty())
+                        .then(|| self.by_resource.get(lower(row.resource_id.trim_end_matches('/')).as_ref()))
+                        .flatten()
+                };
+                by_name.or_else(by_id).map(|&i| (i, Rule::Resource))
+            })
+            .or_else(|| {
+                (!row.resource_group.is_empty())
+                    .then(|| self.by_group.get(row.resource_group.as_ref()))
+                    .flatten()
+                    .map(|&i| (i, Rule::ResourceGroup))
+            });
+
+        let Some((index, rule)) = found else {
+            let owner = if row.is_ml {
+                Owner::Unallocated(match (id_workspace, tag_workspace) {
+                    (Some(n), _) => Reason::UnknownWorkspace(n),
+                    (None, Some(t)) => Reason::UnknownWorkspaceTag(t.trim()),
+                    (None, None) => Reason::NoWorkspace,
+                })
+            } else {
+                Owner::OutOfScope
+            };
+            return Attribution { workspace: None, rule: Rule::None, owner, environment: env_tag.unwrap_or("") };
+        };
+        let ws = &self.config.workspaces[index];
+        let project_tag = row.tags.first_of(&tags.project).map(str::trim).unwrap_or("");
+        let owner = match ws.topology {
+            Topology::Team => Owner::Direct { team: &ws.team, project: project_tag },
+            Topology::Project => Owner::Direct { team: &ws.team, project: &ws.project },
+            Topology::Shared => {
+                let team = row
+                    .tags
+                    .first_of(&tags.team)
+                    .map(str::trim)
+                    .and_then(|t| ws.teams.iter().find(|m| m.eq_ignore_ascii_case(t)));
+                match team {
+                    Some(team) => Owner::Direct { team, project: project_tag },
+                    None => Owner::Pool,
+                }
+            }
+        };
+        let environment = env_tag.unwrap_or(&ws.environment);
+        Attribution { workspace: Some(index), rule, owner, environment }
+    }
+
+    /// Says in words which rule matched and why the owner is who it is.
+    pub fn describe(&self, a: &Attribution, row: &CostRow) -> (String, String) {
+        let rule = match (a.rule, a.workspace) {
+            (Rule::ResourceId, Some(i)) => {
+                format!("(a) resource id: the id is, or lies under, workspace {}", self.config.workspaces[i].name)
+            }
+            (Rule::WorkspaceTag, Some(i)) => format!(
+                "(b) workspace tag: tag `{}` names workspace {}",
+                self.config
+                    .tags
+                    .workspace
+                    .iter()
+                    .find(|k| row.tags.get(k).is_some())
+                    .map(String::as_str)
+                    .unwrap_or("?"),
+                self.config.workspaces[i].name
+            ),
+            (Rule::Resource, Some(i)) => {
+                format!(
+                    "(c) resources: {} is listed in workspace {}'s resources",
+                    row.resource_name, self.config.workspaces[i].name
+                )
+            }
+            (Rule::ResourceGroup, Some(i)) => format!(
+                "(d) resource group: {} is listed in workspace {}'s resource_groups",
+                row.resource_group, self.config.workspaces[i].name
+            ),
+            _ => "no rule matched: no configured workspace in the resource id or tags, resources or resource groups"
+                .to_string(),
+        };
+        let owner = match (&a.owner, a.workspace.map(|i| &self.config.workspaces[i])) {
+            (Owner::Direct { team, project }, Some(ws)) => match ws.topology {
+                Topology::Team => format!(
+                    "team {team}: {} is a team workspace{}",
+                    ws.name,
+                    if project.is_empty() { String::new() } else { format!(" (project tag: {project})") }
+                ),
+                Topology::Project => format!("team {team}, project {project}: {} is a project workspace", ws.name),
+                Topology::Shared => {
+                    format!("team {team}: the row's team tag names a member of shared workspace {}", ws.name)
+                }
+            },
+            (Owner::Pool, Some(ws)) => format!(
+                "the shared pool of {}: no team tag naming one of its teams ({}); split {}",
+                ws.name,
+                ws.teams.join(", "),
+                ws.split.allocation().trim_start_matches("shared-")
+            ),
+            (Owner::Unallocated(reason), _) => format!("(unallocated): ML spend, {}", reason.text()),
+            _ => "(out-of-scope): not Azure ML spend and in no configured workspace".to_string(),
+        };
+        (rule, owner)
+    }
+}

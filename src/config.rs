@@ -1,0 +1,451 @@
+//! The chargeback configuration: a TOML file naming the workspaces, who owns them, and how shared ones are split.
+//!
+//! Takes the file's text and gives a validated [`Config`], or every problem in it at once: unknown keys (with the
+//! keys that are allowed there), wrong types, a workspace declared twice, a shared workspace without teams, fixed
+//! shares that don't sum to 100 or name a team that doesn't share the workspace, a resource or resource group claimed
+//! by two workspaces. Names are matched case-insensitively everywhere.
+
+use crate::error::{Error, Result};
+use crate::money::Money;
+use crate::schema::CostBasis;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// How a workspace is organised (workspace-topologies.md).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Topology {
+    Team,
+    Project,
+    Shared,
+}
+
+impl Topology {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topology::Team => "team",
+            Topology::Project => "project",
+            Topology::Shared => "shared",
+        }
+    }
+}
+
+/// How a shared workspace's pool is divided among its teams.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Even,
+    Proportional,
+    Fixed,
+}
+
+impl Split {
+    pub fn allocation(self) -> &'static str {
+        match self {
+            Split::Even => "shared-even",
+            Split::Proportional => "shared-proportional",
+            Split::Fixed => "shared-fixed",
+        }
+    }
+}
+
+/// Tag keys to read, matched case-insensitively; the first key present on a row wins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TagKeys {
+    pub workspace: Vec<String>,
+    pub team: Vec<String>,
+    pub project: Vec<String>,
+    pub environment: Vec<String>,
+}
+
+impl Default for TagKeys {
+    fn default() -> Self {
+        TagKeys {
+            workspace: vec!["aml-workspace".into()],
+            team: vec!["team".into()],
+            project: vec!["project".into()],
+            environment: vec!["env".into(), "environment".into()],
+        }
+    }
+}
+
+/// One `[[workspace]]` table as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceConfig {
+    pub name: String,
+    pub topology: Topology,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    #[serde(default)]
+    pub split: Option<Split>,
+    #[serde(default)]
+    pub shares: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub resource_groups: Vec<String>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_basis")]
+    basis: CostBasis,
+    #[serde(default)]
+    tags: TagKeys,
+    #[serde(default)]
+    decimals: Option<u32>,
+    #[serde(default)]
+    minor_units: BTreeMap<String, u32>,
+    #[serde(default)]
+    exports: Vec<PathBuf>,
+    #[serde(default, rename = "workspace")]
+    workspaces: Vec<WorkspaceConfig>,
+}
+
+fn default_basis() -> CostBasis {
+    CostBasis::Amortized
+}
+
+/// A validated workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub name: String,
+    pub topology: Topology,
+    /// The owning team (team and project workspaces).
+    pub team: String,
+    pub project: String,
+    /// The member teams (shared workspaces).
+    pub teams: Vec<String>,
+    pub split: Split,
+    /// Fixed percentages, in the order of `teams`.
+    pub shares: Vec<Money>,
+    pub environment: String,
+    pub resource_groups: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub basis: CostBasis,
+    pub tags: TagKeys,
+    /// Default fractional digits of a currency's minor unit.
+    pub decimals: u32,
+    /// Per-currency minor units, upper-case codes.
+    pub minor_units: BTreeMap<String, u32>,
+    /// Default exports, resolved against the configuration file's folder.
+    pub exports: Vec<PathBuf>,
+    pub workspaces: Vec<Workspace>,
+    /// The file it came from, for messages.
+    pub path: PathBuf,
+}
+
+/// Currencies whose minor unit is not the cent (ISO 4217).
+const ZERO_DECIMAL: [&str; 16] =
+    ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF"];
+const THREE_DECIMAL: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+
+impl Config {
+    /// The fractional digits a currency is rounded to.
+    pub fn decimals_for(&self, currency: &str) -> u32 {
+        let code = currency.to_ascii_uppercase();
+        if let Some(d) = self.minor_units.get(&code) {
+            return *d;
+        }
+        if ZERO_DECIMAL.contains(&code.as_str()) {
+            0
+        } else if THREE_DECIMAL.contains(&code.as_str()) {
+            3
+        } else {
+            self.decimals
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Config(format!("{}: configuration file not found", path.display())),
+            _ => Error::Config(format!("{}: {e}", path.display())),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates; every problem is reported at once.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let fail = |problems: Vec<String>| {
+            let n = problems.len();
+            Error::Config(format!(
+                "{}: {n} problem{} in the configuration:\n  - {}",
+                path.display(),
+                if n == 1 { "" } else { "s" },
+                problems.join("\n  - ")
+            ))
+        };
+        let mut table: toml::Table = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{}: not valid TOML: {}", path.display(), e.to_string().trim_end())))?;
+        let mut problems = Vec::new();
+        strip_unknown_keys(&mut table, &mut problems);
+        let raw = match RawConfig::deserialize(toml::Value::Table(table)) {
+            Ok(raw) => raw,
+            Err(e) => {
+                problems.push(e.message().trim_end().to_string());
+                return Err(fail(problems));
+            }
+        };
+        let config = validate(raw, path, &mut problems);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(fail(problems))
+        }
+    }
+}
+
+const TOP_KEYS: [&str; 6] = ["basis", "tags", "decimals", "minor_units", "exports", "workspace"];
+const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
+const WORKSPACE_KEYS: [&str; 10] =
+    ["name", "topology", "team", "project", "teams", "split", "shares", "environment", "resource_groups", "resources"];
+
+fn unknown(table: &mut toml::Table, allowed: &[&str], place: &str, problems: &mut Vec<String>) {
+    let bad: Vec<String> = table.keys().filter(|k| !allowed.contains(&k.as_str())).cloned().collect();
+    for k in bad {
+        table.remove(&k);
+        problems.push(format!("unknown key `{place}{k}` (allowed here: {})", allowed.join(", ")));
+    }
+}
+
+/// Records and removes every unknown key, so that the rest can still be checked.
+fn strip_unknown_keys(table: &mut toml::Table, problems: &mut Vec<String>) {
+    unknown(table, &TOP_KEYS, "", problems);
+    if let Some(toml::Value::Table(tags)) = table.get_mut("tags") {
+        unknown(tags, &TAG_KEYS, "tags.", problems);
+    }
+    if let Some(toml::Value::Array(list)) = table.get_mut("workspace") {
+        for (i, ws) in list.iter_mut().enumerate() {
+            if let toml::Value::Table(t) = ws {
+                let name = t.get("name").and_then(|v| v.as_str()).map(|n| format!(" ({n})")).unwrap_or_default();
+                unknown(t, &WORKSPACE_KEYS, &format!("workspace[{}]{name}.", i + 1), problems);
+            }
+        }
+    }
+}
+
+fn percentage(v: &toml::Value) -> Option<Money> {
+    match v {
+        toml::Value::Integer(i) => Some(Money::from_minor_units(*i as i128, 0)),
+        toml::Value::Float(f) if f.is_finite() => Money::parse(&f.to_string()).ok(),
+        toml::Value::String(s) => Money::parse(s).ok(),
+        _ => None,
+    }
+}
+
+fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut workspaces = Vec::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut groups: HashMap<String, String> = HashMap::new();
+    let mut resources: HashMap<String, String> = HashMap::new();
+    for (i, w) in raw.workspaces.into_iter().enumerate() {
+        let at = format!("workspace[{}] ({})", i + 1, w.name);
+        if w.name.trim().is_empty() {
+            problems.push(format!("workspace[{}]: `name` is empty", i + 1));
+        }
+        if let Some(first) = names.insert(w.name.to_ascii_lowercase(), i + 1) {
+            problems.push(format!("{at}: workspace `{}` is declared twice (also workspace[{first}])", w.name));
+        }
+        for g in &w.resource_groups {
+            if let Some(other) = groups.insert(g.to_ascii_lowercase(), w.name.clone()) {
+                if other != w.name {
+                    problems.push(format!("{at}: resource group `{g}` is also claimed by `{other}`"));
+                }
+            }
+        }
+        for r in &w.resources {
+            if let Some(other) = resources.insert(r.to_ascii_lowercase(), w.name.clone()) {
+                if other != w.name {
+                    problems.push(format!("{at}: resource `{r}` is also claimed by `{other}`"));
+                }
+            }
+        }
+        let mut ws = Workspace {
+            name: w.name.clone(),
+            topology: w.topology,
+            team: w.team.clone().unwrap_or_default(),
+            project: w.project.clone().unwrap_or_default(),
+            teams: w.teams.clone(),
+            split: w.split.unwrap_or(Split::Even),
+            shares: vec![],
+            environment: w.environment.clone().unwrap_or_default(),
+            resource_groups: w.resource_groups.iter().map(|g| g.to_ascii_lowercase()).collect(),
+            resources: w.resources.iter().map(|r| r.to_ascii_lowercase()).collect(),
+        };
+        match w.topology {
+            Topology::Team | Topology::Project => {
+                if ws.team.trim().is_empty() {
+                    problems.push(format!("{at}: a {} workspace needs `team`", w.topology.as_str()));
+                }
+                if w.topology == Topology::Project && ws.project.trim().is_empty() {
+                    problems.push(format!("{at}: a project workspace needs `project`"));
+                }
+                for (key, set) in
+                    [("teams", !w.teams.is_empty()), ("split", w.split.is_some()), ("shares", !w.shares.is_empty())]
+                {
+                    if set {
+                        problems.push(format!("{at}: `{key}` applies to shared workspaces only"));
+                    }
+                }
+            }
+            Topology::Shared => {
+                if w.teams.is_empty() {
+                    problems.push(format!("{at}: a shared workspace needs `teams`, the teams who share it"));
+                }
+                if w.team.is_some() {
+                    problems.push(format!("{at}: a shared workspace has `teams`, not `team`"));
+                }
+                let mut seen = std::collections::HashSet::new();
+                for t in &w.teams {
+                    if !seen.insert(t.to_ascii_lowercase()) {
+                        problems.push(format!("{at}: team `{t}` is listed twice in `teams`"));
+                    }
+                }
+                if ws.split == Split::Fixed {
+                    let mut total = Money::ZERO;
+                    for (team, v) in &w.shares {
+                        if !w.teams.iter().any(|t| t.eq_ignore_ascii_case(team)) {
+                            problems.push(format!("{at}: `shares` names team `{team}`, which is not in `teams`"));
+                        }
+                        match percentage(v) {
+                            Some(p) if !p.is_negative() => total += p,
+                            _ => problems
+                                .push(format!("{at}: share of `{team}` must be a percentage of 0 or more, not {v}")),
+                        }
+                    }
+                    for t in &w.teams {
+                        match w.shares.iter().find(|(k, _)| k.eq_ignore_ascii_case(t)) {
+                            Some((_, v)) => ws.shares.push(percentage(v).unwrap_or(Money::ZERO)),
+                            None => problems.push(format!("{at}: team `{t}` has no entry in `shares`")),
+                        }
+                    }
+                    if !w.shares.is_empty() && total != Money::from_minor_units(100, 0) {
+                        problems.push(format!("{at}: `shares` sum to {total}, not 100"));
+                    }
+                } else if !w.shares.is_empty() {
+                    problems.push(format!("{at}: `shares` needs split = \"fixed\""));
+                }
+            }
+        }
+        // Team names are compared without case; keep the configuration's spelling.
+        ws.team = ws.team.trim().to_string();
+        workspaces.push(ws);
+    }
+    if workspaces.is_empty() {
+        problems.push("no [[workspace]] is configured: name at least one Azure ML workspace".into());
+    }
+    for (key, list) in [
+        ("workspace", &raw.tags.workspace),
+        ("team", &raw.tags.team),
+        ("project", &raw.tags.project),
+        ("environment", &raw.tags.environment),
+    ] {
+        if list.iter().any(|k| k.trim().is_empty()) {
+            problems.push(format!("tags.{key}: a tag key is empty"));
+        }
+    }
+    if raw.decimals.is_some_and(|d| d > 6) {
+        problems.push("decimals: give 0 to 6 fractional digits".into());
+    }
+    let fold = |v: &Vec<String>| v.iter().map(|k| crate::tags::fold(k).into_owned()).collect();
+    let tags = TagKeys {
+        workspace: fold(&raw.tags.workspace),
+        team: fold(&raw.tags.team),
+        project: fold(&raw.tags.project),
+        environment: fold(&raw.tags.environment),
+    };
+    Config {
+        basis: raw.basis,
+        tags,
+        decimals: raw.decimals.unwrap_or(2),
+        minor_units: raw.minor_units.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect(),
+        exports: raw.exports.iter().map(|p| if p.is_absolute() { p.clone() } else { base.join(p) }).collect(),
+        workspaces,
+        path: path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> std::result::Result<Config, String> {
+        Config::parse(text, Path::new("c.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = parse(
+            r#"
+basis = "amortized"
+[tags]
+workspace = ["aml-workspace"]
+team = ["Team"]
+[[workspace]]
+name = "mlw-vision"
+topology = "team"
+team = "vision"
+resource_groups = ["RG-Vision-ML"]
+[[workspace]]
+name = "mlw-research"
+topology = "shared"
+teams = ["vision", "nlp"]
+split = "fixed"
+shares = { vision = 60, nlp = 40.0 }
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.tags.team, ["team"]);
+        assert_eq!(c.workspaces[0].resource_groups, ["rg-vision-ml"]);
+        assert_eq!(c.workspaces[1].shares, [Money::parse("60").unwrap(), Money::parse("40").unwrap()]);
+        assert_eq!(c.decimals_for("JPY"), 0);
+        assert_eq!(c.decimals_for("usd"), 2);
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let e = parse(
+            r#"
+basis = "amortized"
+colour = "blue"
+[[workspace]]
+name = "a"
+topology = "shared"
+split = "fixed"
+shares = { x = 50, y = 30 }
+owner = "me"
+[[workspace]]
+name = "A"
+topology = "team"
+team = "t"
+"#,
+        )
+        .unwrap_err();
+        for needle in [
+            "unknown key `colour`",
+            "unknown key `workspace[1] (a).owner`",
+            "a shared workspace needs `teams`",
+            "`shares` names team `x`, which is not in `teams`",
+            "`shares` sum to 80, not 100",
+            "workspace `A` is declared twice",
+        ] {
+            assert!(e.contains(needle), "{needle} in {e}");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The one place that knows the order of the stages: ingest -> attribute -> rollup -> verify -> report.
+//!
+//! Takes run options (already converted from the command line) and gives the written reports, an attribution
+//! coverage report for `check --config`, or the explanation of one resource. Rows stream through: each row is read,
+//! attributed and summed, and nothing per row is kept.
+
+use crate::attribute::{Attributor, Owner, Rule};
+use crate::config::Config;
+use crate::dates::Month;
+use crate::error::{Error, Result};
+use crate::ingest::{self, LoadReport, Plan};
+use crate::money::Money;
+use crate::report;
+use crate::rollup::{Chargeback, Rollup};
+use crate::schema::{Basis, CostBasis, CostRow};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// What `mlspend run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub config: PathBuf,
+    pub inputs: Vec<PathBuf>,
+    pub month: Option<Month>,
+    pub basis: Option<CostBasis>,
+    pub out: PathBuf,
+    pub ingest: ingest::Options,
+    pub strict: bool,
+}
+
+/// What a run did.
+pub struct RunOutcome {
+    pub chargeback: Chargeback,
+    pub load: LoadReport,
+    pub written: Vec<PathBuf>,
+    pub basis: CostBasis,
+    /// Rows left out by `--month`.
+    pub other_months: u64,
+}
+
+/// The inputs of a run: those named, else the configuration's `exports`.
+pub fn inputs(named: &[PathBuf], config: &Config) -> Result<Vec<PathBuf>> {
+    if !named.is_empty() {
+        return Ok(named.to_vec());
+    }
+    if config.exports.is_empty() {
+        return Err(Error::Usage(format!(
+            "no EXPORT named, and {} has no `exports`: name export files or folders",
+            config.path.display()
+        )));
+    }
+    Ok(config.exports.clone())
+}
+
+/// Files whose cost column holds the other basis: their rows carry no cost on the basis asked for.
+fn basis_problems(load: &LoadReport, basis: CostBasis) -> Option<String> {
+    let wrong: Vec<&str> = load
+        .files
+        .iter()
+        .filter(|f| {
+            matches!((f.basis, basis), (Basis::Actual, CostBasis::Amortized) | (Basis::Amortized, CostBasis::Actual))
+        })
+        .map(|f| f.path.as_str())
+        .collect();
+    if wrong.is_empty() {
+        return None;
+    }
+    let (has, other) = match basis {
+        CostBasis::Amortized => ("actual", "amortized"),
+        CostBasis::Actual => ("amortized", "actual"),
+    };
+    Some(format!(
+        "the run uses {other} cost but {} hold{} {has} cost only ({}); give {other}-cost exports, or run with --basis {has}",
+        if wrong.len() == 1 { "this file" } else { "these files" },
+        if wrong.len() == 1 { "s" } else { "" },
+        wrong.join(", ")
+    ))
+}
+
+fn strict_error(load: &LoadReport) -> Result<()> {
+    if let Some(first) = load.rejects.first() {
+        let col = if first.column.is_empty() { String::new() } else { format!(" column {}:", first.column) };
+        return Err(Error::Strict {
+            path: None,
+            count: load.rejects.len() as u64,
+            first: format!("{}: line {}:{} {}", first.file, first.line, col, first.reason),
+        });
+    }
+    Ok(())
+}
+
+/// The monthly chargeback run.
+pub fn run(options: &RunOptions) -> Result<RunOutcome> {
+    let config = Config::load(&options.config)?;
+    let basis = options.basis.unwrap_or(config.basis);
+    let inputs = inputs(&options.inputs, &config)?;
+    let plan = ingest::plan(&inputs)?;
+    let attributor = Attributor::new(&config);
+    let mut rollup = Rollup::new();
+    let mut other_months = 0u64;
+    let load = ingest::load(&plan, &options.ingest, &mut |row| {
+        let month = row.billing_month();
+        if options.month.is_some_and(|m| m != month) {
+            other_months += 1;
+            return;
+        }
+        // A row without a cost on this basis comes from a file of the other basis, refused below.
+        let Some(cost) = row.cost(basis) else { return };
+        let a = attributor.apply(row);
+        rollup.add(month, row.currency, cost, &a, &config);
+    })?;
+    if let Some(problem) = basis_problems(&load, basis) {
+        return Err(Error::Usage(problem));
+    }
+    if options.strict {
+        strict_error(&load)?;
+    }
+    let chargeback = rollup.compute(&config);
+    if let Some(m) = options.month {
+        if chargeback.months.is_empty() {
+            return Err(Error::Usage(format!("--month {m}: the exports hold no rows of that month")));
+        }
+    }
+    chargeback.verify().map_err(Error::Unbalanced)?;
+    let mut warnings = load.warnings.clone();
+    for m in &chargeback.months {
+        warnings.extend(m.splits.iter().filter_map(|s| s.note.clone()));
+    }
+    let info = report::RunInfo {
+        basis,
+        config: &options.config,
+        inputs: &inputs,
+        rejects: &load.rejects,
+        warnings: &warnings,
+    };
+    let written = report::write(&chargeback, &info, &options.out)?;
+    Ok(RunOutcome { chargeback, load, written, basis, other_months })
+}
+
+/// ML spend per attribution rule, and the largest unallocated resources, for `check --config`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Coverage {
+    pub basis: CostBasis,
+    /// Per (month, currency): ML rows and cost matched by each rule (`none` is unallocated).
+    pub ml_by_rule: Vec<RuleCoverage>,
+    /// Non-ML rows that a workspace's resources or resource groups bring into the chargeback.
+    pub associated: Vec<RuleCoverage>,
+    pub largest_unallocated: Vec<UnallocatedResource>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleCoverage {
+    pub month: Month,
+    pub currency: String,
+    pub rule: Rule,
+    pub rows: u64,
+    pub cost: Money,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnallocatedResource {
+    pub currency: String,
+    pub resource_id: String,
+    pub reason: String,
+    pub rows: u64,
+    pub cost: Money,
+}
+
+/// Accumulates coverage while `check` reads.
+pub struct CoverageAcc<'c> {
+    attributor: Attributor<'c>,
+    basis: CostBasis,
+    by_rule: HashMap<(Month, String, Rule, bool), (u64, Money)>,
+    unallocated: HashMap<(String, String, String), (u64, Money)>,
+}
+
+impl<'c> CoverageAcc<'c> {
+    pub fn new(config: &'c Config) -> CoverageAcc<'c> {
+        CoverageAcc {
+            attributor: Attributor::new(config),
+            basis: config.basis,
+            by_rule: HashMap::new(),
+            unallocated: HashMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, row: &CostRow) {
+        let Some(cost) = row.cost(self.basis) else { return };
+        let a = self.attributor.apply(row);
+        if !row.is_ml && a.workspace.is_none() {
+            return;
+        }
+        let e = self.by_rule.entry((row.billing_month(), row.currency.to_string(), a.rule, row.is_ml)).or_default();
+        e.0 += 1;
+        e.1 += cost;
+        if let Owner::Unallocated(reason) = &a.owner {
+            let e = self
+                .unallocated
+                .entry((row.currency.to_string(), row.resource_id.to_string(), reason.text()))
+                .or_default();
+            e.0 += 1;
+            e.1 += cost;
+        }
+    }
+
+    pub fn finish(self) -> Coverage {
+        let mut ml = Vec::new();
+        let mut associated = Vec::new();
+        let mut keys: Vec<_> = self.by_rule.into_iter().collect();
+        keys.sort_by(|a, b| (a.0 .0, &a.0 .1, a.0 .2).cmp(&(b.0 .0, &b.0 .1, b.0 .2)));
+        for ((month, currency, rule, is_ml), (rows, cost)) in keys {
+            let rc = RuleCoverage { month, currency, rule, rows, cost };
+            if is_ml {
+                ml.push(rc);
+            } else {
+                associated.push(rc);
+            }
+        }
+        let mut largest: Vec<UnallocatedResource> = self
+            .unallocated
+            .into_iter()
+            .map(|((currency, resource_id, reason), (rows, cost))| UnallocatedResource {
+                currency,
+                resource_id,
+                reason,
+                rows,
+                cost,
+            })
+            .collect();
+        largest.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.resource_id.cmp(&b.resource_id)));
+        largest.truncate(10);
+        Coverage { basis: self.basis, ml_by_rule: ml, associated, largest_unallocated: largest }
+    }
+}
+
+/// One way a resource's rows were attributed, for `explain`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Explanation {
+    pub resource_id: String,
+    pub rule: String,
+    pub owner: String,
+    pub workspace: String,
+    pub environment: String,
+    pub months: Vec<Month>,
+    /// Rows and cost per currency.
+    pub cost: BTreeMap<String, (u64, Money)>,
+}
+
+/// Explains how the rows of one resource (matched by full id, by name, or as lying under the given id) are attributed.
+pub fn explain(config: &Config, plan: &Plan, options: &ingest::Options, resource: &str) -> Result<Vec<Explanation>> {
+    let attributor = Attributor::new(config);
+    let wanted = resource.trim().trim_end_matches('/').to_ascii_lowercase();
+    let mut found: BTreeMap<(String, String, String, String, String), Explanation> = BTreeMap::new();
+    ingest::load(plan, options, &mut |row| {
+        let id = row.resource_id.trim_end_matches('/').to_ascii_lowercase();
+        let matches =
+            id == wanted || row.resource_name.eq_ignore_ascii_case(&wanted) || id.starts_with(&format!("{wanted}/"));
+        if !matches {
+            return;
+        }
+        let a = attributor.apply(row);
+        let (rule, owner) = attributor.describe(&a, row);
+        let workspace = a.workspace.map(|i| config.workspaces[i].name.clone()).unwrap_or_default();
+        let key =
+            (row.resource_id.to_string(), rule.clone(), owner.clone(), workspace.clone(), a.environment.to_string());
+        let e = found.entry(key).or_insert_with(|| Explanation {
+            resource_id: row.resource_id.to_string(),
+            rule,
+            owner,
+            workspace,
+            environment: a.environment.to_string(),
+            months: vec![],
+            cost: BTreeMap::new(),
+        });
+        let m = row.billing_month();
+        if !e.months.contains(&m) {
+            e.months.push(m);
+            e.months.sort();
+        }
+        let c = e.cost.entry(row.currency.to_string()).or_default();
+        c.0 += 1;
+        c.1 += row.cost(config.basis).unwrap_or(Money::ZERO);
+    })?;
+    Ok(found.into_values().collect())
+}

@@ -1,0 +1,306 @@
+//! Reports: the files a chargeback run writes, per billing month.
+//!
+//! Takes a verified [`Chargeback`] and gives, under `OUT/<YYYY-MM>/`: `chargeback.csv`, `statements/<team>.csv`,
+//! `summary.json` and, when rows were rejected, `rejects.csv`. Files are deterministic (sorted, no timestamps), so
+//! the same inputs give byte-identical reports. Every month folder is written into a temporary folder beside the
+//! target and renamed into place, so a run that fails or is killed leaves the previous reports as they were. Text
+//! cells that a spreadsheet would run as a formula are neutralised; file names made from team names are safe.
+
+use crate::dates::Month;
+use crate::error::{Error, Result};
+use crate::ingest::Reject;
+use crate::rollup::{Chargeback, CurrencyTotals, Line, MonthChargeback, PoolSplit};
+use crate::schema::CostBasis;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The columns of `chargeback.csv` and the statements, in order.
+pub const CHARGEBACK_COLUMNS: [&str; 10] = [
+    "billing_month",
+    "currency",
+    "team",
+    "project",
+    "workspace",
+    "environment",
+    "topology",
+    "allocation",
+    "reason",
+    "cost",
+];
+
+/// A text cell made safe to open in a spreadsheet: one that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'`, so it shows as text instead of running as a formula.
+pub fn safe_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{text}")),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// A file name for a team: ASCII letters, digits, `-`, `_` and `.` kept and lower-cased (so names that differ only in
+/// case share a file name and are told apart by a suffix), anything else `_`, no leading dot, not a Windows device
+/// name. Names that still collide get `-2`, `-3`... in sorted order of the original names.
+pub fn safe_file_names<'a>(teams: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, String> {
+    let mut sorted: Vec<&str> = teams.into_iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut used = HashSet::new();
+    let mut out = BTreeMap::new();
+    for team in sorted {
+        let mut base: String = team
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        base = base.trim_start_matches('.').to_string();
+        if base.is_empty() {
+            base = "_".into();
+        }
+        let stem = base.split('.').next().unwrap_or("").to_ascii_uppercase();
+        let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
+            || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+                && stem.len() == 4
+                && stem.as_bytes()[3].is_ascii_digit());
+        if reserved {
+            base.push('_');
+        }
+        base.truncate(100);
+        let mut name = base.clone();
+        let mut k = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{base}-{k}");
+            k += 1;
+        }
+        out.insert(team.to_string(), name);
+    }
+    out
+}
+
+fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let err =
+        |e: csv::Error| Error::Write { path: PathBuf::from("<csv>"), source: std::io::Error::other(e.to_string()) };
+    w.write_record(header).map_err(err)?;
+    for r in rows {
+        w.write_record(&r).map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Write { path: PathBuf::from("<csv>"), source: std::io::Error::other(e.to_string()) })
+}
+
+fn line_cells(l: &Line, decimals: u32) -> Vec<String> {
+    vec![
+        l.billing_month.to_string(),
+        safe_cell(&l.currency).into_owned(),
+        safe_cell(&l.team).into_owned(),
+        safe_cell(&l.project).into_owned(),
+        safe_cell(&l.workspace).into_owned(),
+        safe_cell(&l.environment).into_owned(),
+        l.topology.clone(),
+        l.allocation.clone(),
+        safe_cell(&l.reason).into_owned(),
+        l.cost.to_fixed(decimals),
+    ]
+}
+
+/// `summary.json`.
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    billing_month: Month,
+    basis: CostBasis,
+    config: String,
+    inputs: Vec<String>,
+    balanced: bool,
+    currencies: &'a [CurrencyTotals],
+    splits: &'a [PoolSplitView<'a>],
+    rejected_rows: u64,
+    warnings: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct PoolSplitView<'a> {
+    workspace: &'a str,
+    currency: &'a str,
+    environment: &'a str,
+    method: &'a str,
+    rows: u64,
+    pool: String,
+    shares: Vec<ShareView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: &'a Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct ShareView<'a> {
+    team: &'a str,
+    weight: String,
+    share: String,
+}
+
+fn split_view(s: &PoolSplit) -> PoolSplitView<'_> {
+    PoolSplitView {
+        workspace: &s.workspace,
+        currency: &s.currency,
+        environment: &s.environment,
+        method: s.method.allocation().trim_start_matches("shared-"),
+        rows: s.rows,
+        pool: s.pool.to_plain(),
+        shares: s
+            .shares
+            .iter()
+            .map(|(t, w, sh)| ShareView { team: t, weight: w.to_plain(), share: sh.to_plain() })
+            .collect(),
+        note: &s.note,
+    }
+}
+
+/// What the run was, for `summary.json`.
+pub struct RunInfo<'a> {
+    pub basis: CostBasis,
+    pub config: &'a Path,
+    pub inputs: &'a [PathBuf],
+    pub rejects: &'a [Reject],
+    pub warnings: &'a [String],
+}
+
+/// The files of one month, as (relative path, bytes).
+pub fn month_files(m: &MonthChargeback, info: &RunInfo) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
+    let d = |c: &str| decimals.get(c).copied().unwrap_or(2);
+    let mut files = Vec::new();
+    files.push((
+        PathBuf::from("chargeback.csv"),
+        csv_bytes(&CHARGEBACK_COLUMNS, m.lines.iter().map(|l| line_cells(l, d(&l.currency))))?,
+    ));
+
+    let teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
+    for (team, file) in safe_file_names(teams) {
+        let lines: Vec<&Line> = m.lines.iter().filter(|l| l.team == team).collect();
+        let mut totals: BTreeMap<&str, crate::money::Money> = BTreeMap::new();
+        for l in &lines {
+            *totals.entry(&l.currency).or_default() += l.cost;
+        }
+        let total_rows = totals.iter().map(|(cur, sum)| {
+            vec![
+                m.month.to_string(),
+                cur.to_string(),
+                safe_cell(&team).into_owned(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "total".into(),
+                String::new(),
+                sum.to_fixed(d(cur)),
+            ]
+        });
+        let rows = lines.iter().map(|l| line_cells(l, d(&l.currency))).chain(total_rows);
+        files.push((PathBuf::from("statements").join(format!("{file}.csv")), csv_bytes(&CHARGEBACK_COLUMNS, rows)?));
+    }
+
+    let splits: Vec<PoolSplitView> = m.splits.iter().map(split_view).collect();
+    let summary = Summary {
+        billing_month: m.month,
+        basis: info.basis,
+        config: info.config.display().to_string(),
+        inputs: info.inputs.iter().map(|p| p.display().to_string()).collect(),
+        balanced: m.balanced(),
+        currencies: &m.totals,
+        splits: &splits,
+        rejected_rows: info.rejects.len() as u64,
+        warnings: info.warnings,
+    };
+    let json = serde_json::to_string_pretty(&summary)
+        .map_err(|e| Error::Write { path: "summary.json".into(), source: std::io::Error::other(e) })?;
+    files.push((PathBuf::from("summary.json"), (json + "\n").into_bytes()));
+
+    if !info.rejects.is_empty() {
+        let rows = info.rejects.iter().map(|r| {
+            vec![
+                safe_cell(&r.file).into_owned(),
+                r.line.to_string(),
+                safe_cell(&r.column).into_owned(),
+                safe_cell(&r.reason).into_owned(),
+            ]
+        });
+        files.push((PathBuf::from("rejects.csv"), csv_bytes(&["file", "line", "column", "reason"], rows)?));
+    }
+    Ok(files)
+}
+
+/// Writes every month of the chargeback under `out`, each month folder replaced whole.
+pub fn write(chargeback: &Chargeback, info: &RunInfo, out: &Path) -> Result<Vec<PathBuf>> {
+    let mut prepared = Vec::new();
+    for m in &chargeback.months {
+        prepared.push((m.month, month_files(m, info)?));
+    }
+    write_months(out, prepared)
+}
+
+/// Writes prepared month folders: all of them into a staging folder beside the targets first, then each renamed
+/// into place. Nothing under `out` changes until every file has been written.
+pub fn write_months(out: &Path, months: Vec<(Month, Vec<(PathBuf, Vec<u8>)>)>) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let staging = out.join(format!(".mlspend-staging-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    }
+    let result = (|| {
+        for (month, files) in &months {
+            for (rel, bytes) in files {
+                let path = staging.join(month.to_string()).join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                }
+                std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        let mut done = Vec::new();
+        for (month, _) in &months {
+            let target = out.join(month.to_string());
+            let old = out.join(format!(".mlspend-old-{}-{month}", std::process::id()));
+            if target.exists() {
+                std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
+            }
+            std::fs::rename(staging.join(month.to_string()), &target).map_err(|e| Error::io(&target, e))?;
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+            }
+            done.push(target);
+        }
+        Ok(done)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("\tx"), "'\tx");
+        assert_eq!(safe_cell("vision"), "vision");
+    }
+
+    #[test]
+    fn team_file_names_are_safe_and_distinct() {
+        let names = safe_file_names(["../etc/passwd", "Vision", "vision", "CON", "a/b", ".hidden", "com1.txt"]);
+        assert_eq!(names["../etc/passwd"], "_etc_passwd");
+        assert_eq!(names["CON"], "con_");
+        assert_eq!(names["com1.txt"], "com1.txt_");
+        assert_eq!(names["a/b"], "a_b");
+        assert_eq!(names[".hidden"], "hidden");
+        assert_ne!(names["Vision"], names["vision"]);
+        let all: HashSet<&String> = names.values().collect();
+        assert_eq!(all.len(), names.len());
+    }
+}

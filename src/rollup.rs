@@ -1,0 +1,554 @@
+//! Rollup: attributed rows in, chargeback lines out, to the cent.
+//!
+//! Takes each row's cost and [`Attribution`] and gives, per billing month and currency, the chargeback lines: direct
+//! spend per (team, project, workspace, environment); each shared pool split among its member teams (`even`,
+//! `proportional` to their direct spend in that workspace that month, or `fixed` percentages); unallocated ML spend
+//! by reason; out-of-scope spend. Invariants: sums stay exact (10^-28) until the final rounding; a pool's shares sum
+//! exactly to the pool; lines are rounded by the largest-remainder method so that, per month and currency, they add
+//! up to the rounded total of the input; and every row is counted in exactly one category. [`Chargeback::verify`]
+//! proves both and the run refuses to write reports when it fails.
+
+use crate::attribute::{Attribution, Owner};
+use crate::config::{Config, Split, Topology};
+use crate::dates::Month;
+use crate::money::Money;
+use ethnum::I256;
+use std::collections::{BTreeMap, HashMap};
+
+/// Allocation kinds, as written in `chargeback.csv`.
+pub const DIRECT: &str = "direct";
+pub const UNALLOCATED: &str = "unallocated";
+pub const OUT_OF_SCOPE: &str = "out-of-scope";
+pub const TEAM_UNALLOCATED: &str = "(unallocated)";
+pub const TEAM_OUT_OF_SCOPE: &str = "(out-of-scope)";
+
+/// Splits `pool` in proportion to `weights`, exactly: the shares sum to `pool` to the last 10^-28. Each share is
+/// `pool * w / W` truncated toward negative infinity, and the units left over go one each to the largest remainders
+/// (earlier members first on ties). `None` when the weights sum to zero.
+pub fn split(pool: Money, weights: &[Money]) -> Option<Vec<Money>> {
+    let total: I256 = weights.iter().map(|w| w.raw()).fold(I256::ZERO, |a, b| a + b);
+    if total == I256::ZERO {
+        return None;
+    }
+    // Normalise the sign so the divisor is positive.
+    let (total, sign) = if total.is_negative() { (-total, -I256::ONE) } else { (total, I256::ONE) };
+    let mut shares = Vec::with_capacity(weights.len());
+    let mut remainders = Vec::with_capacity(weights.len());
+    let mut given = I256::ZERO;
+    for w in weights {
+        // |pool| and |w| are far below 2^127 in practice (1e10 currency units at scale 28 is 2^126.9), so the
+        // product fits 256 bits; a pool beyond that falls back to an even split of what is left below.
+        let product = pool.raw().checked_mul(w.raw() * sign).unwrap_or(I256::ZERO);
+        let q = product.div_euclid(total);
+        remainders.push(product.rem_euclid(total));
+        given += q;
+        shares.push(q);
+    }
+    let mut left = pool.raw() - given;
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]).then(a.cmp(&b)));
+    let n = I256::new(weights.len() as i128);
+    // `left` is below the member count unless a product overflowed; spread whatever it is.
+    let each = left.div_euclid(n);
+    if each != I256::ZERO {
+        for s in shares.iter_mut() {
+            *s += each;
+        }
+        left -= each * n;
+    }
+    for &i in order.iter().take(left.as_i128() as usize) {
+        shares[i] += I256::ONE;
+    }
+    Some(shares.into_iter().map(Money::from_raw).collect())
+}
+
+/// Rounds amounts to `decimals` so that they sum to the rounded sum of the exact amounts (largest remainder: each
+/// amount is floored, then the missing minor units go to the largest remainders, earlier amounts first on ties).
+pub fn round_to_total(amounts: &[Money], decimals: u32) -> Vec<Money> {
+    let total: Money = amounts.iter().copied().sum();
+    let target = total.minor_units(decimals);
+    let floors: Vec<(i128, Money)> = amounts.iter().map(|a| a.floor_minor_units(decimals)).collect();
+    let mut missing = target - floors.iter().map(|f| f.0).sum::<i128>();
+    let mut order: Vec<usize> = (0..amounts.len()).collect();
+    order.sort_by(|&a, &b| floors[b].1.cmp(&floors[a].1).then(a.cmp(&b)));
+    let mut units: Vec<i128> = floors.iter().map(|f| f.0).collect();
+    // `missing` lies in 0..=len; the loop handles any value to stay total-preserving.
+    while missing > 0 {
+        for &i in &order {
+            if missing == 0 {
+                break;
+            }
+            units[i] += 1;
+            missing -= 1;
+        }
+    }
+    while missing < 0 {
+        for &i in order.iter().rev() {
+            if missing == 0 {
+                break;
+            }
+            units[i] -= 1;
+            missing += 1;
+        }
+    }
+    units.into_iter().map(|u| Money::from_minor_units(u, decimals)).collect()
+}
+
+/// Exact running sum and row count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Acc {
+    pub rows: u64,
+    pub cost: Money,
+}
+
+impl Acc {
+    fn add(&mut self, cost: Money) {
+        self.rows += 1;
+        self.cost += cost;
+    }
+}
+
+/// Interns strings so per-row keys are small and copyable.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.ids.insert(s.to_string(), i);
+        i
+    }
+
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Kind {
+    Direct,
+    Pool,
+    Unallocated,
+    OutOfScope,
+}
+
+/// (month, currency, kind, team, project, workspace, environment, reason), strings interned.
+type Key = (Month, u32, Kind, u32, u32, u32, u32, u32);
+
+/// One line of `chargeback.csv`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Line {
+    pub billing_month: Month,
+    pub currency: String,
+    pub team: String,
+    pub project: String,
+    pub workspace: String,
+    pub environment: String,
+    pub topology: String,
+    pub allocation: String,
+    pub reason: String,
+    /// Exact, before rounding.
+    #[serde(skip)]
+    pub exact: Money,
+    /// Rounded to the currency's minor unit.
+    pub cost: Money,
+}
+
+/// How one shared pool was split.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PoolSplit {
+    pub workspace: String,
+    pub currency: String,
+    pub environment: String,
+    pub method: Split,
+    pub rows: u64,
+    pub pool: Money,
+    /// Each member's weight (percentage, direct spend, or 1) and exact share.
+    pub shares: Vec<(String, Money, Money)>,
+    /// Set when a proportional split fell back to even because no member had direct spend.
+    pub note: Option<String>,
+}
+
+/// The totals of one month and currency: what came in, and where it went.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CurrencyTotals {
+    pub currency: String,
+    pub decimals: u32,
+    pub input_total: Money,
+    pub input_total_exact: Money,
+    pub direct: Money,
+    pub shared: Money,
+    pub unallocated: Money,
+    pub out_of_scope: Money,
+    pub chargeback_total: Money,
+    pub rows: RowCounts,
+    pub balanced: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RowCounts {
+    pub input: u64,
+    pub direct: u64,
+    pub shared_pool: u64,
+    pub unallocated: u64,
+    pub out_of_scope: u64,
+}
+
+/// One month's chargeback.
+#[derive(Clone, Debug)]
+pub struct MonthChargeback {
+    pub month: Month,
+    pub lines: Vec<Line>,
+    pub totals: Vec<CurrencyTotals>,
+    pub splits: Vec<PoolSplit>,
+}
+
+/// Every month's chargeback.
+#[derive(Clone, Debug, Default)]
+pub struct Chargeback {
+    pub months: Vec<MonthChargeback>,
+}
+
+/// Running sums of attributed rows.
+#[derive(Default)]
+pub struct Rollup {
+    names: Names,
+    lines: HashMap<Key, Acc>,
+    /// Input totals, summed apart from attribution so the two can be compared.
+    input: HashMap<(Month, u32), Acc>,
+}
+
+impl Rollup {
+    pub fn new() -> Rollup {
+        let mut r = Rollup::default();
+        r.names.id("");
+        r
+    }
+
+    /// Adds one row's cost on the run's basis.
+    pub fn add(&mut self, month: Month, currency: &str, cost: Money, a: &Attribution, config: &Config) {
+        let cur = self.names.id(currency);
+        self.input.entry((month, cur)).or_default().add(cost);
+        let n = &mut self.names;
+        let ws = a.workspace.map(|i| n.id(&config.workspaces[i].name)).unwrap_or(0);
+        let key: Key = match &a.owner {
+            Owner::Direct { team, project } => {
+                (month, cur, Kind::Direct, n.id(team), n.id(project), ws, n.id(a.environment), 0)
+            }
+            Owner::Pool => (month, cur, Kind::Pool, 0, 0, ws, n.id(a.environment), 0),
+            Owner::Unallocated(reason) => (
+                month,
+                cur,
+                Kind::Unallocated,
+                0,
+                0,
+                n.id(reason.workspace()),
+                n.id(a.environment),
+                n.id(&reason.text()),
+            ),
+            Owner::OutOfScope => (month, cur, Kind::OutOfScope, 0, 0, 0, 0, 0),
+        };
+        self.lines.entry(key).or_default().add(cost);
+    }
+
+    /// Splits the pools and rounds: the chargeback of every month.
+    pub fn compute(self, config: &Config) -> Chargeback {
+        let n = &self.names;
+        let topology_of: HashMap<&str, (Topology, usize)> =
+            config.workspaces.iter().enumerate().map(|(i, w)| (w.name.as_str(), (w.topology, i))).collect();
+        let mut months: BTreeMap<Month, (Vec<Line>, Vec<PoolSplit>, BTreeMap<String, RowCounts>)> = BTreeMap::new();
+        let mut keys: Vec<(&Key, &Acc)> = self.lines.iter().collect();
+        keys.sort_by_key(|(k, _)| **k);
+        // Direct spend per (month, currency, workspace, team): the weights of proportional splits.
+        let mut direct_by_member: HashMap<(Month, u32, u32, u32), Money> = HashMap::new();
+        for (k, acc) in &keys {
+            if k.2 == Kind::Direct {
+                *direct_by_member.entry((k.0, k.1, k.5, k.3)).or_default() += acc.cost;
+            }
+        }
+        for (k, acc) in keys {
+            let (month, cur, kind, team, project, ws, env, reason) = *k;
+            let entry = months.entry(month).or_default();
+            let counts = entry.2.entry(n.name(cur).to_string()).or_default();
+            let line = |team: &str,
+                        project: &str,
+                        workspace: &str,
+                        topology: &str,
+                        allocation: &str,
+                        reason: &str,
+                        exact: Money| Line {
+                billing_month: month,
+                currency: n.name(cur).to_string(),
+                team: team.to_string(),
+                project: project.to_string(),
+                workspace: workspace.to_string(),
+                environment: n.name(env).to_string(),
+                topology: topology.to_string(),
+                allocation: allocation.to_string(),
+                reason: reason.to_string(),
+                exact,
+                cost: Money::ZERO,
+            };
+            match kind {
+                Kind::Direct => {
+                    counts.direct += acc.rows;
+                    let topo = topology_of.get(n.name(ws)).map(|t| t.0.as_str()).unwrap_or("");
+                    entry.0.push(line(n.name(team), n.name(project), n.name(ws), topo, DIRECT, "", acc.cost));
+                }
+                Kind::Pool => {
+                    counts.shared_pool += acc.rows;
+                    let Some(&(_, wi)) = topology_of.get(n.name(ws)) else { continue };
+                    let w = &config.workspaces[wi];
+                    let mut note = None;
+                    let even = vec![Money::from_minor_units(1, 0); w.teams.len()];
+                    let weights: Vec<Money> = match w.split {
+                        Split::Even => even.clone(),
+                        Split::Fixed => w.shares.clone(),
+                        Split::Proportional => w
+                            .teams
+                            .iter()
+                            .map(|t| {
+                                let spend = n
+                                    .ids
+                                    .get(t.as_str())
+                                    .and_then(|&tid| direct_by_member.get(&(month, cur, ws, tid)))
+                                    .copied();
+                                // A member whose direct spend nets to a credit carries no weight.
+                                spend.filter(|s| !s.is_negative()).unwrap_or(Money::ZERO)
+                            })
+                            .collect(),
+                    };
+                    let shares = match split(acc.cost, &weights) {
+                        Some(s) => s,
+                        None => {
+                            note = Some(format!(
+                                "no member of {} had direct spend in {month} {}: split evenly",
+                                w.name,
+                                n.name(cur)
+                            ));
+                            split(acc.cost, &even).unwrap_or_default()
+                        }
+                    };
+                    let used_weights = if note.is_some() { &even } else { &weights };
+                    for (t, share) in w.teams.iter().zip(&shares) {
+                        entry.0.push(line(t, "", &w.name, Topology::Shared.as_str(), w.split.allocation(), "", *share));
+                    }
+                    entry.1.push(PoolSplit {
+                        workspace: w.name.clone(),
+                        currency: n.name(cur).to_string(),
+                        environment: n.name(env).to_string(),
+                        method: w.split,
+                        rows: acc.rows,
+                        pool: acc.cost,
+                        shares: w
+                            .teams
+                            .iter()
+                            .zip(used_weights)
+                            .zip(&shares)
+                            .map(|((t, wt), s)| (t.clone(), *wt, *s))
+                            .collect(),
+                        note,
+                    });
+                }
+                Kind::Unallocated => {
+                    counts.unallocated += acc.rows;
+                    entry.0.push(line(TEAM_UNALLOCATED, "", n.name(ws), "", UNALLOCATED, n.name(reason), acc.cost));
+                }
+                Kind::OutOfScope => {
+                    counts.out_of_scope += acc.rows;
+                    entry.0.push(line(TEAM_OUT_OF_SCOPE, "", "", "", OUT_OF_SCOPE, "not Azure ML spend", acc.cost));
+                }
+            }
+        }
+
+        let mut out = Chargeback::default();
+        for (month, (mut lines, splits, counts)) in months {
+            // Merge lines that share every key column (pool shares of one team in two environments stay apart).
+            lines.sort_by(|a, b| line_order(a).cmp(&line_order(b)));
+            let mut merged: Vec<Line> = Vec::with_capacity(lines.len());
+            for l in lines {
+                match merged.last_mut() {
+                    Some(last) if line_order(last) == line_order(&l) => last.exact += l.exact,
+                    _ => merged.push(l),
+                }
+            }
+            let mut totals = Vec::new();
+            let currencies: Vec<String> = counts.keys().cloned().collect();
+            for currency in currencies {
+                let decimals = config.decimals_for(&currency);
+                let idx: Vec<usize> = (0..merged.len()).filter(|&i| merged[i].currency == currency).collect();
+                let exact: Vec<Money> = idx.iter().map(|&i| merged[i].exact).collect();
+                for (&i, r) in idx.iter().zip(round_to_total(&exact, decimals)) {
+                    merged[i].cost = r;
+                }
+                let sum_by = |alloc: &dyn Fn(&str) -> bool| -> Money {
+                    idx.iter().filter(|&&i| alloc(&merged[i].allocation)).map(|&i| merged[i].cost).sum()
+                };
+                let input = self
+                    .input
+                    .iter()
+                    .find(|((m, c), _)| *m == month && n.name(*c) == currency)
+                    .map(|(_, a)| *a)
+                    .unwrap_or_default();
+                let mut rc = counts[&currency];
+                rc.input = input.rows;
+                let chargeback_total = sum_by(&|_| true);
+                totals.push(CurrencyTotals {
+                    currency: currency.clone(),
+                    decimals,
+                    input_total: input.cost.round(decimals),
+                    input_total_exact: input.cost,
+                    direct: sum_by(&|a| a == DIRECT),
+                    shared: sum_by(&|a| a.starts_with("shared-")),
+                    unallocated: sum_by(&|a| a == UNALLOCATED),
+                    out_of_scope: sum_by(&|a| a == OUT_OF_SCOPE),
+                    chargeback_total,
+                    rows: rc,
+                    balanced: false,
+                });
+            }
+            let mut mc = MonthChargeback { month, lines: merged, totals, splits };
+            mc.mark_balanced();
+            out.months.push(mc);
+        }
+        out
+    }
+}
+
+/// The sort order of `chargeback.csv`: currency, then team, project, workspace, environment, allocation, reason.
+fn line_order(l: &Line) -> (&str, u8, &str, &str, &str, &str, &str, &str) {
+    let rank = match l.team.as_str() {
+        TEAM_UNALLOCATED => 1,
+        TEAM_OUT_OF_SCOPE => 2,
+        _ => 0,
+    };
+    (&l.currency, rank, &l.team, &l.project, &l.workspace, &l.environment, &l.allocation, &l.reason)
+}
+
+impl MonthChargeback {
+    /// Checks the books of every currency: exact lines sum to the exact input, rounded lines to the rounded input,
+    /// and the rows of each category add up to the rows read.
+    fn mark_balanced(&mut self) {
+        for t in &mut self.totals {
+            let exact: Money = self.lines.iter().filter(|l| l.currency == t.currency).map(|l| l.exact).sum();
+            let r = t.rows;
+            t.balanced = exact == t.input_total_exact
+                && t.chargeback_total == t.input_total
+                && t.direct + t.shared + t.unallocated + t.out_of_scope == t.chargeback_total
+                && r.direct + r.shared_pool + r.unallocated + r.out_of_scope == r.input;
+        }
+    }
+
+    pub fn balanced(&self) -> bool {
+        self.totals.iter().all(|t| t.balanced)
+    }
+}
+
+impl Chargeback {
+    /// The months and currencies whose books don't balance, described.
+    pub fn verify(&self) -> Result<(), String> {
+        let bad: Vec<String> = self
+            .months
+            .iter()
+            .flat_map(|m| {
+                m.totals.iter().filter(|t| !t.balanced).map(move |t| {
+                    format!(
+                        "{} {}: input {} ({} rows) but chargeback {} ({} direct + {} pool + {} unallocated + {} out-of-scope rows)",
+                        m.month,
+                        t.currency,
+                        t.input_total_exact,
+                        t.rows.input,
+                        t.chargeback_total,
+                        t.rows.direct,
+                        t.rows.shared_pool,
+                        t.rows.unallocated,
+                        t.rows.out_of_scope
+                    )
+                })
+            })
+            .collect();
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(bad.join("; "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn splits_exactly() {
+        let s = split(m("100"), &[m("1"), m("1"), m("1")]).unwrap();
+        assert_eq!(s.iter().copied().sum::<Money>(), m("100"));
+        assert_eq!(s[0].to_fixed(2), "33.33");
+        let s = split(m("10"), &[m("50"), m("30"), m("20")]).unwrap();
+        assert_eq!(s, [m("5"), m("3"), m("2")]);
+        assert_eq!(split(m("10"), &[Money::ZERO, Money::ZERO]), None);
+        let neg = split(m("-0.05"), &[m("1"), m("2")]).unwrap();
+        assert_eq!(neg.iter().copied().sum::<Money>(), m("-0.05"));
+    }
+
+    #[test]
+    fn rounds_to_the_rounded_total() {
+        let parts = [m("0.333"), m("0.333"), m("0.334")];
+        let r = round_to_total(&parts, 2);
+        assert_eq!(r.iter().copied().sum::<Money>(), m("1"));
+        assert_eq!(r, [m("0.33"), m("0.33"), m("0.34")]);
+        let r = round_to_total(&[m("0.005"), m("0.005"), m("-0.004")], 2);
+        assert_eq!(r.iter().copied().sum::<Money>(), m("0.01"));
+    }
+
+    fn money() -> impl Strategy<Value = Money> {
+        // -1e9 .. 1e9 with 0 to 12 fractional digits.
+        (-1_000_000_000_000_000_000_000i128..1_000_000_000_000_000_000_000i128, 0u32..=12)
+            .prop_map(|(units, d)| Money::from_raw(I256::new(units / 10i128.pow(12 - d)) * I256::new(10).pow(28 - d)))
+    }
+
+    proptest! {
+        #[test]
+        fn splitting_conserves_money(pool in money(), weights in proptest::collection::vec(prop_oneof![Just(Money::ZERO), money()], 1..12)) {
+            match split(pool, &weights) {
+                Some(shares) => {
+                    prop_assert_eq!(shares.len(), weights.len());
+                    prop_assert_eq!(shares.iter().copied().sum::<Money>(), pool);
+                }
+                None => prop_assert!(weights.iter().copied().sum::<Money>().is_zero()),
+            }
+        }
+
+        #[test]
+        fn splitting_then_rounding_conserves_cents(pool in money(), weights in proptest::collection::vec(prop_oneof![Just(Money::ZERO), money()], 1..12), decimals in 0u32..=3) {
+            if let Some(shares) = split(pool, &weights) {
+                let rounded = round_to_total(&shares, decimals);
+                prop_assert_eq!(rounded.iter().copied().sum::<Money>(), pool.round(decimals));
+                for (r, s) in rounded.iter().zip(&shares) {
+                    // every part moves by less than one minor unit
+                    let unit = Money::from_minor_units(1, decimals);
+                    prop_assert!((*r - *s).raw().abs() < unit.raw());
+                }
+            }
+        }
+
+        #[test]
+        fn rounding_any_amounts_keeps_the_total(amounts in proptest::collection::vec(money(), 0..40), decimals in 0u32..=4) {
+            let total: Money = amounts.iter().copied().sum();
+            let rounded = round_to_total(&amounts, decimals);
+            prop_assert_eq!(rounded.iter().copied().sum::<Money>(), total.round(decimals));
+        }
+    }
+}
