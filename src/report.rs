@@ -116,10 +116,43 @@ struct Summary<'a> {
     config: String,
     inputs: Vec<String>,
     balanced: bool,
-    currencies: &'a [CurrencyTotals],
+    currencies: Vec<CurrencyView<'a>>,
     splits: &'a [PoolSplitView<'a>],
     rejected_rows: u64,
     warnings: &'a [String],
+}
+
+/// A currency's totals with rounded amounts at the currency's decimals (`28.00`) and exact ones in full.
+#[derive(serde::Serialize)]
+struct CurrencyView<'a> {
+    currency: &'a str,
+    decimals: u32,
+    input_total: String,
+    input_total_exact: String,
+    direct: String,
+    shared: String,
+    unallocated: String,
+    out_of_scope: String,
+    chargeback_total: String,
+    rows: crate::rollup::RowCounts,
+    balanced: bool,
+}
+
+fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
+    let f = |m: crate::money::Money| m.to_fixed(t.decimals);
+    CurrencyView {
+        currency: &t.currency,
+        decimals: t.decimals,
+        input_total: f(t.input_total),
+        input_total_exact: t.input_total_exact.to_plain(),
+        direct: f(t.direct),
+        shared: f(t.shared),
+        unallocated: f(t.unallocated),
+        out_of_scope: f(t.out_of_scope),
+        chargeback_total: f(t.chargeback_total),
+        rows: t.rows,
+        balanced: t.balanced,
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -168,8 +201,11 @@ pub struct RunInfo<'a> {
     pub warnings: &'a [String],
 }
 
-/// The files of one month, as (relative path, bytes).
-pub fn month_files(m: &MonthChargeback, info: &RunInfo) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+/// Files to write: (path relative to the month folder, bytes).
+pub type Files = Vec<(PathBuf, Vec<u8>)>;
+
+/// The files of one month.
+pub fn month_files(m: &MonthChargeback, info: &RunInfo) -> Result<Files> {
     let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
     let d = |c: &str| decimals.get(c).copied().unwrap_or(2);
     let mut files = Vec::new();
@@ -210,7 +246,7 @@ pub fn month_files(m: &MonthChargeback, info: &RunInfo) -> Result<Vec<(PathBuf, 
         config: info.config.display().to_string(),
         inputs: info.inputs.iter().map(|p| p.display().to_string()).collect(),
         balanced: m.balanced(),
-        currencies: &m.totals,
+        currencies: m.totals.iter().map(currency_view).collect(),
         splits: &splits,
         rejected_rows: info.rejects.len() as u64,
         warnings: info.warnings,
@@ -244,7 +280,7 @@ pub fn write(chargeback: &Chargeback, info: &RunInfo, out: &Path) -> Result<Vec<
 
 /// Writes prepared month folders: all of them into a staging folder beside the targets first, then each renamed
 /// into place. Nothing under `out` changes until every file has been written.
-pub fn write_months(out: &Path, months: Vec<(Month, Vec<(PathBuf, Vec<u8>)>)>) -> Result<Vec<PathBuf>> {
+pub fn write_months(out: &Path, months: Vec<(Month, Files)>) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let staging = out.join(format!(".mlspend-staging-{}", std::process::id()));
     if staging.exists() {

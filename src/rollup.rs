@@ -263,7 +263,9 @@ impl Rollup {
         let n = &self.names;
         let topology_of: HashMap<&str, (Topology, usize)> =
             config.workspaces.iter().enumerate().map(|(i, w)| (w.name.as_str(), (w.topology, i))).collect();
-        let mut months: BTreeMap<Month, (Vec<Line>, Vec<PoolSplit>, BTreeMap<String, RowCounts>)> = BTreeMap::new();
+        // Per month: its lines, its pool splits, and its row counts per currency.
+        type Parts = (Vec<Line>, Vec<PoolSplit>, BTreeMap<String, RowCounts>);
+        let mut months: BTreeMap<Month, Parts> = BTreeMap::new();
         let mut keys: Vec<(&Key, &Acc)> = self.lines.iter().collect();
         keys.sort_by_key(|(k, _)| **k);
         // Direct spend per (month, currency, workspace, team): the weights of proportional splits.
@@ -511,6 +513,49 @@ mod tests {
         assert_eq!(r, [m("0.33"), m("0.33"), m("0.34")]);
         let r = round_to_total(&[m("0.005"), m("0.005"), m("-0.004")], 2);
         assert_eq!(r.iter().copied().sum::<Money>(), m("0.01"));
+    }
+
+    #[test]
+    fn books_that_do_not_balance_are_caught() {
+        let month = Month::parse("2026-01").unwrap();
+        let line = Line {
+            billing_month: month,
+            currency: "USD".into(),
+            team: "a".into(),
+            project: String::new(),
+            workspace: String::new(),
+            environment: String::new(),
+            topology: String::new(),
+            allocation: DIRECT.into(),
+            reason: String::new(),
+            exact: m("10"),
+            cost: m("10"),
+        };
+        let totals = |input: &str, rows: u64| CurrencyTotals {
+            currency: "USD".into(),
+            decimals: 2,
+            input_total: m(input).round(2),
+            input_total_exact: m(input),
+            direct: m("10"),
+            shared: Money::ZERO,
+            unallocated: Money::ZERO,
+            out_of_scope: Money::ZERO,
+            chargeback_total: m("10"),
+            rows: RowCounts { input: rows, direct: 1, ..RowCounts::default() },
+            balanced: false,
+        };
+        let mut good =
+            MonthChargeback { month, lines: vec![line.clone()], totals: vec![totals("10", 1)], splits: vec![] };
+        good.mark_balanced();
+        assert!(Chargeback { months: vec![good] }.verify().is_ok());
+        // A cent missing from the lines, or a row counted nowhere: both refused.
+        for (input, rows) in [("10.01", 1), ("10", 2)] {
+            let mut bad =
+                MonthChargeback { month, lines: vec![line.clone()], totals: vec![totals(input, rows)], splits: vec![] };
+            bad.mark_balanced();
+            let err = Chargeback { months: vec![bad] }.verify().unwrap_err();
+            assert!(err.starts_with("2026-01 USD: input"), "{err}");
+        }
     }
 
     fn money() -> impl Strategy<Value = Money> {

@@ -1,4 +1,5 @@
 //! The one integration-test binary: every test runs the real `mlspend` binary on real or generated files.
 
+mod chargeback;
 mod common;
 mod ingest;
