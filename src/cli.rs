@@ -30,6 +30,9 @@ pub enum Command {
     Check(CheckArgs),
     /// The monthly chargeback: attribute spend to workspaces, roll it up per team, project and shared pool.
     Run(RunArgs),
+    /// Compare workspace topologies: the same usage as one workspace per team, per project, per division, or one
+    /// shared; writes topology.csv and the topology chart into each month folder.
+    Compare(RunArgs),
     /// Explain how one resource's rows are attributed: which rule matched, to whom, and why.
     Explain(ExplainArgs),
     /// Write a deterministic synthetic enterprise export.
@@ -158,7 +161,8 @@ pub fn main() -> Result<()> {
     };
     match cli.command {
         Command::Check(args) => run_check(&args),
-        Command::Run(args) => run_run(&args),
+        Command::Run(args) => run_run(&args, pipeline::Output::Pack),
+        Command::Compare(args) => run_run(&args, pipeline::Output::Topology),
         Command::Explain(args) => run_explain(&args),
         Command::Generate(args) => run_generate(&args),
     }
@@ -222,7 +226,7 @@ fn parse_month(text: &str, flag: &str) -> Result<Month> {
     Month::parse(text).ok_or_else(|| Error::Usage(format!("{flag} {text:?}: expected a month as YYYY-MM")))
 }
 
-fn run_run(args: &RunArgs) -> Result<()> {
+fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
     let config = match &args.config {
         Some(c) => c.clone(),
         None if args.input.exports.is_empty() => {
@@ -245,9 +249,18 @@ fn run_run(args: &RunArgs) -> Result<()> {
         ingest: args.input.options(),
         strict: args.input.strict,
     };
-    let outcome = pipeline::run(&options)?;
+    let outcome = pipeline::run(&options, output)?;
     let basis = if outcome.basis == CostBasis::Actual { "actual" } else { "amortized" };
     let mut text = String::new();
+    if output == pipeline::Output::Topology {
+        text.push_str(&compare_table(&outcome, basis));
+        for w in outcome.written.iter().filter(|w| w.extension().is_some_and(|x| x == "csv")) {
+            text.push_str(&format!("wrote {}\n", w.display()));
+        }
+        stdout_write(&text)?;
+        warn(&outcome.load.warnings);
+        return Ok(());
+    }
     for m in &outcome.chargeback.months {
         text.push_str(&format!("{} ({basis} cost)\n", m.month));
         let body: Vec<Vec<String>> = m
@@ -288,6 +301,63 @@ fn run_run(args: &RunArgs) -> Result<()> {
     stdout_write(&text)?;
     warn(&outcome.load.warnings);
     Ok(())
+}
+
+fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
+    let mut text = String::new();
+    let decimals: std::collections::BTreeMap<(Month, &str), u32> = outcome
+        .chargeback
+        .months
+        .iter()
+        .flat_map(|m| m.totals.iter().map(move |t| ((m.month, t.currency.as_str()), t.decimals)))
+        .collect();
+    let mut last = None;
+    let mut body: Vec<Vec<String>> = Vec::new();
+    let flush = |text: &mut String, key: Option<(Month, String)>, body: &mut Vec<Vec<String>>| {
+        if let Some((m, c)) = key {
+            text.push_str(&format!("{m} {c} ({basis} cost)\n"));
+            check::table(
+                text,
+                "  ",
+                &[
+                    "topology",
+                    "workspaces",
+                    "footprint/ws",
+                    "footprint",
+                    "usage",
+                    "total",
+                    "vs actual",
+                    "team %",
+                    "project %",
+                ],
+                body,
+                &[false, true, true, true, true, true, true, true, true],
+            );
+            body.clear();
+        }
+    };
+    for e in &outcome.estimates {
+        let key = Some((e.month, e.currency.clone()));
+        if key != last {
+            flush(&mut text, last.take(), &mut body);
+            last = key;
+        }
+        let d = decimals.get(&(e.month, e.currency.as_str())).copied().unwrap_or(2);
+        let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+        body.push(vec![
+            e.topology.clone(),
+            e.workspaces.to_string(),
+            e.footprint_per_workspace.to_fixed(d),
+            e.footprint.to_fixed(d),
+            e.usage.to_fixed(d),
+            e.total.to_fixed(d),
+            e.delta.to_fixed(d),
+            pct(e.team_attributable_pct),
+            pct(e.project_attributable_pct),
+        ]);
+    }
+    flush(&mut text, last, &mut body);
+    text
 }
 
 fn run_explain(args: &ExplainArgs) -> Result<()> {

@@ -110,6 +110,39 @@ struct RawConfig {
     exports: Vec<PathBuf>,
     #[serde(default, rename = "workspace")]
     workspaces: Vec<WorkspaceConfig>,
+    #[serde(default)]
+    divisions: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    compare: CompareRaw,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompareRaw {
+    #[serde(default)]
+    footprint_types: Option<Vec<String>>,
+    #[serde(default)]
+    footprint_per_workspace: BTreeMap<String, toml::Value>,
+}
+
+/// Resource types whose cost is a workspace's standing footprint rather than usage, by default: the container
+/// registry, key vault, Application Insights and Log Analytics every workspace is created with, and private
+/// endpoints. Storage accounts are left out: what they cost grows with the data kept, which is usage.
+pub const DEFAULT_FOOTPRINT_TYPES: [&str; 5] = [
+    "microsoft.containerregistry/registries",
+    "microsoft.keyvault/vaults",
+    "microsoft.insights/components",
+    "microsoft.operationalinsights/workspaces",
+    "microsoft.network/privateendpoints",
+];
+
+/// How `compare` measures a workspace's standing cost.
+#[derive(Debug, Clone)]
+pub struct CompareConfig {
+    /// Lower-cased resource types counted as footprint.
+    pub footprint_types: Vec<String>,
+    /// A footprint per workspace given outright, per currency (upper-case), instead of measuring it.
+    pub footprint_per_workspace: BTreeMap<String, Money>,
 }
 
 fn default_basis() -> CostBasis {
@@ -146,6 +179,9 @@ pub struct Config {
     /// Default exports, resolved against the configuration file's folder.
     pub exports: Vec<PathBuf>,
     pub workspaces: Vec<Workspace>,
+    /// Teams grouped into business divisions, for the per-division topology; empty when not configured.
+    pub divisions: BTreeMap<String, Vec<String>>,
+    pub compare: CompareConfig,
     /// The file it came from, for messages.
     pub path: PathBuf,
 }
@@ -210,7 +246,9 @@ impl Config {
     }
 }
 
-const TOP_KEYS: [&str; 6] = ["basis", "tags", "decimals", "minor_units", "exports", "workspace"];
+const TOP_KEYS: [&str; 8] =
+    ["basis", "tags", "decimals", "minor_units", "exports", "workspace", "divisions", "compare"];
+const COMPARE_KEYS: [&str; 2] = ["footprint_types", "footprint_per_workspace"];
 const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
 const WORKSPACE_KEYS: [&str; 10] =
     ["name", "topology", "team", "project", "teams", "split", "shares", "environment", "resource_groups", "resources"];
@@ -228,6 +266,9 @@ fn strip_unknown_keys(table: &mut toml::Table, problems: &mut Vec<String>) {
     unknown(table, &TOP_KEYS, "", problems);
     if let Some(toml::Value::Table(tags)) = table.get_mut("tags") {
         unknown(tags, &TAG_KEYS, "tags.", problems);
+    }
+    if let Some(toml::Value::Table(compare)) = table.get_mut("compare") {
+        unknown(compare, &COMPARE_KEYS, "compare.", problems);
     }
     if let Some(toml::Value::Array(list)) = table.get_mut("workspace") {
         for (i, ws) in list.iter_mut().enumerate() {
@@ -363,6 +404,57 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     if raw.decimals.is_some_and(|d| d > 6) {
         problems.push("decimals: give 0 to 6 fractional digits".into());
     }
+    // Divisions: each team of the configuration in exactly one.
+    let mut teams: Vec<String> = Vec::new();
+    for w in &workspaces {
+        for t in std::iter::once(&w.team).chain(&w.teams).filter(|t| !t.is_empty()) {
+            if !teams.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+                teams.push(t.clone());
+            }
+        }
+    }
+    if !raw.divisions.is_empty() {
+        let mut division_of: HashMap<String, &str> = HashMap::new();
+        for (division, members) in &raw.divisions {
+            if members.is_empty() {
+                problems.push(format!("divisions.{division}: a division needs at least one team"));
+            }
+            for m in members {
+                if !teams.iter().any(|t| t.eq_ignore_ascii_case(m)) {
+                    problems.push(format!("divisions.{division}: team `{m}` is not a team of any workspace"));
+                }
+                if let Some(other) = division_of.insert(m.to_ascii_lowercase(), division) {
+                    problems.push(format!("divisions.{division}: team `{m}` is also in division `{other}`"));
+                }
+            }
+        }
+        for t in &teams {
+            if !division_of.contains_key(&t.to_ascii_lowercase()) {
+                problems.push(format!("divisions: team `{t}` is in no division"));
+            }
+        }
+    }
+    let mut footprint_per_workspace = BTreeMap::new();
+    for (currency, v) in &raw.compare.footprint_per_workspace {
+        match percentage(v) {
+            Some(m) if !m.is_negative() => {
+                footprint_per_workspace.insert(currency.to_ascii_uppercase(), m);
+            }
+            _ => problems
+                .push(format!("compare.footprint_per_workspace.{currency}: give an amount of 0 or more, not {v}")),
+        }
+    }
+    let compare = CompareConfig {
+        footprint_types: raw
+            .compare
+            .footprint_types
+            .clone()
+            .unwrap_or_else(|| DEFAULT_FOOTPRINT_TYPES.iter().map(|s| s.to_string()).collect())
+            .iter()
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect(),
+        footprint_per_workspace,
+    };
     let fold = |v: &Vec<String>| v.iter().map(|k| crate::tags::fold(k).into_owned()).collect();
     let tags = TagKeys {
         workspace: fold(&raw.tags.workspace),
@@ -377,6 +469,8 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         minor_units: raw.minor_units.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect(),
         exports: raw.exports.iter().map(|p| if p.is_absolute() { p.clone() } else { base.join(p) }).collect(),
         workspaces,
+        divisions: raw.divisions,
+        compare,
         path: path.to_path_buf(),
     }
 }

@@ -7,8 +7,10 @@
 //! these stages; `main.rs` only maps the outcome to an exit code.
 
 pub mod attribute;
+pub mod chart;
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod dates;
 pub mod error;

@@ -1,10 +1,11 @@
-//! The one place that knows the order of the stages: ingest -> attribute -> rollup -> verify -> report.
+//! The one place that knows the order of the stages: ingest -> attribute -> rollup and compare -> verify -> report.
 //!
 //! Takes run options (already converted from the command line) and gives the written reports, an attribution
 //! coverage report for `check --config`, or the explanation of one resource. Rows stream through: each row is read,
 //! attributed and summed, and nothing per row is kept.
 
 use crate::attribute::{Attributor, Owner, Rule};
+use crate::compare::{CompareAcc, Estimate};
 use crate::config::Config;
 use crate::dates::Month;
 use crate::error::{Error, Result};
@@ -31,11 +32,21 @@ pub struct RunOptions {
 /// What a run did.
 pub struct RunOutcome {
     pub chargeback: Chargeback,
+    pub estimates: Vec<Estimate>,
     pub load: LoadReport,
     pub written: Vec<PathBuf>,
     pub basis: CostBasis,
     /// Rows left out by `--month`.
     pub other_months: u64,
+}
+
+/// Which files a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `run`: the whole pack of every month, each month folder replaced.
+    Pack,
+    /// `compare`: `topology.csv` and the topology charts, beside whatever the month folders hold.
+    Topology,
 }
 
 /// The inputs of a run: those named, else the configuration's `exports`.
@@ -89,14 +100,15 @@ fn strict_error(load: &LoadReport) -> Result<()> {
     Ok(())
 }
 
-/// The monthly chargeback run.
-pub fn run(options: &RunOptions) -> Result<RunOutcome> {
+/// The monthly chargeback run (`Output::Pack`) or the topology comparison (`Output::Topology`).
+pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let config = Config::load(&options.config)?;
     let basis = options.basis.unwrap_or(config.basis);
     let inputs = inputs(&options.inputs, &config)?;
     let plan = ingest::plan(&inputs)?;
     let attributor = Attributor::new(&config);
     let mut rollup = Rollup::new();
+    let mut compare = CompareAcc::new(&config);
     let mut other_months = 0u64;
     let load = ingest::load(&plan, &options.ingest, &mut |row| {
         let month = row.billing_month();
@@ -108,6 +120,7 @@ pub fn run(options: &RunOptions) -> Result<RunOutcome> {
         let Some(cost) = row.cost(basis) else { return };
         let a = attributor.apply(row);
         rollup.add(month, row.currency, cost, &a, &config);
+        compare.add(row, cost, &a);
     })?;
     if let Some(problem) = basis_problems(&load, basis) {
         return Err(Error::Usage(problem));
@@ -133,8 +146,13 @@ pub fn run(options: &RunOptions) -> Result<RunOutcome> {
         rejects: &load.rejects,
         warnings: &warnings,
     };
-    let written = report::write(&chargeback, &info, &options.out)?;
-    Ok(RunOutcome { chargeback, load, written, basis, other_months })
+    let estimates = compare.estimates();
+    let charts = compare.charts(&chargeback, basis);
+    let written = match output {
+        Output::Pack => report::write(&chargeback, &estimates, &charts, &info, &options.out)?,
+        Output::Topology => report::write_topology(&chargeback, &estimates, &charts, &options.out)?,
+    };
+    Ok(RunOutcome { chargeback, estimates, load, written, basis, other_months })
 }
 
 /// ML spend per attribution rule, and the largest unallocated resources, for `check --config`.

@@ -6,6 +6,8 @@
 //! target and renamed into place, so a run that fails or is killed leaves the previous reports as they were. Text
 //! cells that a spreadsheet would run as a formula are neutralised; file names made from team names are safe.
 
+use crate::chart::Chart;
+use crate::compare::Estimate;
 use crate::dates::Month;
 use crate::error::{Error, Result};
 use crate::ingest::Reject;
@@ -204,8 +206,67 @@ pub struct RunInfo<'a> {
 /// Files to write: (path relative to the month folder, bytes).
 pub type Files = Vec<(PathBuf, Vec<u8>)>;
 
+/// The columns of `topology.csv`.
+pub const TOPOLOGY_COLUMNS: [&str; 11] = [
+    "billing_month",
+    "currency",
+    "topology",
+    "workspaces",
+    "footprint_per_workspace",
+    "footprint",
+    "usage",
+    "total",
+    "delta",
+    "team_attributable_pct",
+    "project_attributable_pct",
+];
+
+/// `topology.csv` and the topology charts of one month.
+fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &[(Month, String, Chart)]) -> Result<Files> {
+    let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
+    let rows = estimates.iter().filter(|e| e.month == m.month).map(|e| {
+        let d = decimals.get(e.currency.as_str()).copied().unwrap_or(2);
+        let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_default();
+        vec![
+            e.month.to_string(),
+            safe_cell(&e.currency).into_owned(),
+            e.topology.clone(),
+            e.workspaces.to_string(),
+            e.footprint_per_workspace.to_fixed(d),
+            e.footprint.to_fixed(d),
+            e.usage.to_fixed(d),
+            e.total.to_fixed(d),
+            e.delta.to_fixed(d),
+            pct(e.team_attributable_pct),
+            pct(e.project_attributable_pct),
+        ]
+    });
+    let mut files = vec![(PathBuf::from("topology.csv"), csv_bytes(&TOPOLOGY_COLUMNS, rows)?)];
+    files.extend(chart_files(m.month, charts, |stem| stem.starts_with("topology-"))?);
+    Ok(files)
+}
+
+/// SVG and PNG of the charts of one month whose file stem passes `keep`.
+fn chart_files(month: Month, charts: &[(Month, String, Chart)], keep: impl Fn(&str) -> bool) -> Result<Files> {
+    let mut files = Vec::new();
+    for (_, stem, chart) in charts.iter().filter(|(m, stem, _)| *m == month && keep(stem)) {
+        let fail = |e: String| Error::Write {
+            path: PathBuf::from(format!("charts/{stem}")),
+            source: std::io::Error::other(e),
+        };
+        files.push((PathBuf::from("charts").join(format!("{stem}.svg")), chart.svg().map_err(fail)?.into_bytes()));
+        files.push((PathBuf::from("charts").join(format!("{stem}.png")), chart.png().map_err(fail)?));
+    }
+    Ok(files)
+}
+
 /// The files of one month.
-pub fn month_files(m: &MonthChargeback, info: &RunInfo) -> Result<Files> {
+pub fn month_files(
+    m: &MonthChargeback,
+    estimates: &[Estimate],
+    charts: &[(Month, String, Chart)],
+    info: &RunInfo,
+) -> Result<Files> {
     let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
     let d = |c: &str| decimals.get(c).copied().unwrap_or(2);
     let mut files = Vec::new();
@@ -266,16 +327,52 @@ pub fn month_files(m: &MonthChargeback, info: &RunInfo) -> Result<Files> {
         });
         files.push((PathBuf::from("rejects.csv"), csv_bytes(&["file", "line", "column", "reason"], rows)?));
     }
+    files.extend(topology_files(m, estimates, charts)?);
+    files.extend(chart_files(m.month, charts, |stem| !stem.starts_with("topology-"))?);
     Ok(files)
 }
 
 /// Writes every month of the chargeback under `out`, each month folder replaced whole.
-pub fn write(chargeback: &Chargeback, info: &RunInfo, out: &Path) -> Result<Vec<PathBuf>> {
+pub fn write(
+    chargeback: &Chargeback,
+    estimates: &[Estimate],
+    charts: &[(Month, String, Chart)],
+    info: &RunInfo,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
     let mut prepared = Vec::new();
     for m in &chargeback.months {
-        prepared.push((m.month, month_files(m, info)?));
+        prepared.push((m.month, month_files(m, estimates, charts, info)?));
     }
     write_months(out, prepared)
+}
+
+/// Writes `topology.csv` and the topology charts into each month folder, leaving the folder's other files alone.
+/// Each file is written under a temporary name beside its target and renamed over it.
+pub fn write_topology(
+    chargeback: &Chargeback,
+    estimates: &[Estimate],
+    charts: &[(Month, String, Chart)],
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut prepared = Vec::new();
+    for m in &chargeback.months {
+        prepared.push((m.month, topology_files(m, estimates, charts)?));
+    }
+    let mut written = Vec::new();
+    for (month, files) in prepared {
+        for (rel, bytes) in files {
+            let target = out.join(month.to_string()).join(&rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            }
+            let tmp = target.with_extension(format!("tmp-{}", std::process::id()));
+            std::fs::write(&tmp, &bytes).map_err(|e| Error::io(&tmp, e))?;
+            std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+            written.push(target);
+        }
+    }
+    Ok(written)
 }
 
 /// Writes prepared month folders: all of them into a staging folder beside the targets first, then each renamed
