@@ -15,7 +15,7 @@ use crate::chart::{Chart, Kind, Series};
 use crate::config::{Config, Topology};
 use crate::dates::Month;
 use crate::money::Money;
-use crate::rollup::{split, Chargeback, UNALLOCATED};
+use crate::rollup::{round_to, split, Chargeback, UNALLOCATED};
 use crate::schema::{CostBasis, CostRow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -75,6 +75,16 @@ pub struct Estimate {
     pub delta: Money,
     pub team_attributable_pct: Option<f64>,
     pub project_attributable_pct: Option<f64>,
+}
+
+impl Estimate {
+    /// (usage, footprint, total, delta) rounded to `decimals` so that the rounded figures still hold together:
+    /// usage is the same in every topology, footprint = total - usage, delta = total - the rounded actual.
+    pub fn rounded(&self, decimals: u32) -> (Money, Money, Money, Money) {
+        let usage = self.usage.round(decimals);
+        let total = self.total.round(decimals);
+        (usage, total - usage, total, total - (self.total - self.delta).round(decimals))
+    }
 }
 
 /// Running sums for the comparison and the charts.
@@ -298,6 +308,28 @@ impl<'c> CompareAcc<'c> {
         let estimates = self.estimates();
         let by_team = self.team_categories(chargeback);
         let mut out = Vec::new();
+        // Every number a chart shows is a number of the chargeback: team totals are its rounded lines, and a team's
+        // service categories are rounded to add up to that total.
+        let decimals: BTreeMap<(Month, &str), u32> = chargeback
+            .months
+            .iter()
+            .flat_map(|m| m.totals.iter().map(move |t| ((m.month, t.currency.as_str()), t.decimals)))
+            .collect();
+        let mut team_total: BTreeMap<(Month, String, String), Money> = BTreeMap::new();
+        for m in &chargeback.months {
+            for l in m.lines.iter().filter(|l| !l.team.starts_with('(')) {
+                *team_total.entry((m.month, l.currency.clone(), l.team.clone())).or_default() += l.cost;
+            }
+        }
+        let by_team: BTreeMap<(Month, String, String), Vec<Money>> = by_team
+            .into_iter()
+            .map(|(k, parts)| {
+                let d = decimals.get(&(k.0, k.1.as_str())).copied().unwrap_or(2);
+                let target = team_total.get(&k).copied().unwrap_or_default().minor_units(d);
+                let rounded = round_to(&parts, d, target);
+                (k, rounded)
+            })
+            .collect();
         // Team totals per month and currency, from the chargeback lines, for the trend.
         let mut trend: BTreeMap<String, BTreeMap<String, BTreeMap<Month, Money>>> = BTreeMap::new();
         for m in &chargeback.months {

@@ -227,16 +227,17 @@ fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &[(Month,
     let rows = estimates.iter().filter(|e| e.month == m.month).map(|e| {
         let d = decimals.get(e.currency.as_str()).copied().unwrap_or(2);
         let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_default();
+        let (usage, footprint, total, delta) = e.rounded(d);
         vec![
             e.month.to_string(),
             safe_cell(&e.currency).into_owned(),
             e.topology.clone(),
             e.workspaces.to_string(),
             e.footprint_per_workspace.to_fixed(d),
-            e.footprint.to_fixed(d),
-            e.usage.to_fixed(d),
-            e.total.to_fixed(d),
-            e.delta.to_fixed(d),
+            footprint.to_fixed(d),
+            usage.to_fixed(d),
+            total.to_fixed(d),
+            delta.to_fixed(d),
             pct(e.team_attributable_pct),
             pct(e.project_attributable_pct),
         ]

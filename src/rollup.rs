@@ -66,7 +66,15 @@ pub fn split(pool: Money, weights: &[Money]) -> Option<Vec<Money>> {
 /// amount is floored, then the missing minor units go to the largest remainders, earlier amounts first on ties).
 pub fn round_to_total(amounts: &[Money], decimals: u32) -> Vec<Money> {
     let total: Money = amounts.iter().copied().sum();
-    let target = total.minor_units(decimals);
+    round_to(amounts, decimals, total.minor_units(decimals))
+}
+
+/// Rounds amounts to `decimals` so that they sum to `target` minor units, by the same largest-remainder rule. Used
+/// where the total was fixed elsewhere (a team's chargeback total, split into service categories for a chart).
+pub fn round_to(amounts: &[Money], decimals: u32, target: i128) -> Vec<Money> {
+    if amounts.is_empty() {
+        return vec![];
+    }
     let floors: Vec<(i128, Money)> = amounts.iter().map(|a| a.floor_minor_units(decimals)).collect();
     let mut missing = target - floors.iter().map(|f| f.0).sum::<i128>();
     let mut order: Vec<usize> = (0..amounts.len()).collect();

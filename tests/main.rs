@@ -3,3 +3,4 @@
 mod chargeback;
 mod common;
 mod ingest;
+mod topology;

@@ -1,0 +1,278 @@
+//! `mlspend compare` and the charts: the model's invariants on the bundled sample, workspace counts from the
+//! configuration, chart contents, and the committed chart SVGs being current.
+
+use crate::common::{mlspend, run};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// topology.csv rows keyed by (currency, topology), each a map of column -> value.
+fn topology(path: &Path) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let m: BTreeMap<String, String> = header.iter().cloned().zip(rec.iter().map(String::from)).collect();
+            ((m["currency"].clone(), m["topology"].clone()), m)
+        })
+        .collect()
+}
+
+fn compare(config: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut cmd = mlspend();
+    cmd.arg("compare").arg("--config").arg(config).arg("--out").arg(out).args(extra);
+    let (o, e, code) = run(&mut cmd);
+    assert_eq!(code, 0, "{o}{e}");
+    o
+}
+
+/// The attributed (direct + shared) total of a month and currency, from chargeback.csv.
+fn attributed_total(chargeback: &Path, currency: &str) -> i128 {
+    let mut r = csv::Reader::from_path(chargeback).unwrap();
+    r.records()
+        .map(|x| x.unwrap())
+        .filter(|x| &x[1] == currency && (&x[7] == "direct" || x[7].starts_with("shared-")))
+        .map(|x| x[9].replace('.', "").parse::<i128>().unwrap())
+        .sum()
+}
+
+fn cents(text: &str) -> i128 {
+    text.replace('.', "").parse().unwrap()
+}
+
+#[test]
+fn compare_on_the_bundled_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let printed = compare(&root().join("data/sample.toml"), &out, &[]);
+    assert!(printed.contains("2026-08 USD (amortized cost)"), "{printed}");
+    // compare writes only topology.csv and the topology charts.
+    for month in ["2026-08", "2026-09", "2026-10"] {
+        let m = out.join(month);
+        let mut names: Vec<String> =
+            std::fs::read_dir(&m).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["charts", "topology.csv"]);
+        let t = topology(&m.join("topology.csv"));
+        for cur in ["EUR", "USD"] {
+            let actual = &t[&(cur.to_string(), "as-configured".to_string())];
+            // Every topology's usage is the same usage.
+            for topo in ["per-team", "per-project", "single"] {
+                assert_eq!(t[&(cur.to_string(), topo.to_string())]["usage"], actual["usage"], "{month} {cur} {topo}");
+            }
+            // The topology in use reproduces the actual bill: no error at all (README, "Comparing topologies").
+            assert_eq!(actual["delta"], "0.00", "{month} {cur}");
+            assert_eq!(cents(&actual["usage"]) + cents(&actual["footprint"]), cents(&actual["total"]));
+            assert_eq!(t[&(cur.to_string(), "single".to_string())]["workspaces"], "1");
+            assert_eq!(t[&(cur.to_string(), "per-project".to_string())]["project_attributable_pct"], "100.0");
+        }
+        // Workspace counts follow the configuration: in USD the configured workspaces with spend are mlw-vision,
+        // mlw-nlp, mlw-churn, mlw-pricing and mlw-research; their teams vision, nlp and growth. EUR holds only
+        // mlw-fraud, team risk.
+        assert_eq!(t[&("USD".into(), "as-configured".into())]["workspaces"], "5");
+        assert_eq!(t[&("USD".into(), "per-team".into())]["workspaces"], "3");
+        assert_eq!(t[&("EUR".into(), "as-configured".into())]["workspaces"], "1");
+        assert_eq!(t[&("EUR".into(), "per-team".into())]["workspaces"], "1");
+    }
+    // The topology charts are there, as SVG and PNG.
+    let charts = out.join("2026-10/charts");
+    assert!(charts.join("topology-USD.svg").is_file() && charts.join("topology-USD.png").is_file());
+}
+
+#[test]
+fn the_estimate_in_use_is_the_attributed_bill() {
+    // The attributed total of run's chargeback.csv equals compare's as-configured total, per currency.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let mut cmd = mlspend();
+    cmd.arg("run").arg("--out").arg(&out);
+    assert_eq!(run(&mut cmd).2, 0);
+    for month in ["2026-08", "2026-09", "2026-10"] {
+        let t = topology(&out.join(month).join("topology.csv"));
+        for cur in ["EUR", "USD"] {
+            let estimate = cents(&t[&(cur.to_string(), "as-configured".to_string())]["total"]);
+            let billed = attributed_total(&out.join(month).join("chargeback.csv"), cur);
+            // Each is rounded on its own; the lines were rounded to sum to the export's rounded total, so the two
+            // can differ by the rounding of the unallocated and out-of-scope lines: at most a cent each.
+            assert!((estimate - billed).abs() <= 2, "{month} {cur}: {estimate} vs {billed}");
+        }
+    }
+}
+
+#[test]
+fn per_team_topology_in_use_is_reproduced_and_divisions_are_counted() {
+    // The bundled sample's exports, configured as one workspace per team (and the shared and per-project workspaces
+    // left out), with two divisions.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("per-team.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+basis = "amortized"
+exports = ["{}"]
+[divisions]
+research = ["vision", "nlp"]
+commercial = ["growth"]
+[[workspace]]
+name = "mlw-vision"
+topology = "team"
+team = "vision"
+resource_groups = ["rg-vision-ml"]
+[[workspace]]
+name = "mlw-nlp"
+topology = "team"
+team = "nlp"
+resources = ["stnlpml", "kv-nlp", "acrnlpml", "appi-nlp", "log-nlp"]
+[[workspace]]
+name = "mlw-churn"
+topology = "team"
+team = "growth"
+resource_groups = ["rg-churn-ml"]
+"#,
+            root().join("data/sample").display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("r");
+    compare(&config, &out, &["--month", "2026-09"]);
+    let t = topology(&out.join("2026-09/topology.csv"));
+    let usd = |topo: &str| t[&("USD".to_string(), topo.to_string())].clone();
+    assert_eq!(usd("as-configured")["workspaces"], "3");
+    assert_eq!(usd("per-team")["workspaces"], "3");
+    assert_eq!(usd("per-team")["total"], usd("as-configured")["total"]);
+    assert_eq!(usd("per-team")["delta"], "0.00");
+    assert_eq!(usd("per-division")["workspaces"], "2");
+    // One workspace less than per-team: one footprint less.
+    assert_eq!(
+        cents(&usd("per-team")["total"]) - cents(&usd("per-division")["total"]),
+        cents(&usd("per-team")["footprint_per_workspace"])
+    );
+    assert_eq!(usd("per-team")["team_attributable_pct"], "100.0");
+}
+
+#[test]
+fn footprint_can_be_given_in_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("data/sample.toml")).unwrap().replace(
+        "exports = [\"sample\"]",
+        &format!(
+            "exports = [\"{}\"]\n[compare]\nfootprint_per_workspace = {{ USD = 250 }}",
+            root().join("data/sample").display()
+        ),
+    );
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = dir.path().join("r");
+    compare(&config, &out, &["--month", "2026-08"]);
+    let t = topology(&out.join("2026-08/topology.csv"));
+    let single = &t[&("USD".to_string(), "single".to_string())];
+    assert_eq!(single["footprint_per_workspace"], "250.00");
+    assert_eq!(single["footprint"], "250.00");
+    assert_eq!(t[&("USD".to_string(), "per-team".to_string())]["footprint"], "750.00");
+}
+
+/// Text of an SVG text element.
+fn svg_has_text(svg: &str, text: &str) -> bool {
+    svg.contains(&format!(">\n{text}\n</text>"))
+}
+
+#[test]
+fn charts_of_a_run_show_their_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let config = root().join("tests/fixtures/attribution.toml");
+    let input = root().join("tests/fixtures/attribution-amortized.csv");
+    let mut cmd = mlspend();
+    cmd.arg("run").arg("--config").arg(&config).arg("--out").arg(&out).arg(&input);
+    assert_eq!(run(&mut cmd).2, 0);
+    let charts = out.join("2026-01/charts");
+    let read = |name: &str| std::fs::read_to_string(charts.join(name)).unwrap();
+    // Spend by team: alpha 26.84, beta 9.83, gamma 4.33 (see the chargeback tests), stacked by service.
+    let svg = read("spend-by-team-USD.svg");
+    for text in [
+        "alpha",
+        "beta",
+        "gamma",
+        "compute",
+        "storage",
+        "network",
+        "other",
+        "USD, amortized cost",
+        "team",
+        "26.84",
+        "9.83",
+        "4.33",
+    ] {
+        assert!(svg_has_text(&svg, text), "spend-by-team: {text}");
+    }
+    assert!(svg_has_text(&svg, "ML spend by team and service, 2026-01 (amortized cost, USD)"));
+    // The shared pool of 13.00, split evenly.
+    let svg = read("shared-pools-USD.svg");
+    for text in ["ws-shared", "13.00", "even", "alpha", "beta", "gamma"] {
+        assert!(svg_has_text(&svg, text), "shared-pools: {text}");
+    }
+    // Unallocated by reason.
+    let svg = read("unallocated-USD.svg");
+    for text in ["unknown workspace ws-ghost", "7.77", "1.11"] {
+        assert!(svg_has_text(&svg, text), "unallocated: {text}");
+    }
+    // Topology: annotated with workspace counts.
+    let svg = read("topology-USD.svg");
+    for text in ["as-configured", "per-team", "per-project", "single", "usage", "footprint", "1 workspace"] {
+        assert!(svg_has_text(&svg, text), "topology: {text}");
+    }
+    // Every PNG decodes, at the size of its SVG.
+    for e in std::fs::read_dir(&charts).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "png") {
+            let img = image::open(&p).unwrap();
+            let svg = std::fs::read_to_string(p.with_extension("svg")).unwrap();
+            assert!(svg.contains(&format!("width=\"{}\" height=\"{}\"", img.width(), img.height())), "{}", p.display());
+        }
+    }
+}
+
+fn svgs_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(months) = std::fs::read_dir(dir) else { return out };
+    for m in months {
+        let charts = m.unwrap().path().join("charts");
+        if let Ok(files) = std::fs::read_dir(&charts) {
+            for f in files {
+                let p = f.unwrap().path();
+                if p.extension().is_some_and(|x| x == "svg") {
+                    out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn committed_chart_svgs_are_current() {
+    // The README shows reports/<month>/charts/*.svg; `cargo run --release -- run` regenerates them.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reports");
+    let mut cmd = mlspend();
+    cmd.arg("run").arg("--out").arg(&out);
+    assert_eq!(run(&mut cmd).2, 0);
+    let fresh = svgs_under(&out);
+    assert_eq!(fresh.len(), 30);
+    assert_eq!(
+        svgs_under(&root().join("reports")),
+        fresh,
+        "run `cargo run --release -- run` and commit reports/*/charts/*.svg"
+    );
+    for rel in fresh {
+        let committed = std::fs::read_to_string(root().join("reports").join(&rel)).unwrap();
+        let now = std::fs::read_to_string(out.join(&rel)).unwrap();
+        assert!(committed == now, "{} is stale: run `cargo run --release -- run` and commit it", rel.display());
+    }
+}
