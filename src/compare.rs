@@ -15,28 +15,10 @@ use crate::chart::{Chart, Kind, Series};
 use crate::config::{Config, Topology};
 use crate::dates::Month;
 use crate::money::Money;
-use crate::rollup::{round_to, split, Chargeback, UNALLOCATED};
+use crate::rollup::{Chargeback, CATEGORIES, UNALLOCATED};
 use crate::schema::{CostBasis, CostRow};
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// The service categories of the spend-by-team chart.
-pub const CATEGORIES: [&str; 4] = ["compute", "storage", "network", "other"];
-
-/// A row's service category, from FOCUS `ServiceCategory` or the meter category.
-pub fn category(row: &CostRow) -> usize {
-    let c = if row.service_category.is_empty() { row.service } else { row.service_category }.to_ascii_lowercase();
-    match c.as_str() {
-        "compute"
-        | "virtual machines"
-        | "virtual machine scale sets"
-        | "container instances"
-        | "azure kubernetes service" => 0,
-        "storage" | "container registry" | "backup" => 1,
-        "networking" | "network" | "bandwidth" | "virtual network" | "load balancer" | "vpn gateway"
-        | "network watcher" | "private link" | "azure dns" | "azure firewall" => 2,
-        _ => 3,
-    }
-}
 
 /// Facts about the attributed spend of one month and currency.
 #[derive(Default)]
@@ -91,10 +73,6 @@ impl Estimate {
 pub struct CompareAcc<'c> {
     config: &'c Config,
     facts: HashMap<(Month, String), Facts>,
-    /// Direct spend per (month, currency, team, category).
-    direct_by_category: HashMap<(Month, String, String, usize), Money>,
-    /// Pool spend per (month, currency, workspace, environment, category).
-    pool_by_category: HashMap<(Month, String, String, String, usize), Money>,
     division_of: HashMap<String, String>,
     division_size: HashMap<String, usize>,
 }
@@ -122,14 +100,7 @@ impl<'c> CompareAcc<'c> {
                 division_of.insert(lower(t), d.clone());
             }
         }
-        CompareAcc {
-            config,
-            facts: HashMap::new(),
-            direct_by_category: HashMap::new(),
-            pool_by_category: HashMap::new(),
-            division_of,
-            division_size,
-        }
+        CompareAcc { config, facts: HashMap::new(), division_of, division_size }
     }
 
     fn configured_team(&self, name: &str) -> bool {
@@ -142,23 +113,6 @@ impl<'c> CompareAcc<'c> {
     /// Adds one row with its cost on the run's basis and its attribution.
     pub fn add(&mut self, row: &CostRow, cost: Money, a: &Attribution) {
         let month = row.billing_month();
-        let cat = category(row);
-        match &a.owner {
-            Owner::Direct { team, .. } => {
-                *self
-                    .direct_by_category
-                    .entry((month, row.currency.to_string(), team.to_string(), cat))
-                    .or_default() += cost;
-            }
-            Owner::Pool => {
-                let ws = a.workspace.map(|i| self.config.workspaces[i].name.clone()).unwrap_or_default();
-                *self
-                    .pool_by_category
-                    .entry((month, row.currency.to_string(), ws, a.environment.to_string(), cat))
-                    .or_default() += cost;
-            }
-            _ => {}
-        }
         let Some(wi) = a.workspace else { return };
         let ws = &self.config.workspaces[wi];
         let tags = &self.config.tags;
@@ -278,58 +232,20 @@ impl<'c> CompareAcc<'c> {
         out
     }
 
-    /// Each team's spend per service category, shared-pool shares included (each category of a pool split with the
-    /// pool's own weights): (month, currency, team) -> amounts by [`CATEGORIES`].
-    fn team_categories(&self, chargeback: &Chargeback) -> BTreeMap<(Month, String, String), [Money; 4]> {
-        let mut out: BTreeMap<(Month, String, String), [Money; 4]> = BTreeMap::new();
-        for ((m, c, t, cat), v) in &self.direct_by_category {
-            out.entry((*m, c.clone(), t.clone())).or_default()[*cat] += *v;
-        }
-        for month in &chargeback.months {
-            for s in &month.splits {
-                let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
-                for cat in 0..CATEGORIES.len() {
-                    let key = (month.month, s.currency.clone(), s.workspace.clone(), s.environment.clone(), cat);
-                    let Some(pool) = self.pool_by_category.get(&key) else { continue };
-                    let shares = split(*pool, &weights).unwrap_or_default();
-                    for ((team, _, _), share) in s.shares.iter().zip(shares) {
-                        out.entry((month.month, s.currency.clone(), team.clone())).or_default()[cat] += share;
-                    }
-                }
-            }
-        }
-        out
-    }
-
     /// The charts of every month: (month, file stem, chart).
     pub fn charts(&self, chargeback: &Chargeback, basis: CostBasis) -> Vec<(Month, String, Chart)> {
         let basis = if basis == CostBasis::Actual { "actual" } else { "amortized" };
         let f = |m: Money| m.to_plain().parse::<f64>().unwrap_or(0.0);
         let estimates = self.estimates();
-        let by_team = self.team_categories(chargeback);
         let mut out = Vec::new();
-        // Every number a chart shows is a number of the chargeback: team totals are its rounded lines, and a team's
-        // service categories are rounded to add up to that total.
-        let decimals: BTreeMap<(Month, &str), u32> = chargeback
-            .months
-            .iter()
-            .flat_map(|m| m.totals.iter().map(move |t| ((m.month, t.currency.as_str()), t.decimals)))
-            .collect();
-        let mut team_total: BTreeMap<(Month, String, String), Money> = BTreeMap::new();
+        // Every number a chart shows is a number of the chargeback: its rounded lines, summed.
+        let mut by_team: BTreeMap<(Month, String, String), [Money; 4]> = BTreeMap::new();
         for m in &chargeback.months {
             for l in m.lines.iter().filter(|l| !l.team.starts_with('(')) {
-                *team_total.entry((m.month, l.currency.clone(), l.team.clone())).or_default() += l.cost;
+                let k = CATEGORIES.iter().position(|c| *c == l.service_category).unwrap_or(3);
+                by_team.entry((m.month, l.currency.clone(), l.team.clone())).or_default()[k] += l.cost;
             }
         }
-        let by_team: BTreeMap<(Month, String, String), Vec<Money>> = by_team
-            .into_iter()
-            .map(|(k, parts)| {
-                let d = decimals.get(&(k.0, k.1.as_str())).copied().unwrap_or(2);
-                let target = team_total.get(&k).copied().unwrap_or_default().minor_units(d);
-                let rounded = round_to(&parts, d, target);
-                (k, rounded)
-            })
-            .collect();
         // Team totals per month and currency, from the chargeback lines, for the trend.
         let mut trend: BTreeMap<String, BTreeMap<String, BTreeMap<Month, Money>>> = BTreeMap::new();
         for m in &chargeback.months {

@@ -119,7 +119,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         // A row without a cost on this basis comes from a file of the other basis, refused below.
         let Some(cost) = row.cost(basis) else { return };
         let a = attributor.apply(row);
-        rollup.add(month, row.currency, cost, &a, &config);
+        rollup.add(month, row.currency, cost, crate::rollup::category(row), &a, &config);
         compare.add(row, cost, &a);
     })?;
     if let Some(problem) = basis_problems(&load, basis) {

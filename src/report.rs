@@ -17,13 +17,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The columns of `chargeback.csv` and the statements, in order.
-pub const CHARGEBACK_COLUMNS: [&str; 10] = [
+pub const CHARGEBACK_COLUMNS: [&str; 11] = [
     "billing_month",
     "currency",
     "team",
     "project",
     "workspace",
     "environment",
+    "service_category",
     "topology",
     "allocation",
     "reason",
@@ -103,6 +104,7 @@ fn line_cells(l: &Line, decimals: u32) -> Vec<String> {
         safe_cell(&l.project).into_owned(),
         safe_cell(&l.workspace).into_owned(),
         safe_cell(&l.environment).into_owned(),
+        l.service_category.clone(),
         l.topology.clone(),
         l.allocation.clone(),
         safe_cell(&l.reason).into_owned(),
@@ -288,6 +290,7 @@ pub fn month_files(
                 m.month.to_string(),
                 cur.to_string(),
                 safe_cell(&team).into_owned(),
+                String::new(),
                 String::new(),
                 String::new(),
                 String::new(),

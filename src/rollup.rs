@@ -12,8 +12,25 @@ use crate::attribute::{Attribution, Owner};
 use crate::config::{Config, Split, Topology};
 use crate::dates::Month;
 use crate::money::Money;
+use crate::schema::CostRow;
 use ethnum::I256;
 use std::collections::{BTreeMap, HashMap};
+
+/// A row's service category, from FOCUS `ServiceCategory` or the meter category.
+pub fn category(row: &CostRow) -> usize {
+    let c = if row.service_category.is_empty() { row.service } else { row.service_category }.to_ascii_lowercase();
+    match c.as_str() {
+        "compute"
+        | "virtual machines"
+        | "virtual machine scale sets"
+        | "container instances"
+        | "azure kubernetes service" => 0,
+        "storage" | "container registry" | "backup" => 1,
+        "networking" | "network" | "bandwidth" | "virtual network" | "load balancer" | "vpn gateway"
+        | "network watcher" | "private link" | "azure dns" | "azure firewall" => 2,
+        _ => 3,
+    }
+}
 
 /// Allocation kinds, as written in `chargeback.csv`.
 pub const DIRECT: &str = "direct";
@@ -147,8 +164,11 @@ enum Kind {
     OutOfScope,
 }
 
-/// (month, currency, kind, team, project, workspace, environment, reason), strings interned.
-type Key = (Month, u32, Kind, u32, u32, u32, u32, u32);
+/// (month, currency, kind, team, project, workspace, environment, reason, service category), strings interned.
+type Key = (Month, u32, Kind, u32, u32, u32, u32, u32, u8);
+
+/// The service categories of chargeback lines, in report order.
+pub const CATEGORIES: [&str; 4] = ["compute", "storage", "network", "other"];
 
 /// One line of `chargeback.csv`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -159,6 +179,8 @@ pub struct Line {
     pub project: String,
     pub workspace: String,
     pub environment: String,
+    /// `compute`, `storage`, `network` or `other`.
+    pub service_category: String,
     pub topology: String,
     pub allocation: String,
     pub reason: String,
@@ -240,28 +262,29 @@ impl Rollup {
         r
     }
 
-    /// Adds one row's cost on the run's basis.
-    pub fn add(&mut self, month: Month, currency: &str, cost: Money, a: &Attribution, config: &Config) {
+    /// Adds one row's cost on the run's basis; `category` indexes [`CATEGORIES`].
+    pub fn add(
+        &mut self,
+        month: Month,
+        currency: &str,
+        cost: Money,
+        category: usize,
+        a: &Attribution,
+        config: &Config,
+    ) {
         let cur = self.names.id(currency);
         self.input.entry((month, cur)).or_default().add(cost);
         let n = &mut self.names;
         let ws = a.workspace.map(|i| n.id(&config.workspaces[i].name)).unwrap_or(0);
+        let c = category as u8;
+        let env = n.id(a.environment);
         let key: Key = match &a.owner {
-            Owner::Direct { team, project } => {
-                (month, cur, Kind::Direct, n.id(team), n.id(project), ws, n.id(a.environment), 0)
+            Owner::Direct { team, project } => (month, cur, Kind::Direct, n.id(team), n.id(project), ws, env, 0, c),
+            Owner::Pool => (month, cur, Kind::Pool, 0, 0, ws, env, 0, c),
+            Owner::Unallocated(reason) => {
+                (month, cur, Kind::Unallocated, 0, 0, n.id(reason.workspace()), env, n.id(&reason.text()), c)
             }
-            Owner::Pool => (month, cur, Kind::Pool, 0, 0, ws, n.id(a.environment), 0),
-            Owner::Unallocated(reason) => (
-                month,
-                cur,
-                Kind::Unallocated,
-                0,
-                0,
-                n.id(reason.workspace()),
-                n.id(a.environment),
-                n.id(&reason.text()),
-            ),
-            Owner::OutOfScope => (month, cur, Kind::OutOfScope, 0, 0, 0, 0, 0),
+            Owner::OutOfScope => (month, cur, Kind::OutOfScope, 0, 0, 0, 0, 0, c),
         };
         self.lines.entry(key).or_default().add(cost);
     }
@@ -276,15 +299,17 @@ impl Rollup {
         let mut months: BTreeMap<Month, Parts> = BTreeMap::new();
         let mut keys: Vec<(&Key, &Acc)> = self.lines.iter().collect();
         keys.sort_by_key(|(k, _)| **k);
-        // Direct spend per (month, currency, workspace, team): the weights of proportional splits.
+        // Direct spend per (month, currency, workspace, team), all categories: the weights of proportional splits.
         let mut direct_by_member: HashMap<(Month, u32, u32, u32), Money> = HashMap::new();
         for (k, acc) in &keys {
             if k.2 == Kind::Direct {
                 *direct_by_member.entry((k.0, k.1, k.5, k.3)).or_default() += acc.cost;
             }
         }
+        // Pools are gathered per (month, currency, workspace, environment), with their amount per category.
+        let mut pools: BTreeMap<(Month, u32, u32, u32), Vec<(u8, Acc)>> = BTreeMap::new();
         for (k, acc) in keys {
-            let (month, cur, kind, team, project, ws, env, reason) = *k;
+            let (month, cur, kind, team, project, ws, env, reason, cat) = *k;
             let entry = months.entry(month).or_default();
             let counts = entry.2.entry(n.name(cur).to_string()).or_default();
             let line = |team: &str,
@@ -293,18 +318,20 @@ impl Rollup {
                         topology: &str,
                         allocation: &str,
                         reason: &str,
-                        exact: Money| Line {
-                billing_month: month,
-                currency: n.name(cur).to_string(),
-                team: team.to_string(),
-                project: project.to_string(),
-                workspace: workspace.to_string(),
-                environment: n.name(env).to_string(),
-                topology: topology.to_string(),
-                allocation: allocation.to_string(),
-                reason: reason.to_string(),
-                exact,
-                cost: Money::ZERO,
+                        exact: Money| {
+                make_line(
+                    month,
+                    n.name(cur),
+                    team,
+                    project,
+                    workspace,
+                    n.name(env),
+                    cat,
+                    topology,
+                    allocation,
+                    reason,
+                    exact,
+                )
             };
             match kind {
                 Kind::Direct => {
@@ -314,58 +341,7 @@ impl Rollup {
                 }
                 Kind::Pool => {
                     counts.shared_pool += acc.rows;
-                    let Some(&(_, wi)) = topology_of.get(n.name(ws)) else { continue };
-                    let w = &config.workspaces[wi];
-                    let mut note = None;
-                    let even = vec![Money::from_minor_units(1, 0); w.teams.len()];
-                    let weights: Vec<Money> = match w.split {
-                        Split::Even => even.clone(),
-                        Split::Fixed => w.shares.clone(),
-                        Split::Proportional => w
-                            .teams
-                            .iter()
-                            .map(|t| {
-                                let spend = n
-                                    .ids
-                                    .get(t.as_str())
-                                    .and_then(|&tid| direct_by_member.get(&(month, cur, ws, tid)))
-                                    .copied();
-                                // A member whose direct spend nets to a credit carries no weight.
-                                spend.filter(|s| !s.is_negative()).unwrap_or(Money::ZERO)
-                            })
-                            .collect(),
-                    };
-                    let shares = match split(acc.cost, &weights) {
-                        Some(s) => s,
-                        None => {
-                            note = Some(format!(
-                                "no member of {} had direct spend in {month} {}: split evenly",
-                                w.name,
-                                n.name(cur)
-                            ));
-                            split(acc.cost, &even).unwrap_or_default()
-                        }
-                    };
-                    let used_weights = if note.is_some() { &even } else { &weights };
-                    for (t, share) in w.teams.iter().zip(&shares) {
-                        entry.0.push(line(t, "", &w.name, Topology::Shared.as_str(), w.split.allocation(), "", *share));
-                    }
-                    entry.1.push(PoolSplit {
-                        workspace: w.name.clone(),
-                        currency: n.name(cur).to_string(),
-                        environment: n.name(env).to_string(),
-                        method: w.split,
-                        rows: acc.rows,
-                        pool: acc.cost,
-                        shares: w
-                            .teams
-                            .iter()
-                            .zip(used_weights)
-                            .zip(&shares)
-                            .map(|((t, wt), s)| (t.clone(), *wt, *s))
-                            .collect(),
-                        note,
-                    });
+                    pools.entry((month, cur, ws, env)).or_default().push((cat, *acc));
                 }
                 Kind::Unallocated => {
                     counts.unallocated += acc.rows;
@@ -376,6 +352,66 @@ impl Rollup {
                     entry.0.push(line(TEAM_OUT_OF_SCOPE, "", "", "", OUT_OF_SCOPE, "not Azure ML spend", acc.cost));
                 }
             }
+        }
+        for ((month, cur, ws, env), parts) in pools {
+            let Some(&(_, wi)) = topology_of.get(n.name(ws)) else { continue };
+            let w = &config.workspaces[wi];
+            let even = vec![Money::from_minor_units(1, 0); w.teams.len()];
+            let weights: Vec<Money> = match w.split {
+                Split::Even => even.clone(),
+                Split::Fixed => w.shares.clone(),
+                Split::Proportional => w
+                    .teams
+                    .iter()
+                    .map(|t| {
+                        let spend = n
+                            .ids
+                            .get(t.as_str())
+                            .and_then(|&tid| direct_by_member.get(&(month, cur, ws, tid)))
+                            .copied();
+                        // A member whose direct spend nets to a credit carries no weight.
+                        spend.filter(|s| !s.is_negative()).unwrap_or(Money::ZERO)
+                    })
+                    .collect(),
+            };
+            let fallback = weights.iter().copied().sum::<Money>().is_zero();
+            let note = fallback
+                .then(|| format!("no member of {} had direct spend in {month} {}: split evenly", w.name, n.name(cur)));
+            let used = if fallback { &even } else { &weights };
+            let entry = months.entry(month).or_default();
+            let mut total = Acc::default();
+            let mut team_shares = vec![Money::ZERO; w.teams.len()];
+            for (cat, acc) in &parts {
+                total.rows += acc.rows;
+                total.cost += acc.cost;
+                let shares = split(acc.cost, used).unwrap_or_default();
+                for ((t, share), sum) in w.teams.iter().zip(&shares).zip(team_shares.iter_mut()) {
+                    *sum += *share;
+                    entry.0.push(make_line(
+                        month,
+                        n.name(cur),
+                        t,
+                        "",
+                        &w.name,
+                        n.name(env),
+                        *cat,
+                        Topology::Shared.as_str(),
+                        w.split.allocation(),
+                        "",
+                        *share,
+                    ));
+                }
+            }
+            entry.1.push(PoolSplit {
+                workspace: w.name.clone(),
+                currency: n.name(cur).to_string(),
+                environment: n.name(env).to_string(),
+                method: w.split,
+                rows: total.rows,
+                pool: total.cost,
+                shares: w.teams.iter().zip(used).zip(team_shares).map(|((t, wt), s)| (t.clone(), *wt, s)).collect(),
+                note,
+            });
         }
 
         let mut out = Chargeback::default();
@@ -432,14 +468,46 @@ impl Rollup {
     }
 }
 
-/// The sort order of `chargeback.csv`: currency, then team, project, workspace, environment, allocation, reason.
-fn line_order(l: &Line) -> (&str, u8, &str, &str, &str, &str, &str, &str) {
+#[allow(clippy::too_many_arguments)]
+fn make_line(
+    month: Month,
+    currency: &str,
+    team: &str,
+    project: &str,
+    workspace: &str,
+    environment: &str,
+    category: u8,
+    topology: &str,
+    allocation: &str,
+    reason: &str,
+    exact: Money,
+) -> Line {
+    Line {
+        billing_month: month,
+        currency: currency.to_string(),
+        team: team.to_string(),
+        project: project.to_string(),
+        workspace: workspace.to_string(),
+        environment: environment.to_string(),
+        service_category: CATEGORIES[category as usize % CATEGORIES.len()].to_string(),
+        topology: topology.to_string(),
+        allocation: allocation.to_string(),
+        reason: reason.to_string(),
+        exact,
+        cost: Money::ZERO,
+    }
+}
+
+/// The sort order of `chargeback.csv`: currency; teams, then unallocated, then out of scope; project, workspace,
+/// environment, service category (in [`CATEGORIES`] order), allocation, reason.
+fn line_order(l: &Line) -> (&str, u8, &str, &str, &str, &str, usize, &str, &str) {
     let rank = match l.team.as_str() {
         TEAM_UNALLOCATED => 1,
         TEAM_OUT_OF_SCOPE => 2,
         _ => 0,
     };
-    (&l.currency, rank, &l.team, &l.project, &l.workspace, &l.environment, &l.allocation, &l.reason)
+    let cat = CATEGORIES.iter().position(|c| *c == l.service_category).unwrap_or(CATEGORIES.len());
+    (&l.currency, rank, &l.team, &l.project, &l.workspace, &l.environment, cat, &l.allocation, &l.reason)
 }
 
 impl MonthChargeback {
@@ -533,6 +601,7 @@ mod tests {
             project: String::new(),
             workspace: String::new(),
             environment: String::new(),
+            service_category: "compute".into(),
             topology: String::new(),
             allocation: DIRECT.into(),
             reason: String::new(),

@@ -29,32 +29,36 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-const HEADER: &str = "billing_month,currency,team,project,workspace,environment,topology,allocation,reason,cost";
+const HEADER: &str =
+    "billing_month,currency,team,project,workspace,environment,service_category,topology,allocation,reason,cost";
 
-/// The lines every split of attribution-amortized.csv shares, with `{alpha}`, `{beta}`, `{gamma}` and `{method}`
-/// for the shared workspace's split. Worked out by hand from the fixture:
-/// - ws-team (rule a: its id, and a child id in another case): 10.00 with project tag p1 and env tag dev; 5.005 and
-///   -0.50 without; kv1 (rule c, listed in `resources`, id in capitals) 1.25; acr1 (rule d, group RG-Team) 0.745:
-///   alpha's untagged ws-team line is 5.005 + 1.25 + 0.745 - 0.50 = 6.50.
-/// - st1 (rule b: `AML-Workspace` tag) 2.50 to beta/proj-b, environment prod from the workspace.
-/// - ws-shared: 6.00 tagged `Team: alpha` and 3.00 tagged `team: Beta` are direct; 4.00 tagged `TEAM: delta` (not a
-///   member) and 9.00 untagged make a pool of 13.00.
+/// The chargeback of attribution-amortized.csv for a split of ws-shared, worked out by hand from the fixture:
+/// - ws-team (rule a: its id, and a child id in another case): compute 10.00 with project tag p1 and env tag dev;
+///   compute 5.005 and -0.50 without (4.505); kv1 (rule c, listed in `resources`, id in capitals) 1.25, other;
+///   acr1 (rule d, group RG-Team) 0.745, storage.
+/// - st1 (rule b: `AML-Workspace` tag) 2.50 storage to beta/proj-b, environment prod from the workspace.
+/// - ws-shared compute: 6.00 tagged `Team: alpha` and 3.00 tagged `team: Beta` are direct; 4.00 tagged `TEAM: delta`
+///   (not a member) and 9.00 untagged make a pool of 13.00, split `alpha`, `beta`, `gamma`.
 /// - ws-ghost 7.77 and the registry 1.11 are unallocated ML spend; vm1's 100.00 is out of scope despite its team tag.
-/// - The month's total is 149.88.
-fn expected(method: &str, alpha: &str, beta: &str, gamma: &str) -> String {
+/// - The month's total is 149.88. Rounding floors every line, then gives the missing cents to the largest remainders
+///   (the line listed first on ties): `ws_compute` and `ws_storage` are 4.505 and 0.745 rounded that way.
+fn expected(method: &str, shares: [&str; 3], ws_compute: &str, ws_storage: &str) -> String {
+    let [alpha, beta, gamma] = shares;
     let lines = [
         HEADER.to_string(),
-        "2026-01,USD,alpha,,ws-shared,,shared,direct,,6.00".into(),
-        format!("2026-01,USD,alpha,,ws-shared,,shared,{method},,{alpha}"),
-        "2026-01,USD,alpha,,ws-team,,team,direct,,6.50".into(),
-        "2026-01,USD,alpha,p1,ws-team,dev,team,direct,,10.00".into(),
-        "2026-01,USD,beta,,ws-shared,,shared,direct,,3.00".into(),
-        format!("2026-01,USD,beta,,ws-shared,,shared,{method},,{beta}"),
-        "2026-01,USD,beta,proj-b,ws-proj,prod,project,direct,,2.50".into(),
-        format!("2026-01,USD,gamma,,ws-shared,,shared,{method},,{gamma}"),
-        "2026-01,USD,(unallocated),,,,,unallocated,untagged ML resource outside any workspace,1.11".into(),
-        "2026-01,USD,(unallocated),,ws-ghost,,,unallocated,unknown workspace ws-ghost,7.77".into(),
-        "2026-01,USD,(out-of-scope),,,,,out-of-scope,not Azure ML spend,100.00".into(),
+        "2026-01,USD,alpha,,ws-shared,,compute,shared,direct,,6.00".into(),
+        format!("2026-01,USD,alpha,,ws-shared,,compute,shared,{method},,{alpha}"),
+        format!("2026-01,USD,alpha,,ws-team,,compute,team,direct,,{ws_compute}"),
+        format!("2026-01,USD,alpha,,ws-team,,storage,team,direct,,{ws_storage}"),
+        "2026-01,USD,alpha,,ws-team,,other,team,direct,,1.25".into(),
+        "2026-01,USD,alpha,p1,ws-team,dev,compute,team,direct,,10.00".into(),
+        "2026-01,USD,beta,,ws-shared,,compute,shared,direct,,3.00".into(),
+        format!("2026-01,USD,beta,,ws-shared,,compute,shared,{method},,{beta}"),
+        "2026-01,USD,beta,proj-b,ws-proj,prod,storage,project,direct,,2.50".into(),
+        format!("2026-01,USD,gamma,,ws-shared,,compute,shared,{method},,{gamma}"),
+        "2026-01,USD,(unallocated),,,,storage,,unallocated,untagged ML resource outside any workspace,1.11".into(),
+        "2026-01,USD,(unallocated),,ws-ghost,,compute,,unallocated,unknown workspace ws-ghost,7.77".into(),
+        "2026-01,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,100.00".into(),
     ];
     lines.join("\r\n") + "\r\n"
 }
@@ -71,15 +75,16 @@ fn chargeback_of(split: &str) -> (String, Value) {
 
 #[test]
 fn every_rule_with_an_even_split() {
-    // 13.00 / 3 = 4.333...; the one cent left over by rounding goes to the largest remainder, alpha's (its exact
-    // share carries the last 10^-28 of the split), so 4.34 + 4.33 + 4.33 = 13.00.
+    // 13.00 / 3 = 4.333... each. Floors sum to 149.86; the two missing cents go to the largest remainders, 4.505's
+    // and 0.745's (0.005 each), ahead of the shares' 0.00333: the shares show 4.33 each.
     let (csv, summary) = chargeback_of("split = \"even\"");
-    assert_eq!(csv, expected("shared-even", "4.34", "4.33", "4.33"));
+    assert_eq!(csv, expected("shared-even", ["4.33", "4.33", "4.33"], "4.51", "0.75"));
     let usd = &summary["currencies"][0];
     assert_eq!(usd["input_total"], "149.88");
     assert_eq!(usd["chargeback_total"], "149.88");
-    assert_eq!(usd["direct"], "28.00");
-    assert_eq!(usd["shared"], "13.00");
+    // The rounded lines: direct 6.00 + 4.51 + 0.75 + 1.25 + 10.00 + 3.00 + 2.50, shared 3 x 4.33.
+    assert_eq!(usd["direct"], "28.01");
+    assert_eq!(usd["shared"], "12.99");
     assert_eq!(usd["unallocated"], "8.88");
     assert_eq!(usd["out_of_scope"], "100.00");
     assert_eq!(
@@ -92,8 +97,9 @@ fn every_rule_with_an_even_split() {
 #[test]
 fn proportional_split_follows_direct_spend() {
     // Direct spend in ws-shared: alpha 6.00, beta 3.00, gamma none: 13 * 6/9 = 8.666..., 13 * 3/9 = 4.333..., 0.
+    // The two missing cents go to 8.666... (remainder 0.00667) and 4.505 (0.005, listed before 0.745).
     let (csv, summary) = chargeback_of("split = \"proportional\"");
-    assert_eq!(csv, expected("shared-proportional", "8.67", "4.33", "0.00"));
+    assert_eq!(csv, expected("shared-proportional", ["8.67", "4.33", "0.00"], "4.51", "0.74"));
     let shares = &summary["splits"][0]["shares"];
     assert_eq!(shares[0]["weight"], "6");
     assert_eq!(shares[2]["weight"], "0");
@@ -102,7 +108,8 @@ fn proportional_split_follows_direct_spend() {
 #[test]
 fn fixed_split_uses_the_percentages() {
     let (csv, _) = chargeback_of("split = \"fixed\"\nshares = { alpha = 50, beta = 30, gamma = 20 }");
-    assert_eq!(csv, expected("shared-fixed", "6.50", "3.90", "2.60"));
+    // One cent missing: it goes to 4.505, listed before 0.745.
+    assert_eq!(csv, expected("shared-fixed", ["6.50", "3.90", "2.60"], "4.51", "0.74"));
 }
 
 #[test]
@@ -118,8 +125,8 @@ fn proportional_split_without_direct_spend_falls_back_to_even_and_says_so() {
     assert_eq!(code, 0, "{e}");
     // No team tag names a member now, so all four ws-shared rows (6 + 4 + 9 + 3) are pool: 11.00 each.
     let csv = read(&out.join("2026-01/chargeback.csv"));
-    assert!(csv.contains("2026-01,USD,epsilon,,ws-shared,,shared,shared-proportional,,11.00\r\n"), "{csv}");
-    assert!(csv.contains("2026-01,USD,gamma,,ws-shared,,shared,shared-proportional,,11.00\r\n"), "{csv}");
+    assert!(csv.contains("2026-01,USD,epsilon,,ws-shared,,compute,shared,shared-proportional,,11.00\r\n"), "{csv}");
+    assert!(csv.contains("2026-01,USD,gamma,,ws-shared,,compute,shared,shared-proportional,,11.00\r\n"), "{csv}");
     let summary: Value = serde_json::from_str(&read(&out.join("2026-01/summary.json"))).unwrap();
     let note = "no member of ws-shared had direct spend in 2026-01 USD: split evenly";
     assert_eq!(summary["splits"][0]["note"], note);
@@ -133,9 +140,9 @@ fn statements_hold_a_teams_lines_and_its_total() {
     let out = dir.path().join("r");
     assert_eq!(run_into(&out, &config, &[&fixture("attribution-amortized.csv")], &[]).2, 0);
     let alpha = read(&out.join("2026-01/statements/alpha.csv"));
-    // 6.00 + 4.34 + 6.50 + 10.00
-    assert!(alpha.ends_with("2026-01,USD,alpha,,,,,total,,26.84\r\n"), "{alpha}");
-    assert_eq!(alpha.lines().count(), 1 + 4 + 1);
+    // 6.00 + 4.33 + 4.51 + 0.75 + 1.25 + 10.00
+    assert!(alpha.ends_with("2026-01,USD,alpha,,,,,,total,,26.84\r\n"), "{alpha}");
+    assert_eq!(alpha.lines().count(), 1 + 6 + 1);
     let mut names: Vec<String> = std::fs::read_dir(out.join("2026-01/statements"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -270,7 +277,7 @@ fn chargeback_sums(out: &Path) -> BTreeMap<(String, String), i128> {
         let mut r = csv::Reader::from_path(&p).unwrap();
         for rec in r.records() {
             let rec = rec.unwrap();
-            let cents: i128 = rec[9].replace('.', "").parse().unwrap();
+            let cents: i128 = rec[10].replace('.', "").parse().unwrap();
             *sums.entry((rec[0].to_string(), rec[1].to_string())).or_insert(0) += cents;
         }
     }
@@ -339,18 +346,23 @@ fn real_samples_land_on_their_configured_owners() {
     let out = dir.path().join("ea");
     let (o, e, code) = run_into(&out, &fixture("real.toml"), &[&real("EA_AmortizedCost_Small.csv")], &[]);
     assert_eq!(code, 0, "{o}{e}");
-    // Exact sums (Python decimal, as in the ingest tests): zmltestplayground's 4 rows 0.005067576402994990348819,
-    // zfinopswkspace's 1 row 0.025, everything else 16.266864560233649637136600; total 16.296932136636644627485419,
-    // which rounds to 16.30. Floors 0.00 + 0.02 + 16.26 = 16.28; the 2 missing cents go to the largest remainders,
-    // out-of-scope (0.00686...) and playground (0.00507), ahead of finops (0.005).
+    // Worked out outside mlspend with Python's decimal module: rows grouped by owner (the workspace in the resource
+    // id) and service category (from MeterCategory, or FOCUS ServiceCategory), summed exactly, floored to cents, and
+    // the missing cents given to the largest remainders (earlier line first on ties). EA total
+    // 16.296932136636644627485419 -> 16.30; zfinopswkspace's 0.025 (network) and the 4 zmltestplayground rows
+    // (0.00006755 storage, 0.0050000264029949903488190 network) land on their owners, the rest is out of scope.
     assert_eq!(
         read(&out.join("2023-09/chargeback.csv")),
         [
             HEADER,
             // environment from the row's own `env: prod` tag
-            "2023-09,USD,finops,toolkit,zfinopswkspace,prod,project,direct,,0.02",
-            "2023-09,USD,playground,,zmltestplayground,,team,direct,,0.01",
-            "2023-09,USD,(out-of-scope),,,,,out-of-scope,not Azure ML spend,16.27",
+            "2023-09,USD,finops,toolkit,zfinopswkspace,prod,network,project,direct,,0.02",
+            "2023-09,USD,playground,,zmltestplayground,,storage,team,direct,,0.00",
+            "2023-09,USD,playground,,zmltestplayground,,network,team,direct,,0.01",
+            "2023-09,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,3.14",
+            "2023-09,USD,(out-of-scope),,,,storage,,out-of-scope,not Azure ML spend,4.99",
+            "2023-09,USD,(out-of-scope),,,,network,,out-of-scope,not Azure ML spend,0.09",
+            "2023-09,USD,(out-of-scope),,,,other,,out-of-scope,not Azure ML spend,8.05",
             ""
         ]
         .join("\r\n")
@@ -359,14 +371,17 @@ fn real_samples_land_on_their_configured_owners() {
     let out = dir.path().join("focus");
     let (o, e, code) = run_into(&out, &fixture("real.toml"), &[&real("focus_sample.csv")], &[]);
     assert_eq!(code, 0, "{o}{e}");
-    // EffectiveCost: the 9 zmltestplayground rows sum to -0.15189756178, the other 991 rows (AWS and Oracle
-    // included) to 15.12841174764; total 14.97651418586 -> 14.98. Floors -0.16 + 15.12 = 14.96; both get a cent.
+    // EffectiveCost, the same way: the 9 zmltestplayground rows (ServiceCategory "AI and Machine Learning": other)
+    // sum to -0.15189756178; the 991 other rows (AWS and Oracle included) are out of scope; total 14.97651418586.
     assert_eq!(
         read(&out.join("2024-09/chargeback.csv")),
         [
             HEADER,
-            "2024-09,USD,playground,,zmltestplayground,,team,direct,,-0.15",
-            "2024-09,USD,(out-of-scope),,,,,out-of-scope,not Azure ML spend,15.13",
+            "2024-09,USD,playground,,zmltestplayground,,other,team,direct,,-0.15",
+            "2024-09,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,14.76",
+            "2024-09,USD,(out-of-scope),,,,storage,,out-of-scope,not Azure ML spend,0.00",
+            "2024-09,USD,(out-of-scope),,,,network,,out-of-scope,not Azure ML spend,0.00",
+            "2024-09,USD,(out-of-scope),,,,other,,out-of-scope,not Azure ML spend,0.37",
             ""
         ]
         .join("\r\n")

@@ -35,8 +35,8 @@ fn attributed_total(chargeback: &Path, currency: &str) -> i128 {
     let mut r = csv::Reader::from_path(chargeback).unwrap();
     r.records()
         .map(|x| x.unwrap())
-        .filter(|x| &x[1] == currency && (&x[7] == "direct" || x[7].starts_with("shared-")))
-        .map(|x| x[9].replace('.', "").parse::<i128>().unwrap())
+        .filter(|x| &x[1] == currency && (&x[8] == "direct" || x[8].starts_with("shared-")))
+        .map(|x| x[10].replace('.', "").parse::<i128>().unwrap())
         .sum()
 }
 
