@@ -307,7 +307,8 @@ impl Rollup {
             }
         }
         // Pools are gathered per (month, currency, workspace, environment), with their amount per category.
-        let mut pools: BTreeMap<(Month, u32, u32, u32), Vec<(u8, Acc)>> = BTreeMap::new();
+        type PoolKey = (Month, u32, u32, u32);
+        let mut pools: BTreeMap<PoolKey, Vec<(u8, Acc)>> = BTreeMap::new();
         for (k, acc) in keys {
             let (month, cur, kind, team, project, ws, env, reason, cat) = *k;
             let entry = months.entry(month).or_default();
