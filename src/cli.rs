@@ -53,6 +53,9 @@ pub struct RunArgs {
     /// Where to write the reports, one folder per billing month.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
+    /// Write the time of the run into summary.json and the HTML pages (reruns are otherwise byte-identical).
+    #[arg(long)]
+    pub timestamp: bool,
     #[command(flatten)]
     pub input: InputArgs,
 }
@@ -248,6 +251,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         out: args.out.clone(),
         ingest: args.input.options(),
         strict: args.input.strict,
+        timestamp: args.timestamp,
     };
     let outcome = pipeline::run(&options, output)?;
     let basis = if outcome.basis == CostBasis::Actual { "actual" } else { "amortized" };

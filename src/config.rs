@@ -114,6 +114,28 @@ struct RawConfig {
     divisions: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     compare: CompareRaw,
+    #[serde(default)]
+    budgets: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    #[serde(default)]
+    currency: Option<CurrencyRaw>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CurrencyRaw {
+    report: String,
+    rates: PathBuf,
+}
+
+/// Conversion of every table into one reporting currency, at stated monthly rates.
+#[derive(Debug, Clone)]
+pub struct Reporting {
+    /// Upper-case code.
+    pub currency: String,
+    /// The rates file, as resolved.
+    pub rates_path: PathBuf,
+    /// (month, billing currency) -> units of the reporting currency per unit.
+    pub rates: BTreeMap<(crate::dates::Month, String), Money>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -182,6 +204,10 @@ pub struct Config {
     /// Teams grouped into business divisions, for the per-division topology; empty when not configured.
     pub divisions: BTreeMap<String, Vec<String>>,
     pub compare: CompareConfig,
+    /// Monthly budgets per team (as configured, matched case-insensitively) and currency (upper-case).
+    pub budgets: BTreeMap<String, BTreeMap<String, Money>>,
+    /// `[currency]`: the reporting currency and its rates, when configured.
+    pub reporting: Option<Reporting>,
     /// The file it came from, for messages.
     pub path: PathBuf,
 }
@@ -246,8 +272,9 @@ impl Config {
     }
 }
 
-const TOP_KEYS: [&str; 8] =
-    ["basis", "tags", "decimals", "minor_units", "exports", "workspace", "divisions", "compare"];
+const TOP_KEYS: [&str; 10] =
+    ["basis", "tags", "decimals", "minor_units", "exports", "workspace", "divisions", "compare", "budgets", "currency"];
+const CURRENCY_KEYS: [&str; 2] = ["report", "rates"];
 const COMPARE_KEYS: [&str; 2] = ["footprint_types", "footprint_per_workspace"];
 const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
 const WORKSPACE_KEYS: [&str; 10] =
@@ -266,6 +293,9 @@ fn strip_unknown_keys(table: &mut toml::Table, problems: &mut Vec<String>) {
     unknown(table, &TOP_KEYS, "", problems);
     if let Some(toml::Value::Table(tags)) = table.get_mut("tags") {
         unknown(tags, &TAG_KEYS, "tags.", problems);
+    }
+    if let Some(toml::Value::Table(currency)) = table.get_mut("currency") {
+        unknown(currency, &CURRENCY_KEYS, "currency.", problems);
     }
     if let Some(toml::Value::Table(compare)) = table.get_mut("compare") {
         unknown(compare, &COMPARE_KEYS, "compare.", problems);
@@ -455,6 +485,32 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             .collect(),
         footprint_per_workspace,
     };
+    let mut budgets = BTreeMap::new();
+    for (team, amounts) in &raw.budgets {
+        if !teams.iter().any(|t| t.eq_ignore_ascii_case(team)) {
+            problems.push(format!("budgets.{team}: `{team}` is not a team of any workspace"));
+        }
+        let mut per_currency = BTreeMap::new();
+        for (currency, v) in amounts {
+            match percentage(v) {
+                Some(m) => {
+                    per_currency.insert(currency.to_ascii_uppercase(), m);
+                }
+                None => problems.push(format!("budgets.{team}.{currency}: give an amount, not {v}")),
+            }
+        }
+        budgets.insert(team.clone(), per_currency);
+    }
+    let reporting = raw.currency.as_ref().and_then(|c| {
+        let rates_path = if c.rates.is_absolute() { c.rates.clone() } else { base.join(&c.rates) };
+        match read_rates(&rates_path) {
+            Ok(rates) => Some(Reporting { currency: c.report.trim().to_ascii_uppercase(), rates_path, rates }),
+            Err(e) => {
+                problems.push(format!("currency.rates: {e}"));
+                None
+            }
+        }
+    });
     let fold = |v: &Vec<String>| v.iter().map(|k| crate::tags::fold(k).into_owned()).collect();
     let tags = TagKeys {
         workspace: fold(&raw.tags.workspace),
@@ -471,8 +527,45 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         workspaces,
         divisions: raw.divisions,
         compare,
+        budgets,
+        reporting,
         path: path.to_path_buf(),
     }
+}
+
+/// Reads a rates file: CSV with the header `month,currency,rate`, one line per month and billing currency, the rate
+/// being units of the reporting currency per unit of the billing currency.
+fn read_rates(path: &Path) -> std::result::Result<BTreeMap<(crate::dates::Month, String), Money>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (Some(m), Some(c), Some(r)) = (col("month"), col("currency"), col("rate")) else {
+        return Err(format!("{}: line 1: expected the header `month,currency,rate`", path.display()));
+    };
+    let mut rates = BTreeMap::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| format!("{}: line {line}: {e}", path.display()))?;
+        let month = crate::dates::Month::parse(rec.get(m).unwrap_or("")).ok_or_else(|| {
+            format!("{}: line {line}: month {:?} is not YYYY-MM", path.display(), rec.get(m).unwrap_or(""))
+        })?;
+        let rate = Money::parse(rec.get(r).unwrap_or(""))
+            .ok()
+            .filter(|r| !r.is_negative() && !r.is_zero())
+            .ok_or_else(|| {
+                format!("{}: line {line}: rate {:?} is not a positive number", path.display(), rec.get(r).unwrap_or(""))
+            })?;
+        rates.insert((month, rec.get(c).unwrap_or("").to_ascii_uppercase()), rate);
+    }
+    Ok(rates)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod config;
 pub mod dates;
 pub mod error;
 pub mod generate;
+pub mod html;
 pub mod ingest;
 pub mod layout;
 pub mod money;

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     pub ingest: ingest::Options,
     pub strict: bool,
+    /// Write the time of the run into summary.json and the HTML pages.
+    pub timestamp: bool,
 }
 
 /// What a run did.
@@ -135,13 +137,20 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         }
     }
     chargeback.verify().map_err(Error::Unbalanced)?;
+    let mut chargeback = chargeback;
+    if let Some(reporting) = &config.reporting {
+        let decimals = config.decimals_for(&reporting.currency);
+        chargeback.convert(reporting, decimals).map_err(Error::Config)?;
+    }
     let mut warnings = load.warnings.clone();
     for m in &chargeback.months {
         warnings.extend(m.splits.iter().filter_map(|s| s.note.clone()));
     }
     let info = report::RunInfo {
         basis,
-        config: &options.config,
+        config_path: &options.config,
+        config: &config,
+        timestamp: options.timestamp.then(crate::report::utc_now),
         inputs: &inputs,
         rejects: &load.rejects,
         warnings: &warnings,

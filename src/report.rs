@@ -96,8 +96,9 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result
         .map_err(|e| Error::Write { path: PathBuf::from("<csv>"), source: std::io::Error::other(e.to_string()) })
 }
 
-fn line_cells(l: &Line, decimals: u32) -> Vec<String> {
-    vec![
+/// The cells of a chargeback line; with a reporting currency, its code and the converted cost follow.
+fn line_cells(l: &Line, decimals: u32, report: Option<(&str, u32)>) -> Vec<String> {
+    let mut cells = vec![
         l.billing_month.to_string(),
         safe_cell(&l.currency).into_owned(),
         safe_cell(&l.team).into_owned(),
@@ -109,7 +110,21 @@ fn line_cells(l: &Line, decimals: u32) -> Vec<String> {
         l.allocation.clone(),
         safe_cell(&l.reason).into_owned(),
         l.cost.to_fixed(decimals),
-    ]
+    ];
+    if let Some((code, d)) = report {
+        cells.push(code.to_string());
+        cells.push(l.report_cost.map(|c| c.to_fixed(d)).unwrap_or_default());
+    }
+    cells
+}
+
+/// The columns of `chargeback.csv` and the statements: with a reporting currency, two more.
+fn chargeback_columns(report: Option<(&str, u32)>) -> Vec<&'static str> {
+    let mut cols = CHARGEBACK_COLUMNS.to_vec();
+    if report.is_some() {
+        cols.extend(["report_currency", "report_cost"]);
+    }
+    cols
 }
 
 /// `summary.json`.
@@ -118,6 +133,10 @@ struct Summary<'a> {
     billing_month: Month,
     basis: CostBasis,
     config: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generated_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_currency: Option<String>,
     inputs: Vec<String>,
     balanced: bool,
     currencies: Vec<CurrencyView<'a>>,
@@ -140,6 +159,10 @@ struct CurrencyView<'a> {
     chargeback_total: String,
     rows: crate::rollup::RowCounts,
     balanced: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_total_report: Option<String>,
 }
 
 fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
@@ -156,6 +179,8 @@ fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
         chargeback_total: f(t.chargeback_total),
         rows: t.rows,
         balanced: t.balanced,
+        rate: t.rate.map(|r| r.to_plain()),
+        input_total_report: t.input_total_report.map(|v| v.to_plain()),
     }
 }
 
@@ -199,10 +224,27 @@ fn split_view(s: &PoolSplit) -> PoolSplitView<'_> {
 /// What the run was, for `summary.json`.
 pub struct RunInfo<'a> {
     pub basis: CostBasis,
-    pub config: &'a Path,
+    pub config_path: &'a Path,
+    pub config: &'a crate::config::Config,
     pub inputs: &'a [PathBuf],
     pub rejects: &'a [Reject],
     pub warnings: &'a [String],
+    /// Written into summary.json and the HTML pages only when asked for (`--timestamp`): reruns stay identical.
+    pub timestamp: Option<String>,
+}
+
+impl RunInfo<'_> {
+    fn report_currency(&self) -> Option<(&str, u32)> {
+        self.config.reporting.as_ref().map(|r| (r.currency.as_str(), self.config.decimals_for(&r.currency)))
+    }
+
+    fn basis_name(&self) -> &'static str {
+        if self.basis == CostBasis::Actual {
+            "actual"
+        } else {
+            "amortized"
+        }
+    }
 }
 
 /// Files to write: (path relative to the month folder, bytes).
@@ -266,27 +308,35 @@ fn chart_files(month: Month, charts: &[(Month, String, Chart)], keep: impl Fn(&s
 /// The files of one month.
 pub fn month_files(
     m: &MonthChargeback,
+    previous: Option<&MonthChargeback>,
     estimates: &[Estimate],
     charts: &[(Month, String, Chart)],
     info: &RunInfo,
 ) -> Result<Files> {
     let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
     let d = |c: &str| decimals.get(c).copied().unwrap_or(2);
+    let report = info.report_currency();
+    let columns = chargeback_columns(report);
+    let page =
+        crate::html::PageInfo { config: info.config, basis: info.basis_name(), timestamp: info.timestamp.as_deref() };
     let mut files = Vec::new();
     files.push((
         PathBuf::from("chargeback.csv"),
-        csv_bytes(&CHARGEBACK_COLUMNS, m.lines.iter().map(|l| line_cells(l, d(&l.currency))))?,
+        csv_bytes(&columns, m.lines.iter().map(|l| line_cells(l, d(&l.currency), report)))?,
     ));
+    files.push((PathBuf::from("report.html"), crate::html::report(m, &page, charts).into_bytes()));
 
     let teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
     for (team, file) in safe_file_names(teams) {
         let lines: Vec<&Line> = m.lines.iter().filter(|l| l.team == team).collect();
-        let mut totals: BTreeMap<&str, crate::money::Money> = BTreeMap::new();
+        let mut totals: BTreeMap<&str, (crate::money::Money, crate::money::Money)> = BTreeMap::new();
         for l in &lines {
-            *totals.entry(&l.currency).or_default() += l.cost;
+            let e = totals.entry(&l.currency).or_default();
+            e.0 += l.cost;
+            e.1 += l.report_cost.unwrap_or_default();
         }
-        let total_rows = totals.iter().map(|(cur, sum)| {
-            vec![
+        let total_rows = totals.iter().map(|(cur, (sum, report_sum))| {
+            let mut cells = vec![
                 m.month.to_string(),
                 cur.to_string(),
                 safe_cell(&team).into_owned(),
@@ -298,17 +348,27 @@ pub fn month_files(
                 "total".into(),
                 String::new(),
                 sum.to_fixed(d(cur)),
-            ]
+            ];
+            if let Some((code, rd)) = report {
+                cells.extend([code.to_string(), report_sum.to_fixed(rd)]);
+            }
+            cells
         });
-        let rows = lines.iter().map(|l| line_cells(l, d(&l.currency))).chain(total_rows);
-        files.push((PathBuf::from("statements").join(format!("{file}.csv")), csv_bytes(&CHARGEBACK_COLUMNS, rows)?));
+        let rows = lines.iter().map(|l| line_cells(l, d(&l.currency), report)).chain(total_rows);
+        files.push((PathBuf::from("statements").join(format!("{file}.csv")), csv_bytes(&columns, rows)?));
+        files.push((
+            PathBuf::from("statements").join(format!("{file}.html")),
+            crate::html::statement(&team, m, previous, &page).into_bytes(),
+        ));
     }
 
     let splits: Vec<PoolSplitView> = m.splits.iter().map(split_view).collect();
     let summary = Summary {
         billing_month: m.month,
         basis: info.basis,
-        config: info.config.display().to_string(),
+        config: info.config_path.display().to_string(),
+        generated_at: info.timestamp.clone(),
+        report_currency: report.map(|r| r.0.to_string()),
         inputs: info.inputs.iter().map(|p| p.display().to_string()).collect(),
         balanced: m.balanced(),
         currencies: m.totals.iter().map(currency_view).collect(),
@@ -345,8 +405,9 @@ pub fn write(
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
     let mut prepared = Vec::new();
-    for m in &chargeback.months {
-        prepared.push((m.month, month_files(m, estimates, charts, info)?));
+    for (i, m) in chargeback.months.iter().enumerate() {
+        let previous = i.checked_sub(1).map(|p| &chargeback.months[p]).filter(|p| p.month == m.month.previous());
+        prepared.push((m.month, month_files(m, previous, estimates, charts, info)?));
     }
     write_months(out, prepared)
 }
@@ -414,6 +475,24 @@ pub fn write_months(out: &Path, months: Vec<(Month, Files)>) -> Result<Vec<PathB
     })();
     let _ = std::fs::remove_dir_all(&staging);
     result
+}
+
+/// The current time, UTC, as `2026-11-26T22:42:31Z`.
+pub fn utc_now() -> String {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]

@@ -189,6 +189,9 @@ pub struct Line {
     pub exact: Money,
     /// Rounded to the currency's minor unit.
     pub cost: Money,
+    /// The cost in the reporting currency, rounded to its minor unit, when one is configured.
+    #[serde(skip)]
+    pub report_cost: Option<Money>,
 }
 
 /// How one shared pool was split.
@@ -220,6 +223,9 @@ pub struct CurrencyTotals {
     pub chargeback_total: Money,
     pub rows: RowCounts,
     pub balanced: bool,
+    /// Units of the reporting currency per unit of this one, and the input total converted, when configured.
+    pub rate: Option<Money>,
+    pub input_total_report: Option<Money>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -459,6 +465,8 @@ impl Rollup {
                     chargeback_total,
                     rows: rc,
                     balanced: false,
+                    rate: None,
+                    input_total_report: None,
                 });
             }
             let mut mc = MonthChargeback { month, lines: merged, totals, splits };
@@ -496,6 +504,7 @@ fn make_line(
         reason: reason.to_string(),
         exact,
         cost: Money::ZERO,
+        report_cost: None,
     }
 }
 
@@ -531,6 +540,42 @@ impl MonthChargeback {
 }
 
 impl Chargeback {
+    /// Adds reporting-currency amounts to every line and total: each line's exact cost times the month's rate, rounded
+    /// (largest remainder) so that a currency's converted lines sum to its converted, rounded total. A missing rate is
+    /// an error naming the month and currency.
+    pub fn convert(&mut self, reporting: &crate::config::Reporting, decimals: u32) -> Result<(), String> {
+        let one = Money::from_minor_units(1, 0);
+        for m in &mut self.months {
+            for t in &mut m.totals {
+                let rate = if t.currency.eq_ignore_ascii_case(&reporting.currency) {
+                    one
+                } else {
+                    *reporting.rates.get(&(m.month, t.currency.to_ascii_uppercase())).ok_or_else(|| {
+                        format!(
+                            "no exchange rate for {} {} in {}: add the line `{},{},<rate>` ({} per {})",
+                            m.month,
+                            t.currency,
+                            reporting.rates_path.display(),
+                            m.month,
+                            t.currency,
+                            reporting.currency,
+                            t.currency
+                        )
+                    })?
+                };
+                let idx: Vec<usize> = (0..m.lines.len()).filter(|&i| m.lines[i].currency == t.currency).collect();
+                let exact: Vec<Money> =
+                    idx.iter().map(|&i| m.lines[i].exact.mul_div(rate, one).unwrap_or_default()).collect();
+                for (&i, r) in idx.iter().zip(round_to_total(&exact, decimals)) {
+                    m.lines[i].report_cost = Some(r);
+                }
+                t.rate = Some(rate);
+                t.input_total_report = Some(exact.iter().copied().sum::<Money>().round(decimals));
+            }
+        }
+        Ok(())
+    }
+
     /// The months and currencies whose books don't balance, described.
     pub fn verify(&self) -> Result<(), String> {
         let bad: Vec<String> = self
@@ -608,6 +653,7 @@ mod tests {
             reason: String::new(),
             exact: m("10"),
             cost: m("10"),
+            report_cost: None,
         };
         let totals = |input: &str, rows: u64| CurrencyTotals {
             currency: "USD".into(),
@@ -621,6 +667,8 @@ mod tests {
             chargeback_total: m("10"),
             rows: RowCounts { input: rows, direct: 1, ..RowCounts::default() },
             balanced: false,
+            rate: None,
+            input_total_report: None,
         };
         let mut good =
             MonthChargeback { month, lines: vec![line.clone()], totals: vec![totals("10", 1)], splits: vec![] };
