@@ -148,7 +148,7 @@ fn statements_hold_a_teams_lines_and_its_total() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["alpha.csv", "beta.csv", "gamma.csv"]);
+    assert_eq!(names, ["alpha.csv", "alpha.html", "beta.csv", "beta.html", "gamma.csv", "gamma.html"]);
 }
 
 #[test]
