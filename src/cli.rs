@@ -56,8 +56,20 @@ pub struct RunArgs {
     /// Write the time of the run into summary.json and the HTML pages (reruns are otherwise byte-identical).
     #[arg(long)]
     pub timestamp: bool,
+    /// Machine-readable formats: csv (chargeback.csv), parquet (chargeback.parquet, allocated.parquet), json
+    /// (chargeback.json, allocated.jsonl); comma-separated. HTML pages and statements are always written.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "csv")]
+    pub format: Vec<OutputFormat>,
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+/// Machine-readable report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Parquet,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -252,6 +264,11 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         ingest: args.input.options(),
         strict: args.input.strict,
         timestamp: args.timestamp,
+        formats: crate::allocated::Formats {
+            csv: args.format.contains(&OutputFormat::Csv),
+            parquet: args.format.contains(&OutputFormat::Parquet),
+            json: args.format.contains(&OutputFormat::Json),
+        },
     };
     let outcome = pipeline::run(&options, output)?;
     let basis = if outcome.basis == CostBasis::Actual { "actual" } else { "amortized" };

@@ -6,6 +6,7 @@
 //! an export holds; [`generate`] writes synthetic enterprise exports. [`cli`] turns the command line into calls of
 //! these stages; `main.rs` only maps the outcome to an exit code.
 
+pub mod allocated;
 pub mod attribute;
 pub mod chart;
 pub mod check;

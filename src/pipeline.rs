@@ -29,6 +29,7 @@ pub struct RunOptions {
     pub strict: bool,
     /// Write the time of the run into summary.json and the HTML pages.
     pub timestamp: bool,
+    pub formats: crate::allocated::Formats,
 }
 
 /// What a run did.
@@ -112,6 +113,16 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let mut rollup = Rollup::new();
     let mut compare = CompareAcc::new(&config);
     let mut other_months = 0u64;
+    // allocated.parquet streams into the staging folder while the export is read.
+    let pack = output == Output::Pack;
+    let staging = if pack { Some(report::Staging::create(&options.out)?) } else { None };
+    let mut allocated = match (&staging, pack && options.formats.allocated()) {
+        (Some(st), true) => {
+            let names = plan.sources.iter().map(|s| s.path.display().to_string()).collect();
+            Some(crate::allocated::AllocatedWriter::new(&config, &st.dir, names))
+        }
+        _ => None,
+    };
     let load = ingest::load(&plan, &options.ingest, &mut |row| {
         let month = row.billing_month();
         if options.month.is_some_and(|m| m != month) {
@@ -123,6 +134,9 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         let a = attributor.apply(row);
         rollup.add(month, row.currency, cost, crate::rollup::category(row), &a, &config);
         compare.add(row, cost, &a);
+        if let Some(w) = allocated.as_mut() {
+            w.add(row, &a);
+        }
     })?;
     if let Some(problem) = basis_problems(&load, basis) {
         return Err(Error::Usage(problem));
@@ -151,15 +165,21 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         config_path: &options.config,
         config: &config,
         timestamp: options.timestamp.then(crate::report::utc_now),
+        formats: options.formats,
         inputs: &inputs,
         rejects: &load.rejects,
         warnings: &warnings,
     };
     let estimates = compare.estimates();
     let charts = compare.charts(&chargeback, basis);
-    let written = match output {
-        Output::Pack => report::write(&chargeback, &estimates, &charts, &info, &options.out)?,
-        Output::Topology => report::write_topology(&chargeback, &estimates, &charts, &options.out)?,
+    let written = match (output, &staging) {
+        (Output::Pack, Some(staging)) => {
+            if let Some(w) = allocated {
+                w.finish(&chargeback, options.formats)?;
+            }
+            report::write(&chargeback, &estimates, &charts, &info, staging)?
+        }
+        _ => report::write_topology(&chargeback, &estimates, &charts, &options.out)?,
     };
     Ok(RunOutcome { chargeback, estimates, load, written, basis, other_months })
 }

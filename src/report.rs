@@ -231,6 +231,7 @@ pub struct RunInfo<'a> {
     pub warnings: &'a [String],
     /// Written into summary.json and the HTML pages only when asked for (`--timestamp`): reruns stay identical.
     pub timestamp: Option<String>,
+    pub formats: crate::allocated::Formats,
 }
 
 impl RunInfo<'_> {
@@ -320,10 +321,22 @@ pub fn month_files(
     let page =
         crate::html::PageInfo { config: info.config, basis: info.basis_name(), timestamp: info.timestamp.as_deref() };
     let mut files = Vec::new();
-    files.push((
-        PathBuf::from("chargeback.csv"),
-        csv_bytes(&columns, m.lines.iter().map(|l| line_cells(l, d(&l.currency), report)))?,
-    ));
+    if info.formats.csv {
+        files.push((
+            PathBuf::from("chargeback.csv"),
+            csv_bytes(&columns, m.lines.iter().map(|l| line_cells(l, d(&l.currency), report)))?,
+        ));
+    }
+    let widest = m.totals.iter().map(|t| t.decimals).chain(report.map(|r| r.1)).max().unwrap_or(2);
+    let cost_column = if info.basis == CostBasis::Actual { "BilledCost" } else { "EffectiveCost" };
+    if info.formats.parquet {
+        let bytes = crate::allocated::chargeback_parquet(&m.lines, cost_column, widest, report.map(|r| r.0))?;
+        files.push((PathBuf::from("chargeback.parquet"), bytes));
+    }
+    if info.formats.json {
+        let bytes = crate::allocated::chargeback_json(&m.lines, cost_column, widest, report.map(|r| r.0))?;
+        files.push((PathBuf::from("chargeback.json"), bytes));
+    }
     files.push((PathBuf::from("report.html"), crate::html::report(m, &page, charts).into_bytes()));
 
     let teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
@@ -396,20 +409,20 @@ pub fn month_files(
     Ok(files)
 }
 
-/// Writes every month of the chargeback under `out`, each month folder replaced whole.
+/// Writes every month of the chargeback through `staging`, each month folder replaced whole.
 pub fn write(
     chargeback: &Chargeback,
     estimates: &[Estimate],
     charts: &[(Month, String, Chart)],
     info: &RunInfo,
-    out: &Path,
+    staging: &Staging,
 ) -> Result<Vec<PathBuf>> {
     let mut prepared = Vec::new();
     for (i, m) in chargeback.months.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| &chargeback.months[p]).filter(|p| p.month == m.month.previous());
         prepared.push((m.month, month_files(m, previous, estimates, charts, info)?));
     }
-    write_months(out, prepared)
+    write_months_via(staging, prepared)
 }
 
 /// Writes `topology.csv` and the topology charts into each month folder, leaving the folder's other files alone.
@@ -443,11 +456,44 @@ pub fn write_topology(
 /// Writes prepared month folders: all of them into a staging folder beside the targets first, then each renamed
 /// into place. Nothing under `out` changes until every file has been written.
 pub fn write_months(out: &Path, months: Vec<(Month, Files)>) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let staging = out.join(format!(".mlspend-staging-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    let staging = Staging::create(out)?;
+    write_months_via(&staging, months)
+}
+
+/// The staging folder of a run: `OUT/.mlspend-staging-<pid>`, removed when dropped, so a failed run leaves nothing.
+pub struct Staging {
+    pub out: PathBuf,
+    pub dir: PathBuf,
+    /// Whether this run created `out`: then a failed run removes it again, when it is still empty.
+    created_out: bool,
+}
+
+impl Staging {
+    pub fn create(out: &Path) -> Result<Staging> {
+        let created_out = !out.exists();
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        let dir = out.join(format!(".mlspend-staging-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(Staging { out: out.to_path_buf(), dir, created_out })
     }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.created_out {
+            // only succeeds when nothing was written: a failed run leaves no folder behind
+            let _ = std::fs::remove_dir(&self.out);
+        }
+    }
+}
+
+/// Writes prepared month folders into `staging` (beside files already staged there), then renames each into place.
+pub fn write_months_via(staging: &Staging, months: Vec<(Month, Files)>) -> Result<Vec<PathBuf>> {
+    let (out, staging) = (&staging.out, &staging.dir);
     let result = (|| {
         for (month, files) in &months {
             for (rel, bytes) in files {
@@ -473,7 +519,6 @@ pub fn write_months(out: &Path, months: Vec<(Month, Files)>) -> Result<Vec<PathB
         }
         Ok(done)
     })();
-    let _ = std::fs::remove_dir_all(&staging);
     result
 }
 

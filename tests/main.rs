@@ -2,5 +2,6 @@
 
 mod chargeback;
 mod common;
+mod finance;
 mod ingest;
 mod topology;

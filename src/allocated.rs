@@ -1,0 +1,490 @@
+//! Machine-readable outputs: `chargeback.parquet` / `chargeback.json`, and `allocated.parquet` / `allocated.jsonl`
+//! with one row per input row and its provenance.
+//!
+//! Column names follow FOCUS where one exists (`BillingPeriodStart`, `ChargePeriodStart`, `BillingCurrency`,
+//! `BilledCost`, `EffectiveCost`, `ResourceId`, `SubAccountId`, `Tags`...) and are `x_`-prefixed otherwise, so the
+//! files load beside FOCUS data. Allocated rows stream to disk while the export is read (64 Ki rows per batch, one
+//! writer per month, nothing per row kept); the shares of each shared pool are only known once every row has been
+//! read, so a second streaming pass copies each month's file adding `x_SplitShares`.
+
+use crate::attribute::{Attribution, Owner};
+use crate::config::{Config, Topology};
+use crate::dates::Month;
+use crate::error::{Error, Result};
+use crate::money::Money;
+use crate::rollup::{Chargeback, Line};
+use crate::schema::CostRow;
+use arrow_array::builder::{Date32Builder, Decimal128Builder, StringBuilder, UInt64Builder};
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Which machine-readable formats to write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Formats {
+    pub csv: bool,
+    pub parquet: bool,
+    pub json: bool,
+}
+
+impl Formats {
+    pub fn allocated(&self) -> bool {
+        self.parquet || self.json
+    }
+}
+
+/// Cost columns of allocated.parquet: 18 fractional digits (values with more are rounded half away from zero).
+const COST_SCALE: i8 = 18;
+
+const STRING_COLUMNS: [&str; 21] = [
+    "x_SourceFile",
+    "BillingCurrency",
+    "ResourceId",
+    "ResourceName",
+    "x_ResourceGroupName",
+    "ResourceType",
+    "SubAccountId",
+    "SubAccountName",
+    "ServiceName",
+    "x_ServiceCategory",
+    "ChargeCategory",
+    "Tags",
+    "x_Team",
+    "x_Project",
+    "x_Workspace",
+    "x_Environment",
+    "x_Topology",
+    "x_AllocationMethod",
+    "x_WorkspaceRule",
+    "x_OwnerRule",
+    "x_Reason",
+];
+
+fn allocated_schema() -> SchemaRef {
+    let mut fields = vec![
+        Field::new("x_SourceLine", DataType::UInt64, false),
+        Field::new("ChargePeriodStart", DataType::Date32, false),
+        Field::new("BillingPeriodStart", DataType::Date32, false),
+        Field::new("BilledCost", DataType::Decimal128(38, COST_SCALE), true),
+        Field::new("EffectiveCost", DataType::Decimal128(38, COST_SCALE), true),
+    ];
+    fields.extend(STRING_COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, false)));
+    Arc::new(Schema::new(fields))
+}
+
+fn days_since_epoch(y: i32, m: u32, d: u32) -> i32 {
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i32 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn decimal(m: Money) -> Option<i128> {
+    let units = m.round(COST_SCALE as u32).raw() / ethnum::I256::new(10i128.pow(28 - COST_SCALE as u32));
+    i128::try_from(units).ok()
+}
+
+/// Owner rule names for `x_OwnerRule`.
+fn owner_rule(a: &Attribution, config: &Config) -> &'static str {
+    match (&a.owner, a.workspace.map(|i| config.workspaces[i].topology)) {
+        (Owner::Direct { .. }, Some(Topology::Team)) => "team-workspace",
+        (Owner::Direct { .. }, Some(Topology::Project)) => "project-workspace",
+        (Owner::Direct { .. }, _) => "shared-team-tag",
+        (Owner::Pool, _) => "shared-pool",
+        (Owner::Unallocated(_), _) => "unallocated",
+        (Owner::OutOfScope, _) => "out-of-scope",
+    }
+}
+
+/// Column builders for one batch.
+struct Batch {
+    line: UInt64Builder,
+    charge: Date32Builder,
+    period: Date32Builder,
+    billed: Decimal128Builder,
+    effective: Decimal128Builder,
+    text: Vec<StringBuilder>,
+    rows: usize,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            line: UInt64Builder::new(),
+            charge: Date32Builder::new(),
+            period: Date32Builder::new(),
+            billed: Decimal128Builder::new().with_data_type(DataType::Decimal128(38, COST_SCALE)),
+            effective: Decimal128Builder::new().with_data_type(DataType::Decimal128(38, COST_SCALE)),
+            text: STRING_COLUMNS.iter().map(|_| StringBuilder::new()).collect(),
+            rows: 0,
+        }
+    }
+
+    fn finish(&mut self, schema: &SchemaRef) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.line.finish()),
+            Arc::new(self.charge.finish()),
+            Arc::new(self.period.finish()),
+            Arc::new(self.billed.finish()),
+            Arc::new(self.effective.finish()),
+        ];
+        columns.extend(self.text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        self.rows = 0;
+        RecordBatch::try_new(schema.clone(), columns)
+    }
+}
+
+/// Writes allocated rows, one temporary Parquet file per month, while the export is read.
+pub struct AllocatedWriter<'c> {
+    config: &'c Config,
+    dir: PathBuf,
+    schema: SchemaRef,
+    files: Vec<String>,
+    months: HashMap<Month, (parquet::arrow::ArrowWriter<std::fs::File>, Batch)>,
+    error: Option<Error>,
+}
+
+const BATCH_ROWS: usize = 64 * 1024;
+
+impl<'c> AllocatedWriter<'c> {
+    /// `dir` is the staging folder; `files` names the sources by index.
+    pub fn new(config: &'c Config, dir: &Path, files: Vec<String>) -> AllocatedWriter<'c> {
+        AllocatedWriter {
+            config,
+            dir: dir.to_path_buf(),
+            schema: allocated_schema(),
+            files,
+            months: HashMap::new(),
+            error: None,
+        }
+    }
+
+    fn temp_path(&self, month: Month) -> PathBuf {
+        self.dir.join(month.to_string()).join("allocated.unsplit.parquet")
+    }
+
+    /// Adds one row. Errors are kept and reported by [`AllocatedWriter::finish`], so the caller's row loop stays simple.
+    pub fn add(&mut self, row: &CostRow, a: &Attribution) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.try_add(row, a) {
+            self.error = Some(e);
+        }
+    }
+
+    fn try_add(&mut self, row: &CostRow, a: &Attribution) -> Result<()> {
+        let month = row.billing_month();
+        if !self.months.contains_key(&month) {
+            let path = self.temp_path(month);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            }
+            let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .build();
+            let writer = parquet::arrow::ArrowWriter::try_new(file, self.schema.clone(), Some(props))
+                .map_err(|e| Error::Parquet { path: path.clone(), detail: e.to_string() })?;
+            self.months.insert(month, (writer, Batch::new()));
+        }
+        let config = self.config;
+        let file_name = self.files.get(row.file as usize).map(String::as_str).unwrap_or("");
+        let Some((writer, b)) = self.months.get_mut(&month) else { return Ok(()) };
+        b.line.append_value(row.line);
+        let d = row.usage_date;
+        b.charge.append_value(days_since_epoch(d.year as i32, d.month as u32, d.day as u32));
+        b.period.append_value(days_since_epoch(d.year as i32, d.month as u32, 1));
+        let out_of_range = |what: &str| Error::Parquet {
+            path: PathBuf::from(file_name),
+            detail: format!("line {}: {what} is beyond the 10^20 that allocated.parquet holds", row.line),
+        };
+        match row.actual {
+            Some(v) => b.billed.append_value(decimal(v).ok_or_else(|| out_of_range("the actual cost"))?),
+            None => b.billed.append_null(),
+        }
+        match row.amortized {
+            Some(v) => b.effective.append_value(decimal(v).ok_or_else(|| out_of_range("the amortized cost"))?),
+            None => b.effective.append_null(),
+        }
+        let ws = a.workspace.map(|i| &config.workspaces[i]);
+        let (team, project, method, reason) = match &a.owner {
+            Owner::Direct { team, project } => {
+                (team.to_string(), project.to_string(), "direct".to_string(), String::new())
+            }
+            Owner::Pool => (
+                "(shared pool)".to_string(),
+                String::new(),
+                ws.map(|w| w.split.allocation().to_string()).unwrap_or_default(),
+                String::new(),
+            ),
+            Owner::Unallocated(r) => ("(unallocated)".to_string(), String::new(), "unallocated".to_string(), r.text()),
+            Owner::OutOfScope => {
+                ("(out-of-scope)".to_string(), String::new(), "out-of-scope".to_string(), "not Azure ML spend".into())
+            }
+        };
+        let tags: serde_json::Map<String, serde_json::Value> =
+            row.tags.list.iter().map(|t| (t.key.to_string(), serde_json::Value::String(t.value.to_string()))).collect();
+        let values: [&str; 21] = [
+            file_name,
+            row.currency,
+            row.resource_id,
+            row.resource_name,
+            &row.resource_group,
+            &row.resource_type,
+            row.subscription_id,
+            row.subscription_name,
+            row.service,
+            crate::rollup::CATEGORIES[crate::rollup::category(row)],
+            row.charge_type,
+            &serde_json::Value::Object(tags).to_string(),
+            &team,
+            &project,
+            ws.map(|w| w.name.as_str()).unwrap_or_else(|| match &a.owner {
+                Owner::Unallocated(r) => r.workspace(),
+                _ => "",
+            }),
+            a.environment,
+            ws.map(|w| w.topology.as_str()).unwrap_or(""),
+            &method,
+            a.rule.as_str(),
+            owner_rule(a, config),
+            &reason,
+        ];
+        for (builder, v) in b.text.iter_mut().zip(values) {
+            builder.append_value(v);
+        }
+        b.rows += 1;
+        if b.rows >= BATCH_ROWS {
+            let batch = b
+                .finish(&self.schema)
+                .map_err(|e| Error::Parquet { path: PathBuf::from("allocated"), detail: e.to_string() })?;
+            writer
+                .write(&batch)
+                .map_err(|e| Error::Parquet { path: PathBuf::from("allocated"), detail: e.to_string() })?;
+        }
+        Ok(())
+    }
+
+    /// Closes the temporary files and writes each month's `allocated.parquet` and/or `allocated.jsonl` with the
+    /// split shares of its pool rows; returns the files written.
+    pub fn finish(mut self, chargeback: &Chargeback, formats: Formats) -> Result<Vec<PathBuf>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let mut written = Vec::new();
+        let months: Vec<Month> = {
+            let mut m: Vec<Month> = self.months.keys().copied().collect();
+            m.sort();
+            m
+        };
+        for month in months {
+            let Some((mut writer, mut batch)) = self.months.remove(&month) else { continue };
+            let tmp = self.temp_path(month);
+            let perr = |e: String| Error::Parquet { path: tmp.clone(), detail: e };
+            if batch.rows > 0 {
+                let b = batch.finish(&self.schema).map_err(|e| perr(e.to_string()))?;
+                writer.write(&b).map_err(|e| perr(e.to_string()))?;
+            }
+            writer.close().map_err(|e| perr(e.to_string()))?;
+            let shares = split_shares(chargeback, month);
+            written.extend(add_shares(&tmp, &shares, formats)?);
+            std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        }
+        Ok(written)
+    }
+}
+
+/// `x_SplitShares` of each pool of a month: (currency, workspace, environment) -> `team=fraction;...`.
+fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, String, String), String> {
+    let mut out = HashMap::new();
+    for m in chargeback.months.iter().filter(|m| m.month == month) {
+        for s in &m.splits {
+            let total: Money = s.shares.iter().map(|x| x.1).sum();
+            let text: Vec<String> = s
+                .shares
+                .iter()
+                .map(|(team, w, _)| {
+                    let fraction = w.mul_div(Money::from_minor_units(1, 0), total).unwrap_or_default();
+                    format!("{team}={}", fraction.round(10).to_plain())
+                })
+                .collect();
+            out.insert((s.currency.clone(), s.workspace.clone(), s.environment.clone()), text.join(";"));
+        }
+    }
+    out
+}
+
+/// Copies a month's temporary file, adding `x_SplitShares`, into allocated.parquet and/or allocated.jsonl.
+fn add_shares(
+    tmp: &Path,
+    shares: &HashMap<(String, String, String), String>,
+    formats: Formats,
+) -> Result<Vec<PathBuf>> {
+    use arrow_array::cast::AsArray;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let dir = tmp.parent().unwrap_or(Path::new("."));
+    let perr = |e: String| Error::Parquet { path: tmp.to_path_buf(), detail: e };
+    let file = std::fs::File::open(tmp).map_err(|e| Error::io(tmp, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+        .map_err(|e| perr(e.to_string()))?;
+    let mut fields: Vec<Field> = allocated_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("x_SplitShares", DataType::Utf8, false));
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    let parquet_path = dir.join("allocated.parquet");
+    let json_path = dir.join("allocated.jsonl");
+    let mut pq = if formats.parquet {
+        let file = std::fs::File::create(&parquet_path).map_err(|e| Error::io(&parquet_path, e))?;
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build();
+        Some(parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| perr(e.to_string()))?)
+    } else {
+        None
+    };
+    let mut json = if formats.json {
+        let f = std::fs::File::create(&json_path).map_err(|e| Error::io(&json_path, e))?;
+        Some(arrow_json::LineDelimitedWriter::new(std::io::BufWriter::new(f)))
+    } else {
+        None
+    };
+    let index = |name: &str| allocated_schema().index_of(name).unwrap_or(0);
+    let (cur, ws, env, method) =
+        (index("BillingCurrency"), index("x_Workspace"), index("x_Environment"), index("x_AllocationMethod"));
+    for batch in reader {
+        let batch = batch.map_err(|e| perr(e.to_string()))?;
+        let col = |i: usize| batch.column(i).as_string::<i32>().clone();
+        let (c, w, e, m) = (col(cur), col(ws), col(env), col(method));
+        let column: StringArray = (0..batch.num_rows())
+            .map(|r| {
+                let pooled = m.value(r).starts_with("shared-");
+                Some(if pooled {
+                    shares
+                        .get(&(c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
+                        .cloned()
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                })
+            })
+            .collect();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns.push(Arc::new(column));
+        let out = RecordBatch::try_new(schema.clone(), columns).map_err(|e| perr(e.to_string()))?;
+        if let Some(w) = pq.as_mut() {
+            w.write(&out).map_err(|e| perr(e.to_string()))?;
+        }
+        if let Some(j) = json.as_mut() {
+            j.write(&out).map_err(|e| perr(e.to_string()))?;
+        }
+    }
+    let mut written = Vec::new();
+    if let Some(w) = pq {
+        w.close().map_err(|e| perr(e.to_string()))?;
+        written.push(parquet_path);
+    }
+    if let Some(mut j) = json {
+        j.finish().map_err(|e| perr(e.to_string()))?;
+        written.push(json_path);
+    }
+    Ok(written)
+}
+
+/// `chargeback.parquet`: the lines of `chargeback.csv` in FOCUS-style columns; the cost column is `EffectiveCost`
+/// on an amortized run and `BilledCost` on an actual one, as a decimal at the month's widest minor unit.
+pub fn chargeback_parquet(
+    lines: &[Line],
+    cost_column: &str,
+    decimals: u32,
+    reporting: Option<&str>,
+) -> Result<Vec<u8>> {
+    let perr = |e: String| Error::Parquet { path: PathBuf::from("chargeback.parquet"), detail: e };
+    let batch = chargeback_batch(lines, cost_column, decimals, reporting).map_err(|e| perr(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).map_err(|e| perr(e.to_string()))?;
+    w.write(&batch).map_err(|e| perr(e.to_string()))?;
+    w.close().map_err(|e| perr(e.to_string()))?;
+    Ok(out)
+}
+
+/// `chargeback.json`: the same lines as a JSON array.
+pub fn chargeback_json(lines: &[Line], cost_column: &str, decimals: u32, reporting: Option<&str>) -> Result<Vec<u8>> {
+    let perr = |e: String| Error::Write { path: PathBuf::from("chargeback.json"), source: std::io::Error::other(e) };
+    let batch = chargeback_batch(lines, cost_column, decimals, reporting).map_err(|e| perr(e.to_string()))?;
+    let mut w = arrow_json::ArrayWriter::new(Vec::new());
+    w.write(&batch).map_err(|e| perr(e.to_string()))?;
+    w.finish().map_err(|e| perr(e.to_string()))?;
+    let mut bytes = w.into_inner();
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn chargeback_batch(
+    lines: &[Line],
+    cost_column: &str,
+    decimals: u32,
+    reporting: Option<&str>,
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let scale = decimals as i8;
+    let text =
+        |f: &dyn Fn(&Line) -> &str| -> ArrayRef { Arc::new(lines.iter().map(|l| Some(f(l))).collect::<StringArray>()) };
+    let units = |m: Money| -> i128 { m.minor_units(decimals) };
+    let mut fields = vec![
+        Field::new("BillingPeriodStart", DataType::Date32, false),
+        Field::new("BillingCurrency", DataType::Utf8, false),
+        Field::new("x_Team", DataType::Utf8, false),
+        Field::new("x_Project", DataType::Utf8, false),
+        Field::new("x_Workspace", DataType::Utf8, false),
+        Field::new("x_Environment", DataType::Utf8, false),
+        Field::new("x_ServiceCategory", DataType::Utf8, false),
+        Field::new("x_Topology", DataType::Utf8, false),
+        Field::new("x_AllocationMethod", DataType::Utf8, false),
+        Field::new("x_Reason", DataType::Utf8, false),
+        Field::new(cost_column, DataType::Decimal128(38, scale), false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(
+            lines
+                .iter()
+                .map(|l| Some(days_since_epoch(l.billing_month.year as i32, l.billing_month.month as u32, 1)))
+                .collect::<arrow_array::Date32Array>(),
+        ),
+        text(&|l| &l.currency),
+        text(&|l| &l.team),
+        text(&|l| &l.project),
+        text(&|l| &l.workspace),
+        text(&|l| &l.environment),
+        text(&|l| &l.service_category),
+        text(&|l| &l.topology),
+        text(&|l| &l.allocation),
+        text(&|l| &l.reason),
+        Arc::new(
+            lines
+                .iter()
+                .map(|l| Some(units(l.cost)))
+                .collect::<arrow_array::Decimal128Array>()
+                .with_precision_and_scale(38, scale)?,
+        ),
+    ];
+    if let Some(code) = reporting {
+        fields.push(Field::new("x_ReportCurrency", DataType::Utf8, false));
+        fields.push(Field::new("x_ReportCost", DataType::Decimal128(38, scale), true));
+        columns.push(Arc::new(lines.iter().map(|_| Some(code)).collect::<StringArray>()));
+        columns.push(Arc::new(
+            lines
+                .iter()
+                .map(|l| l.report_cost.map(units))
+                .collect::<arrow_array::Decimal128Array>()
+                .with_precision_and_scale(38, scale)?,
+        ));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
