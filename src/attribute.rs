@@ -9,9 +9,8 @@
 //! Every comparison ignores case. Lookups are hash maps built once from the configuration.
 
 use crate::config::{Config, Topology};
-use crate::resource;
+use crate::fasthash::FastMap as HashMap;
 use crate::schema::CostRow;
-use std::collections::HashMap;
 
 /// The workspace rule that matched.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -51,10 +50,23 @@ pub enum Reason<'r> {
 
 impl Reason<'_> {
     pub fn text(&self) -> String {
+        let mut s = String::new();
+        self.write_text(&mut s);
+        s
+    }
+
+    /// Appends the reason's text to `out` (the row loop reuses one buffer).
+    pub fn write_text(&self, out: &mut String) {
         match self {
-            Reason::UnknownWorkspace(name) => format!("unknown workspace {name}"),
-            Reason::UnknownWorkspaceTag(name) => format!("workspace tag names unknown workspace {name}"),
-            Reason::NoWorkspace => "untagged ML resource outside any workspace".into(),
+            Reason::UnknownWorkspace(name) => {
+                out.push_str("unknown workspace ");
+                out.push_str(name);
+            }
+            Reason::UnknownWorkspaceTag(name) => {
+                out.push_str("workspace tag names unknown workspace ");
+                out.push_str(name);
+            }
+            Reason::NoWorkspace => out.push_str("untagged ML resource outside any workspace"),
         }
     }
 
@@ -109,9 +121,9 @@ fn lower(s: &str) -> std::borrow::Cow<'_, str> {
 
 impl<'c> Attributor<'c> {
     pub fn new(config: &'c Config) -> Attributor<'c> {
-        let mut by_name = HashMap::new();
-        let mut by_resource = HashMap::new();
-        let mut by_group = HashMap::new();
+        let mut by_name = HashMap::default();
+        let mut by_resource = HashMap::default();
+        let mut by_group = HashMap::default();
         for (i, w) in config.workspaces.iter().enumerate() {
             by_name.insert(w.name.to_ascii_lowercase(), i);
             for r in &w.resources {
@@ -131,7 +143,7 @@ impl<'c> Attributor<'c> {
     {
         let tags = &self.config.tags;
         let env_tag = row.tags.first_of(&tags.environment);
-        let id_workspace = resource::ml_workspace(row.resource_id);
+        let id_workspace = (!row.ml_workspace.is_empty()).then_some(row.ml_workspace);
         let tag_workspace = row.tags.first_of(&tags.workspace).filter(|v| !v.trim().is_empty());
         let found = id_workspace
             .and_then(|n| self.by_name.get(lower(n).as_ref()).map(|&i| (i, Rule::ResourceId)))

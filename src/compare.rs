@@ -36,8 +36,8 @@ struct Facts {
     division_attributable: Money,
     workspaces: BTreeSet<usize>,
     teams: BTreeSet<String>,
-    /// (team, project) pairs, lower-cased.
-    projects: BTreeSet<(String, String)>,
+    /// Projects per team, lower-cased.
+    projects: BTreeMap<String, BTreeSet<String>>,
     /// Teams with spend whose project is unknown.
     teams_without_project: BTreeSet<String>,
 }
@@ -72,7 +72,7 @@ impl Estimate {
 /// Running sums for the comparison and the charts.
 pub struct CompareAcc<'c> {
     config: &'c Config,
-    facts: HashMap<(Month, String), Facts>,
+    facts: Vec<(Month, String, Facts)>,
     division_of: HashMap<String, String>,
     division_size: HashMap<String, usize>,
 }
@@ -100,7 +100,7 @@ impl<'c> CompareAcc<'c> {
                 division_of.insert(lower(t), d.clone());
             }
         }
-        CompareAcc { config, facts: HashMap::new(), division_of, division_size }
+        CompareAcc { config, facts: Vec::new(), division_of, division_size }
     }
 
     fn configured_team(&self, name: &str) -> bool {
@@ -114,26 +114,33 @@ impl<'c> CompareAcc<'c> {
     pub fn add(&mut self, row: &CostRow, cost: Money, a: &Attribution) {
         let month = row.billing_month();
         let Some(wi) = a.workspace else { return };
-        let ws = &self.config.workspaces[wi];
-        let tags = &self.config.tags;
+        let config = self.config;
+        let ws = &config.workspaces[wi];
+        let tags = &config.tags;
         let team_tag = row.tags.first_of(&tags.team).map(str::trim).filter(|t| self.configured_team(t));
         let project_tag = row.tags.first_of(&tags.project).map(str::trim).filter(|p| !p.is_empty());
-        let footprint_type =
-            self.config.compare.footprint_types.iter().any(|t| row.resource_type.eq_ignore_ascii_case(t));
+        let footprint_type = config.compare.footprint_types.iter().any(|t| row.resource_type.eq_ignore_ascii_case(t));
         // The team the spend belongs to, where the configuration or a tag says.
-        let owner_team: Option<String> = match &a.owner {
-            Owner::Direct { team, .. } => Some(team.to_string()),
+        let owner_team: Option<&str> = match &a.owner {
+            Owner::Direct { team, .. } => Some(team),
             _ => None,
         };
-        let project: Option<String> = match ws.topology {
-            Topology::Project => Some(ws.project.clone()),
-            _ => project_tag.map(String::from),
+        let project: Option<&str> = match ws.topology {
+            Topology::Project => Some(&ws.project),
+            _ => project_tag,
         };
         let division_alone = owner_team
-            .as_ref()
-            .and_then(|t| self.division_of.get(&lower(t)))
+            .and_then(|t| self.division_of.get(crate::tags::fold(t).as_ref()))
             .is_some_and(|d| self.division_size.get(d).copied() == Some(1));
-        let f = self.facts.entry((month, row.currency.to_string())).or_default();
+        // Few (month, currency) pairs: a linear search allocates nothing per row.
+        let pos = match self.facts.iter().position(|(m, c, _)| *m == month && c == row.currency) {
+            Some(p) => p,
+            None => {
+                self.facts.push((month, row.currency.to_string(), Facts::default()));
+                self.facts.len() - 1
+            }
+        };
+        let f = &mut self.facts[pos].2;
         f.total += cost;
         if footprint_type {
             f.footprint += cost;
@@ -155,32 +162,43 @@ impl<'c> CompareAcc<'c> {
             f.project_tagged += cost;
         }
         f.workspaces.insert(wi);
-        let teams: Vec<String> = match ws.topology {
-            Topology::Shared => ws.teams.clone(),
-            _ => vec![ws.team.clone()],
+        let teams: &[String] = match ws.topology {
+            Topology::Shared => &ws.teams,
+            _ => std::slice::from_ref(&ws.team),
         };
-        for t in &teams {
-            f.teams.insert(lower(t));
+        for t in teams {
+            let t = crate::tags::fold(t);
+            if !f.teams.contains(t.as_ref()) {
+                f.teams.insert(t.into_owned());
+            }
         }
-        let team_for_project = owner_team.clone().unwrap_or_else(|| teams.first().cloned().unwrap_or_default());
-        match &project {
+        let team_for_project = crate::tags::fold(owner_team.or(teams.first().map(String::as_str)).unwrap_or(""));
+        match project {
             Some(p) => {
-                f.projects.insert((lower(&team_for_project), lower(p)));
+                let p = crate::tags::fold(p);
+                let set = match f.projects.get_mut(team_for_project.as_ref()) {
+                    Some(set) => set,
+                    None => f.projects.entry(team_for_project.into_owned()).or_default(),
+                };
+                if !set.contains(p.as_ref()) {
+                    set.insert(p.into_owned());
+                }
             }
             None => {
-                f.teams_without_project.insert(lower(&team_for_project));
+                if !f.teams_without_project.contains(team_for_project.as_ref()) {
+                    f.teams_without_project.insert(team_for_project.into_owned());
+                }
             }
         }
     }
 
     /// The estimates of every topology, per month and currency.
     pub fn estimates(&self) -> Vec<Estimate> {
-        let mut keys: Vec<&(Month, String)> = self.facts.keys().collect();
-        keys.sort();
+        let mut facts: Vec<&(Month, String, Facts)> = self.facts.iter().collect();
+        facts.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut out = Vec::new();
-        for key in keys {
-            let f = &self.facts[key];
-            let (month, currency) = key.clone();
+        for (month, currency, f) in facts {
+            let (month, currency) = (*month, currency.clone());
             let in_use = f.workspaces.len() as u64;
             let fp = match self.config.compare.footprint_per_workspace.get(&currency.to_ascii_uppercase()) {
                 Some(given) => *given,
@@ -191,9 +209,8 @@ impl<'c> CompareAcc<'c> {
                 None => Money::ZERO,
             };
             let usage = f.total - f.footprint;
-            let projects_with_teams = f.projects.iter().map(|(t, _)| t.clone()).collect::<BTreeSet<_>>();
-            let per_project = f.projects.len() as u64
-                + f.teams_without_project.iter().filter(|t| !projects_with_teams.contains(*t)).count() as u64;
+            let per_project = f.projects.values().map(|p| p.len() as u64).sum::<u64>()
+                + f.teams_without_project.iter().filter(|t| !f.projects.contains_key(*t)).count() as u64;
             let divisions: BTreeSet<&String> = f.teams.iter().filter_map(|t| self.division_of.get(t)).collect();
             let mut rows: Vec<(&str, u64, Option<f64>, Option<f64>)> = vec![
                 ("as-configured", in_use, pct(f.direct, f.total), pct(f.project_known, f.total)),

@@ -8,7 +8,7 @@
 use crate::dates::Date;
 use crate::money::{Money, MoneyError};
 use crate::resource;
-use crate::schema::{AmlInfo, Basis, CostRow};
+use crate::schema::{Basis, CostRow};
 use crate::tags;
 use std::borrow::Cow;
 use std::fmt;
@@ -362,7 +362,7 @@ impl ColumnMap {
         let is_ml = parsed.provider.eq_ignore_ascii_case(ml)
             || consumed_service.eq_ignore_ascii_case(ml)
             || (self.layout == Layout::Focus && service_name.eq_ignore_ascii_case("Azure Machine Learning"));
-        let aml = if is_ml { aml_info(text(Field::AdditionalInfo)) } else { None };
+
         let provider = match self.layout {
             Layout::Focus => text(Field::Provider),
             _ => "Microsoft",
@@ -383,6 +383,7 @@ impl ColumnMap {
             resource_name,
             resource_provider: parsed.provider,
             resource_type,
+            ml_workspace: parsed.ml_workspace,
             service,
             consumed_service,
             service_category: text(Field::ServiceCategory),
@@ -392,32 +393,11 @@ impl ColumnMap {
             tags,
             tags_unparsed,
             is_ml,
-            aml,
+            additional_info: text(Field::AdditionalInfo),
             provider,
             cost_allocation_rule: text(Field::CostAllocationRule),
         })
     }
-}
-
-/// The Azure ML fields of an `AdditionalInfo` cell, matched case-insensitively. `None` when it has none of them.
-fn aml_info(cell: &str) -> Option<AmlInfo> {
-    if cell.is_empty() {
-        return None;
-    }
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(cell).ok()?;
-    let find = |key: &str| {
-        map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Null => None,
-            other => Some(other.to_string()),
-        })
-    };
-    let info = AmlInfo {
-        workspace_id: find("AmlWorkspaceId"),
-        cluster_type: find("ClusterType"),
-        usage_type: find("UsageType"),
-    };
-    (info != AmlInfo::default()).then_some(info)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod compare;
 pub mod config;
 pub mod dates;
 pub mod error;
+pub mod fasthash;
 pub mod generate;
 pub mod html;
 pub mod ingest;

@@ -15,9 +15,12 @@ pub struct ResourceId<'a> {
     pub provider: &'a str,
     pub resource_type: Cow<'a, str>,
     pub name: &'a str,
+    /// The Azure ML workspace the id is, or lies under (`.../Microsoft.MachineLearningServices/workspaces/<name>/...`).
+    pub ml_workspace: &'a str,
 }
 
 /// Splits a resource id. Ids that are not ARM paths (empty, `the name or GUID`, a bare name) give a name only.
+/// Called for every row: it walks the id once and allocates only for nested resource types.
 pub fn parse(id: &str) -> ResourceId<'_> {
     let id = id.trim();
     let mut out = ResourceId::default();
@@ -25,41 +28,64 @@ pub fn parse(id: &str) -> ResourceId<'_> {
         out.name = id.rsplit('/').next().unwrap_or("");
         return out;
     }
-    let segments: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
-    let mut i = 0;
-    while i < segments.len() {
-        let seg = segments[i];
-        if seg.eq_ignore_ascii_case("subscriptions") && i + 1 < segments.len() && out.subscription.is_empty() {
-            out.subscription = segments[i + 1];
-            i += 2;
-        } else if seg.eq_ignore_ascii_case("resourcegroups") && i + 1 < segments.len() && out.resource_group.is_empty()
-        {
-            out.resource_group = segments[i + 1];
-            i += 2;
-        } else if seg.eq_ignore_ascii_case("providers") && i + 1 < segments.len() {
-            if out.provider.is_empty() {
-                out.provider = segments[i + 1];
-                // type segments sit at odd offsets after the namespace: ns/type/name/subtype/subname...
-                let rest = &segments[i + 2..];
-                let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
-                out.resource_type = match types.len() {
-                    0 => Cow::Borrowed(""),
-                    1 => {
-                        // borrow "Namespace/type" straight from the id
-                        let start = offset(id, segments[i + 1]);
-                        let end = offset(id, types[0]) + types[0].len();
-                        Cow::Borrowed(&id[start..end])
-                    }
-                    _ => Cow::Owned(format!("{}/{}", segments[i + 1], types.join("/"))),
-                };
+    let mut segments = id.split('/').filter(|s| !s.is_empty());
+    let mut last = "";
+    let mut count = 0usize;
+    while let Some(seg) = segments.next() {
+        last = seg;
+        count += 1;
+        if seg.eq_ignore_ascii_case("subscriptions") && out.subscription.is_empty() {
+            if let Some(v) = segments.next() {
+                out.subscription = v;
+                last = v;
+                count += 1;
             }
-            break;
-        } else {
-            i += 1;
+        } else if seg.eq_ignore_ascii_case("resourcegroups") && out.resource_group.is_empty() {
+            if let Some(v) = segments.next() {
+                out.resource_group = v;
+                last = v;
+                count += 1;
+            }
+        } else if seg.eq_ignore_ascii_case("providers") {
+            let Some(namespace) = segments.next() else { break };
+            out.provider = namespace;
+            last = namespace;
+            // type/name pairs after the namespace: ns/type/name/subtype/subname...
+            let start = offset(id, namespace);
+            let mut end = start + namespace.len();
+            let mut nested: Option<String> = None;
+            let mut first = true;
+            while let Some(kind) = segments.next() {
+                last = kind;
+                let name = segments.next();
+                if let Some(n) = name {
+                    last = n;
+                }
+                if first {
+                    end = offset(id, kind) + kind.len();
+                    if namespace.eq_ignore_ascii_case("Microsoft.MachineLearningServices")
+                        && kind.eq_ignore_ascii_case("workspaces")
+                    {
+                        out.ml_workspace = name.unwrap_or("");
+                    }
+                    first = false;
+                } else {
+                    let n = nested.get_or_insert_with(|| id[start..end].to_string());
+                    n.push('/');
+                    n.push_str(kind);
+                }
+            }
+            out.resource_type = match nested {
+                Some(n) => Cow::Owned(n),
+                None if first => Cow::Borrowed(""),
+                None => Cow::Borrowed(&id[start..end]),
+            };
+            out.name = last;
+            return out;
         }
     }
-    out.name = segments.last().copied().unwrap_or("");
-    if out.provider.is_empty() && !out.resource_group.is_empty() && segments.len() <= 4 {
+    out.name = last;
+    if out.provider.is_empty() && !out.resource_group.is_empty() && count <= 4 {
         // a resource group itself
         out.name = out.resource_group;
     }
@@ -70,14 +96,10 @@ fn offset(whole: &str, part: &str) -> usize {
     part.as_ptr() as usize - whole.as_ptr() as usize
 }
 
-const ML_WORKSPACES: &str = "/providers/microsoft.machinelearningservices/workspaces/";
-
 /// The Azure ML workspace an id is, or lies under, if any.
 pub fn ml_workspace(id: &str) -> Option<&str> {
-    let lower_match = find_ignore_ascii_case(id, ML_WORKSPACES)?;
-    let rest = &id[lower_match + ML_WORKSPACES.len()..];
-    let name = rest.split('/').next().unwrap_or("");
-    (!name.is_empty()).then_some(name)
+    let w = parse(id).ml_workspace;
+    (!w.is_empty()).then_some(w)
 }
 
 /// The byte offset of `needle` (lower-case ASCII) in `hay`, ignoring ASCII case.

@@ -11,6 +11,7 @@
 use crate::attribute::{Attribution, Owner};
 use crate::config::{Config, Split, Topology};
 use crate::dates::Month;
+use crate::fasthash::FastMap;
 use crate::money::Money;
 use crate::schema::CostRow;
 use ethnum::I256;
@@ -136,7 +137,7 @@ impl Acc {
 /// Interns strings so per-row keys are small and copyable.
 #[derive(Default)]
 struct Names {
-    ids: HashMap<String, u32>,
+    ids: FastMap<String, u32>,
     names: Vec<String>,
 }
 
@@ -256,9 +257,11 @@ pub struct Chargeback {
 #[derive(Default)]
 pub struct Rollup {
     names: Names,
-    lines: HashMap<Key, Acc>,
+    lines: FastMap<Key, Acc>,
     /// Input totals, summed apart from attribution so the two can be compared.
-    input: HashMap<(Month, u32), Acc>,
+    input: FastMap<(Month, u32), Acc>,
+    /// Reused to build unallocated reasons without allocating per row.
+    reason: String,
 }
 
 impl Rollup {
@@ -288,7 +291,9 @@ impl Rollup {
             Owner::Direct { team, project } => (month, cur, Kind::Direct, n.id(team), n.id(project), ws, env, 0, c),
             Owner::Pool => (month, cur, Kind::Pool, 0, 0, ws, env, 0, c),
             Owner::Unallocated(reason) => {
-                (month, cur, Kind::Unallocated, 0, 0, n.id(reason.workspace()), env, n.id(&reason.text()), c)
+                self.reason.clear();
+                reason.write_text(&mut self.reason);
+                (month, cur, Kind::Unallocated, 0, 0, n.id(reason.workspace()), env, n.id(&self.reason), c)
             }
             Owner::OutOfScope => (month, cur, Kind::OutOfScope, 0, 0, 0, 0, 0, c),
         };

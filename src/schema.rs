@@ -87,6 +87,8 @@ pub struct CostRow<'a> {
     pub resource_name: &'a str,
     pub resource_provider: &'a str,
     pub resource_type: Cow<'a, str>,
+    /// The Azure ML workspace the resource id is, or lies under; empty when none.
+    pub ml_workspace: &'a str,
     /// Meter category, else the FOCUS service name or the legacy service name.
     pub service: &'a str,
     pub consumed_service: &'a str,
@@ -99,7 +101,8 @@ pub struct CostRow<'a> {
     /// The raw `Tags` cell when it was not a JSON object in either format.
     pub tags_unparsed: Option<&'a str>,
     pub is_ml: bool,
-    pub aml: Option<AmlInfo>,
+    /// The raw `AdditionalInfo` cell; see [`CostRow::aml`].
+    pub additional_info: &'a str,
     /// FOCUS `ProviderName` (`Microsoft`, `AWS`...); empty in Azure-only layouts.
     pub provider: &'a str,
     pub cost_allocation_rule: &'a str,
@@ -108,6 +111,28 @@ pub struct CostRow<'a> {
 impl CostRow<'_> {
     pub fn billing_month(&self) -> Month {
         self.usage_date.month()
+    }
+
+    /// The Azure ML fields of `AdditionalInfo` (workspace id, cluster type, usage type), on ML rows that have them.
+    /// Parsed on demand: most consumers never ask, and JSON parsing every row was measurable.
+    pub fn aml(&self) -> Option<AmlInfo> {
+        if !self.is_ml || self.additional_info.is_empty() {
+            return None;
+        }
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(self.additional_info).ok()?;
+        let find = |key: &str| {
+            map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            })
+        };
+        let info = AmlInfo {
+            workspace_id: find("AmlWorkspaceId"),
+            cluster_type: find("ClusterType"),
+            usage_type: find("UsageType"),
+        };
+        (info != AmlInfo::default()).then_some(info)
     }
 
     /// The row's cost on `basis`; an unlabelled file's cost serves either.
