@@ -142,6 +142,8 @@ impl Batch {
 
 /// Writes allocated rows, one temporary Parquet file per month, while the export is read.
 pub struct AllocatedWriter<'c> {
+    /// Tells this writer's temporary files from those of the other parts.
+    id: usize,
     config: &'c Config,
     dir: PathBuf,
     schema: SchemaRef,
@@ -155,7 +157,9 @@ const BATCH_ROWS: usize = 64 * 1024;
 impl<'c> AllocatedWriter<'c> {
     /// `dir` is the staging folder; `files` names the sources by index.
     pub fn new(config: &'c Config, dir: &Path, files: Vec<String>) -> AllocatedWriter<'c> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         AllocatedWriter {
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             config,
             dir: dir.to_path_buf(),
             schema: allocated_schema(),
@@ -166,7 +170,7 @@ impl<'c> AllocatedWriter<'c> {
     }
 
     fn temp_path(&self, month: Month) -> PathBuf {
-        self.dir.join(month.to_string()).join("allocated.unsplit.parquet")
+        self.dir.join(month.to_string()).join(format!("allocated.part-{}.parquet", self.id))
     }
 
     /// Adds one row. Errors are kept and reported by [`AllocatedWriter::finish`], so the caller's row loop stays simple.
@@ -272,18 +276,14 @@ impl<'c> AllocatedWriter<'c> {
         Ok(())
     }
 
-    /// Closes the temporary files and writes each month's `allocated.parquet` and/or `allocated.jsonl` with the
-    /// split shares of its pool rows; returns the files written.
-    pub fn finish(mut self, chargeback: &Chargeback, formats: Formats) -> Result<Vec<PathBuf>> {
+    /// Closes this writer's temporary files: (month, file) for each month it saw.
+    fn close(mut self) -> Result<Vec<(Month, PathBuf)>> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let mut written = Vec::new();
-        let months: Vec<Month> = {
-            let mut m: Vec<Month> = self.months.keys().copied().collect();
-            m.sort();
-            m
-        };
+        let mut months: Vec<Month> = self.months.keys().copied().collect();
+        months.sort();
+        let mut out = Vec::new();
         for month in months {
             let Some((mut writer, mut batch)) = self.months.remove(&month) else { continue };
             let tmp = self.temp_path(month);
@@ -293,12 +293,42 @@ impl<'c> AllocatedWriter<'c> {
                 writer.write(&b).map_err(|e| perr(e.to_string()))?;
             }
             writer.close().map_err(|e| perr(e.to_string()))?;
-            let shares = split_shares(chargeback, month);
-            written.extend(add_shares(&tmp, &shares, formats)?);
+            out.push((month, tmp));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for AllocatedWriter<'_> {
+    /// A writer dropped without [`finish`] (a part read again from the right place) leaves no file behind.
+    fn drop(&mut self) {
+        let months: Vec<Month> = self.months.keys().copied().collect();
+        for month in months {
+            let path = self.temp_path(month);
+            self.months.remove(&month);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Closes every part's writer and writes each month's `allocated.parquet` and/or `allocated.jsonl`: the parts' rows
+/// in input order, their line numbers made the file's (each part's offset added), with the split shares of pool rows.
+pub fn finish(writers: Vec<(AllocatedWriter, u64)>, chargeback: &Chargeback, formats: Formats) -> Result<Vec<PathBuf>> {
+    let mut by_month: std::collections::BTreeMap<Month, Vec<(PathBuf, u64)>> = std::collections::BTreeMap::new();
+    for (w, offset) in writers {
+        for (month, tmp) in w.close()? {
+            by_month.entry(month).or_default().push((tmp, offset));
+        }
+    }
+    let mut written = Vec::new();
+    for (month, parts) in by_month {
+        let shares = split_shares(chargeback, month);
+        written.extend(add_shares(&parts, &shares, formats)?);
+        for (tmp, _) in parts {
             std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
-        Ok(written)
     }
+    Ok(written)
 }
 
 /// `x_SplitShares` of each pool of a month: (currency, workspace, environment) -> `team=fraction;...`.
@@ -321,20 +351,18 @@ fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, Strin
     out
 }
 
-/// Copies a month's temporary file, adding `x_SplitShares`, into allocated.parquet and/or allocated.jsonl.
+/// Copies a month's temporary files in order, adding each part's line offset and `x_SplitShares`, into
+/// allocated.parquet and/or allocated.jsonl.
 fn add_shares(
-    tmp: &Path,
+    parts: &[(PathBuf, u64)],
     shares: &HashMap<(String, String, String), String>,
     formats: Formats,
 ) -> Result<Vec<PathBuf>> {
     use arrow_array::cast::AsArray;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let dir = tmp.parent().unwrap_or(Path::new("."));
-    let perr = |e: String| Error::Parquet { path: tmp.to_path_buf(), detail: e };
-    let file = std::fs::File::open(tmp).map_err(|e| Error::io(tmp, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-        .map_err(|e| perr(e.to_string()))?;
+    let Some((first, _)) = parts.first() else { return Ok(vec![]) };
+    let dir = first.parent().unwrap_or(Path::new("."));
+    let perr = |e: String| Error::Parquet { path: first.to_path_buf(), detail: e };
     let mut fields: Vec<Field> = allocated_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
     fields.push(Field::new("x_SplitShares", DataType::Utf8, false));
     let schema: SchemaRef = Arc::new(Schema::new(fields));
@@ -358,31 +386,43 @@ fn add_shares(
     let index = |name: &str| allocated_schema().index_of(name).unwrap_or(0);
     let (cur, ws, env, method) =
         (index("BillingCurrency"), index("x_Workspace"), index("x_Environment"), index("x_AllocationMethod"));
-    for batch in reader {
-        let batch = batch.map_err(|e| perr(e.to_string()))?;
-        let col = |i: usize| batch.column(i).as_string::<i32>().clone();
-        let (c, w, e, m) = (col(cur), col(ws), col(env), col(method));
-        let column: StringArray = (0..batch.num_rows())
-            .map(|r| {
-                let pooled = m.value(r).starts_with("shared-");
-                Some(if pooled {
-                    shares
-                        .get(&(c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
-                        .cloned()
-                        .unwrap_or_default()
-                } else {
-                    String::new()
+    let line_col = index("x_SourceLine");
+    for (tmp, offset) in parts {
+        let file = std::fs::File::open(tmp).map_err(|e| Error::io(tmp, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            .map_err(|e| perr(e.to_string()))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| perr(e.to_string()))?;
+            let col = |i: usize| batch.column(i).as_string::<i32>().clone();
+            let (c, w, e, m) = (col(cur), col(ws), col(env), col(method));
+            let column: StringArray = (0..batch.num_rows())
+                .map(|r| {
+                    let pooled = m.value(r).starts_with("shared-");
+                    Some(if pooled {
+                        shares
+                            .get(&(c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
+                            .cloned()
+                            .unwrap_or_default()
+                    } else {
+                        String::new()
+                    })
                 })
-            })
-            .collect();
-        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-        columns.push(Arc::new(column));
-        let out = RecordBatch::try_new(schema.clone(), columns).map_err(|e| perr(e.to_string()))?;
-        if let Some(w) = pq.as_mut() {
-            w.write(&out).map_err(|e| perr(e.to_string()))?;
-        }
-        if let Some(j) = json.as_mut() {
-            j.write(&out).map_err(|e| perr(e.to_string()))?;
+                .collect();
+            let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+            if *offset > 0 {
+                let lines = batch.column(line_col).as_primitive::<arrow_array::types::UInt64Type>();
+                columns[line_col] =
+                    Arc::new(lines.iter().map(|l| l.map(|l| l + offset)).collect::<arrow_array::UInt64Array>());
+            }
+            columns.push(Arc::new(column));
+            let out = RecordBatch::try_new(schema.clone(), columns).map_err(|e| perr(e.to_string()))?;
+            if let Some(w) = pq.as_mut() {
+                w.write(&out).map_err(|e| perr(e.to_string()))?;
+            }
+            if let Some(j) = json.as_mut() {
+                j.write(&out).map_err(|e| perr(e.to_string()))?;
+            }
         }
     }
     let mut written = Vec::new();

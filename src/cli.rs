@@ -56,6 +56,9 @@ pub struct RunArgs {
     /// Write the time of the run into summary.json and the HTML pages (reruns are otherwise byte-identical).
     #[arg(long)]
     pub timestamp: bool,
+    /// Threads that read the input (large CSV files are read in 128 MiB chunks); every core by default.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Machine-readable formats: csv (chargeback.csv), parquet (chargeback.parquet, allocated.parquet), json
     /// (chargeback.json, allocated.jsonl); comma-separated. HTML pages and statements are always written.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "csv")]
@@ -264,6 +267,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         ingest: args.input.options(),
         strict: args.input.strict,
         timestamp: args.timestamp,
+        threads: args.threads,
         formats: crate::allocated::Formats {
             csv: args.format.contains(&OutputFormat::Csv),
             parquet: args.format.contains(&OutputFormat::Parquet),

@@ -192,6 +192,34 @@ impl<'c> CompareAcc<'c> {
         }
     }
 
+    /// Adds another part's facts.
+    pub fn merge(&mut self, other: CompareAcc) {
+        for (month, currency, o) in other.facts {
+            let pos = match self.facts.iter().position(|(m, c, _)| *m == month && *c == currency) {
+                Some(p) => p,
+                None => {
+                    self.facts.push((month, currency, Facts::default()));
+                    self.facts.len() - 1
+                }
+            };
+            let f = &mut self.facts[pos].2;
+            f.total += o.total;
+            f.footprint += o.footprint;
+            f.direct += o.direct;
+            f.pool += o.pool;
+            f.team_tagged += o.team_tagged;
+            f.project_known += o.project_known;
+            f.project_tagged += o.project_tagged;
+            f.division_attributable += o.division_attributable;
+            f.workspaces.extend(o.workspaces);
+            f.teams.extend(o.teams);
+            for (team, projects) in o.projects {
+                f.projects.entry(team).or_default().extend(projects);
+            }
+            f.teams_without_project.extend(o.teams_without_project);
+        }
+    }
+
     /// The estimates of every topology, per month and currency.
     pub fn estimates(&self) -> Vec<Estimate> {
         let mut facts: Vec<&(Month, String, Facts)> = self.facts.iter().collect();

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub strict: bool,
     /// Write the time of the run into summary.json and the HTML pages.
     pub timestamp: bool,
+    /// Threads that read the input; every core when not given.
+    pub threads: Option<usize>,
     pub formats: crate::allocated::Formats,
 }
 
@@ -104,40 +106,78 @@ fn strict_error(load: &LoadReport) -> Result<()> {
 }
 
 /// The monthly chargeback run (`Output::Pack`) or the topology comparison (`Output::Topology`).
+/// What one part of the input (a file, or a chunk of a large file) sums to while it is read.
+struct RunState<'c> {
+    config: &'c Config,
+    attributor: &'c Attributor<'c>,
+    basis: CostBasis,
+    month: Option<Month>,
+    rollup: Rollup,
+    compare: CompareAcc<'c>,
+    allocated: Option<crate::allocated::AllocatedWriter<'c>>,
+    other_months: u64,
+}
+
+impl ingest::RowSink for RunState<'_> {
+    fn row(&mut self, row: &CostRow) {
+        let month = row.billing_month();
+        if self.month.is_some_and(|m| m != month) {
+            self.other_months += 1;
+            return;
+        }
+        // A row without a cost on this basis comes from a file of the other basis, refused after reading.
+        let Some(cost) = row.cost(self.basis) else { return };
+        let a = self.attributor.apply(row);
+        self.rollup.add(month, row.currency, cost, crate::rollup::category(row), &a, self.config);
+        self.compare.add(row, cost, &a);
+        if let Some(w) = self.allocated.as_mut() {
+            w.add(row, &a);
+        }
+    }
+}
+
+/// How many threads read the input: `--threads`, else every core.
+fn thread_count(asked: Option<usize>) -> usize {
+    asked.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1)
+}
+
+/// The monthly chargeback run (`Output::Pack`) or the topology comparison (`Output::Topology`).
 pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let config = Config::load(&options.config)?;
     let basis = options.basis.unwrap_or(config.basis);
     let inputs = inputs(&options.inputs, &config)?;
     let plan = ingest::plan(&inputs)?;
     let attributor = Attributor::new(&config);
-    let mut rollup = Rollup::new();
-    let mut compare = CompareAcc::new(&config);
-    let mut other_months = 0u64;
     // allocated.parquet streams into the staging folder while the export is read.
     let pack = output == Output::Pack;
     let staging = if pack { Some(report::Staging::create(&options.out)?) } else { None };
-    let mut allocated = match (&staging, pack && options.formats.allocated()) {
-        (Some(st), true) => {
-            let names = plan.sources.iter().map(|s| s.path.display().to_string()).collect();
-            Some(crate::allocated::AllocatedWriter::new(&config, &st.dir, names))
-        }
-        _ => None,
+    let allocated_dir = staging.as_ref().filter(|_| options.formats.allocated()).map(|s| s.dir.clone());
+    let names: Vec<String> = plan.sources.iter().map(|s| s.path.display().to_string()).collect();
+    let new_state = || RunState {
+        config: &config,
+        attributor: &attributor,
+        basis,
+        month: options.month,
+        rollup: Rollup::new(),
+        compare: CompareAcc::new(&config),
+        allocated: allocated_dir.as_ref().map(|d| crate::allocated::AllocatedWriter::new(&config, d, names.clone())),
+        other_months: 0,
     };
-    let load = ingest::load(&plan, &options.ingest, &mut |row| {
-        let month = row.billing_month();
-        if options.month.is_some_and(|m| m != month) {
-            other_months += 1;
-            return;
+    let (parts, load) = ingest::load_parts(&plan, &options.ingest, thread_count(options.threads), &new_state)?;
+    // Merge the parts in input order.
+    let mut rollup = Rollup::new();
+    let mut compare = CompareAcc::new(&config);
+    let mut other_months = 0u64;
+    let mut writers = Vec::new();
+    for part in parts {
+        let state = part.sink;
+        rollup.merge(state.rollup);
+        compare.merge(state.compare);
+        other_months += state.other_months;
+        if let Some(w) = state.allocated {
+            writers.push((w, part.line_offset));
         }
-        // A row without a cost on this basis comes from a file of the other basis, refused below.
-        let Some(cost) = row.cost(basis) else { return };
-        let a = attributor.apply(row);
-        rollup.add(month, row.currency, cost, crate::rollup::category(row), &a, &config);
-        compare.add(row, cost, &a);
-        if let Some(w) = allocated.as_mut() {
-            w.add(row, &a);
-        }
-    })?;
+    }
     if let Some(problem) = basis_problems(&load, basis) {
         return Err(Error::Usage(problem));
     }
@@ -174,9 +214,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let charts = compare.charts(&chargeback, basis);
     let written = match (output, &staging) {
         (Output::Pack, Some(staging)) => {
-            if let Some(w) = allocated {
-                w.finish(&chargeback, options.formats)?;
-            }
+            crate::allocated::finish(writers, &chargeback, options.formats)?;
             report::write(&chargeback, &estimates, &charts, &info, staging)?
         }
         _ => report::write_topology(&chargeback, &estimates, &charts, &options.out)?,

@@ -300,6 +300,23 @@ impl Rollup {
         self.lines.entry(key).or_default().add(cost);
     }
 
+    /// Adds another part's sums (its names re-interned here).
+    pub fn merge(&mut self, other: Rollup) {
+        let map: Vec<u32> = other.names.names.iter().map(|n| self.names.id(n)).collect();
+        let id = |i: u32| map[i as usize];
+        for ((month, cur, kind, team, project, ws, env, reason, cat), acc) in other.lines {
+            let key = (month, id(cur), kind, id(team), id(project), id(ws), id(env), id(reason), cat);
+            let e = self.lines.entry(key).or_default();
+            e.rows += acc.rows;
+            e.cost += acc.cost;
+        }
+        for ((month, cur), acc) in other.input {
+            let e = self.input.entry((month, id(cur))).or_default();
+            e.rows += acc.rows;
+            e.cost += acc.cost;
+        }
+    }
+
     /// Splits the pools and rounds: the chargeback of every month.
     pub fn compute(self, config: &Config) -> Chargeback {
         let n = &self.names;

@@ -4,4 +4,5 @@ mod chargeback;
 mod common;
 mod finance;
 mod ingest;
+mod scale;
 mod topology;

@@ -363,34 +363,85 @@ fn modified_time(p: &Path) -> SystemTime {
     std::fs::metadata(p).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
-/// Reads every planned file, giving each readable row to `sink`. Rejected rows are collected, not fatal; an
-/// unreadable file, or a manifest whose row count disagrees with what was read, is an error.
-pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> Result<LoadReport> {
-    let mut report = LoadReport { warnings: plan.warnings.clone(), ..LoadReport::default() };
-    for (index, source) in plan.sources.iter().enumerate() {
-        let file = read::read_source(source, index as u32, options, &mut report, sink)?;
-        if let Some((mpath, blob, Some(declared))) = &source.manifest {
-            if *declared != file.rows {
-                return Err(Error::Manifest {
-                    path: mpath.clone(),
-                    detail: format!(
-                        "blob {blob} declares {declared} data rows but {} holds {}; the file is incomplete or was changed, re-download the run",
-                        source.path.display(),
-                        file.rows
-                    ),
-                });
-            }
+/// Receives canonical rows. Each part of the input (a file, or a chunk of a large one) gets its own sink, so parts
+/// can be read on several threads; the caller merges the sinks in order.
+pub trait RowSink: Send {
+    fn row(&mut self, row: &CostRow);
+}
+
+/// A part's sink, and what to add to the line numbers of its rows to make them the file's lines.
+pub struct Part<S> {
+    pub sink: S,
+    pub source: usize,
+    pub line_offset: u64,
+}
+
+/// After reading one file: its manifest's row count checked, a header-only file noted.
+fn file_read(source: &Source, file: FileReport, report: &mut LoadReport) -> Result<()> {
+    if let Some((mpath, blob, Some(declared))) = &source.manifest {
+        if *declared != file.rows {
+            return Err(Error::Manifest {
+                path: mpath.clone(),
+                detail: format!(
+                    "blob {blob} declares {declared} data rows but {} holds {}; the file is incomplete or was changed, re-download the run",
+                    source.path.display(),
+                    file.rows
+                ),
+            });
         }
-        if file.rows == 0 {
-            report.warnings.push(format!("{}: header only, no data rows", source.path.display()));
-        }
-        report.files.push(file);
     }
+    if file.rows == 0 {
+        report.warnings.push(format!("{}: header only, no data rows", source.path.display()));
+    }
+    report.files.push(file);
+    Ok(())
+}
+
+fn finish_report(report: &mut LoadReport) {
     let mut layouts: Vec<&str> = report.files.iter().map(|f| f.layout.id()).collect();
     layouts.sort_unstable();
     layouts.dedup();
     if layouts.len() > 1 {
         report.warnings.push(format!("mixed layouts: {}", layouts.join(", ")));
     }
+}
+
+/// Reads every planned file, giving each readable row to `sink`, in order, on this thread. Rejected rows are
+/// collected, not fatal; an unreadable file, or a manifest whose row count disagrees with what was read, is an error.
+pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> Result<LoadReport> {
+    let mut report = LoadReport { warnings: plan.warnings.clone(), ..LoadReport::default() };
+    for (index, source) in plan.sources.iter().enumerate() {
+        let file = read::read_source(source, index as u32, options, &mut report, sink)?;
+        file_read(source, file, &mut report)?;
+    }
+    finish_report(&mut report);
     Ok(report)
+}
+
+/// Like [`load`], but each file, and each chunk of a large uncompressed CSV file, goes to a sink of its own, read on up
+/// to `threads` threads. The parts come back in input order; how files are cut depends only on their size.
+pub fn load_parts<S: RowSink>(
+    plan: &Plan,
+    options: &Options,
+    threads: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> Result<(Vec<Part<S>>, LoadReport)> {
+    let mut report = LoadReport { warnings: plan.warnings.clone(), ..LoadReport::default() };
+    let mut parts = Vec::new();
+    for (index, source) in plan.sources.iter().enumerate() {
+        let size = std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0);
+        let file = if source.format == Format::Csv && size >= 2 * read::chunk_bytes() {
+            let (file, chunks) = read::read_csv_chunked(source, index as u32, options, &mut report, threads, new_sink)?;
+            parts.extend(chunks.into_iter().map(|(sink, line_offset)| Part { sink, source: index, line_offset }));
+            file
+        } else {
+            let mut sink = new_sink();
+            let file = read::read_source(source, index as u32, options, &mut report, &mut |row| sink.row(row))?;
+            parts.push(Part { sink, source: index, line_offset: 0 });
+            file
+        };
+        file_read(source, file, &mut report)?;
+    }
+    finish_report(&mut report);
+    Ok((parts, report))
 }

@@ -62,9 +62,127 @@ fn new_report(source: &Source, map: &ColumnMap, basis: Basis) -> FileReport {
     }
 }
 
-fn reject(report: &mut LoadReport, file: &mut FileReport, line: u64, e: RowError) {
+fn reject_row(report: &mut LoadReport, file: &mut FileReport, line: u64, e: RowError) {
     file.rejected += 1;
     report.rejects.push(Reject { file: file.path.clone(), line, column: e.column, reason: e.reason });
+}
+
+/// What every record of one CSV file is read with.
+struct CsvContext<'a> {
+    source: &'a Source,
+    index: u32,
+    map: ColumnMap,
+    names: Vec<String>,
+    basis: Basis,
+}
+
+fn read_error(source: &Source, line: u64, e: csv::Error) -> Error {
+    let detail = match e.kind() {
+        csv::ErrorKind::Io(io) if source.format == Format::CsvGz => {
+            format!("the gzip stream is truncated or corrupt ({io}); re-download the file")
+        }
+        csv::ErrorKind::Io(io) => io.to_string(),
+        _ => e.to_string(),
+    };
+    Error::Read { path: source.path.clone(), line, detail }
+}
+
+fn csv_builder() -> csv::ReaderBuilder {
+    let mut b = csv::ReaderBuilder::new();
+    b.has_headers(false).flexible(true).buffer_capacity(1 << 18);
+    b
+}
+
+/// Where a run of records stopped: the byte offset (from the reader's start) and relative line of the first record
+/// not read, and what was read.
+struct Stop {
+    byte: u64,
+    line: u64,
+}
+
+/// Reads records until EOF or until a record starts at or after `stop_at` (bytes from the reader's start, which is
+/// `base` in the file). Line numbers given to rows and rejects are the reader's own plus `line_offset`.
+#[allow(clippy::too_many_arguments)]
+fn read_records<R: Read>(
+    ctx: &CsvContext,
+    reader: &mut csv::Reader<R>,
+    stop_at: u64,
+    line_offset: u64,
+    file: &mut FileReport,
+    rejects: &mut Vec<Reject>,
+    sink: &mut dyn FnMut(&CostRow),
+) -> Result<Stop> {
+    let mut record = csv::ByteRecord::new();
+    let mut last_line = 0;
+    loop {
+        let before = reader.position().clone();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Stop { byte: before.byte(), line: before.line() }),
+            Err(e) => return Err(read_error(ctx.source, line_offset + last_line + 1, e)),
+        }
+        let pos = record.position().cloned().unwrap_or(before);
+        if pos.byte() >= stop_at {
+            return Ok(Stop { byte: pos.byte(), line: pos.line() });
+        }
+        let line = pos.line() + line_offset;
+        last_line = pos.line();
+        file.rows += 1;
+        let mut reject = |e: RowError| {
+            file.rejected += 1;
+            rejects.push(Reject { file: file.path.clone(), line, column: e.column, reason: e.reason });
+        };
+        if record.len() != ctx.map.width {
+            reject(RowError {
+                column: String::new(),
+                reason: format!("expected {} fields, found {}", ctx.map.width, record.len()),
+            });
+            continue;
+        }
+        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
+            Ok(t) => t,
+            Err(e) => {
+                let field = e.utf8_error().field();
+                record = e.into_byte_record();
+                let name = ctx.names.get(field).cloned().unwrap_or_default();
+                reject(RowError { column: name, reason: "not valid UTF-8".into() });
+                continue;
+            }
+        };
+        let get = |i: usize| text.get(i).unwrap_or("");
+        match ctx.map.map(&get, ctx.basis, ctx.index, line) {
+            Ok(row) => sink(&row),
+            Err(e) => reject(e),
+        }
+        record = text.into_byte_record();
+    }
+}
+
+/// Opens a CSV file, reads its header and detects its layout.
+fn open_csv<'a>(
+    source: &'a Source,
+    index: u32,
+    options: &Options,
+    report: &mut LoadReport,
+) -> Result<(CsvContext<'a>, csv::Reader<Box<dyn Read>>)> {
+    let mut reader = csv_builder().from_reader(open(source)?);
+    let mut record = csv::ByteRecord::new();
+    if !reader.read_byte_record(&mut record).map_err(|e| read_error(source, 1, e))? {
+        return Err(Error::EmptyFile(source.path.clone()));
+    }
+    let header = csv::StringRecord::from_byte_record(record).map_err(|_| Error::Read {
+        path: source.path.clone(),
+        line: 1,
+        detail: "the header row is not valid UTF-8; save the export as UTF-8".into(),
+    })?;
+    let names: Vec<String> = header.iter().map(String::from).collect();
+    if names.iter().all(|n| n.trim_start_matches('\u{feff}').trim().is_empty()) {
+        return Err(Error::EmptyFile(source.path.clone()));
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let map = ColumnMap::detect(&refs).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
+    let basis = basis_for(source, map.layout, options, report);
+    Ok((CsvContext { source, index, map, names, basis }, reader))
 }
 
 fn read_csv(
@@ -74,71 +192,170 @@ fn read_csv(
     report: &mut LoadReport,
     sink: &mut dyn FnMut(&CostRow),
 ) -> Result<FileReport> {
-    let gz = source.format == Format::CsvGz;
-    let read_error = |line: u64, e: csv::Error| {
-        let detail = match e.kind() {
-            csv::ErrorKind::Io(io) if gz => {
-                format!("the gzip stream is truncated or corrupt ({io}); re-download the file")
-            }
-            csv::ErrorKind::Io(io) => io.to_string(),
-            _ => e.to_string(),
-        };
-        Error::Read { path: source.path.clone(), line, detail }
-    };
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 18).from_reader(open(source)?);
-    let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(|e| read_error(1, e))? {
-        return Err(Error::EmptyFile(source.path.clone()));
-    }
-    let header = csv::StringRecord::from_byte_record(record.clone()).map_err(|_| Error::Read {
-        path: source.path.clone(),
-        line: 1,
-        detail: "the header row is not valid UTF-8; save the export as UTF-8".into(),
-    })?;
-    let names: Vec<&str> = header.iter().collect();
-    if names.iter().all(|n| n.trim_start_matches('\u{feff}').trim().is_empty()) {
-        return Err(Error::EmptyFile(source.path.clone()));
-    }
-    let map = ColumnMap::detect(&names).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
-    let basis = basis_for(source, map.layout, options, report);
-    let mut file = new_report(source, &map, basis);
-    let mut last_line = 1;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(read_error(last_line + 1, e)),
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(last_line + 1);
-        last_line = line;
-        file.rows += 1;
-        if record.len() != map.width {
-            let e = RowError {
-                column: String::new(),
-                reason: format!("expected {} fields, found {}", map.width, record.len()),
-            };
-            reject(report, &mut file, line, e);
-            continue;
-        }
-        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
-            Ok(t) => t,
-            Err(e) => {
-                let field = e.utf8_error().field();
-                record = e.into_byte_record();
-                let name = names.get(field).map(|n| n.to_string()).unwrap_or_default();
-                reject(report, &mut file, line, RowError { column: name, reason: "not valid UTF-8".into() });
-                continue;
-            }
-        };
-        let get = |i: usize| text.get(i).unwrap_or("");
-        match map.map(&get, basis, index, line) {
-            Ok(row) => sink(&row),
-            Err(e) => reject(report, &mut file, line, e),
-        }
-        record = text.into_byte_record();
-    }
+    let (ctx, mut reader) = open_csv(source, index, options, report)?;
+    let mut file = new_report(source, &ctx.map, ctx.basis);
+    let mut rejects = Vec::new();
+    read_records(&ctx, &mut reader, u64::MAX, 0, &mut file, &mut rejects, sink)?;
+    report.rejects.extend(rejects);
     Ok(file)
+}
+
+/// Files of at least two chunks are read in chunks of 128 MiB, in parallel. Fixed, not derived from the number of
+/// cores, so that every machine splits a file alike and the outputs stay byte-identical. The tests set
+/// `MLSPEND_CHUNK_BYTES` to cut small files into many chunks.
+pub(super) fn chunk_bytes() -> u64 {
+    std::env::var("MLSPEND_CHUNK_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&b| b > 0)
+        .unwrap_or(128 << 20)
+}
+
+/// One chunk's outcome.
+struct ChunkOut<S> {
+    sink: S,
+    /// Where its first record started, and where the first record it did not read starts (bytes in the file).
+    start: u64,
+    end: u64,
+    /// Relative line of that first unread record: the chunk covered `end_line - 1` lines.
+    end_line: u64,
+    rows: u64,
+    rejected: u64,
+    rejects: Vec<Reject>,
+}
+
+/// The first record boundary at or after `at`, assuming the newline before it is not inside a quoted field (the
+/// assumption is checked against the previous chunk's true end).
+fn next_record_start(path: &std::path::Path, at: u64) -> std::io::Result<u64> {
+    use std::io::{BufRead, Seek, SeekFrom};
+    if at == 0 {
+        return Ok(0);
+    }
+    let mut f = BufReader::new(File::open(path)?);
+    f.seek(SeekFrom::Start(at - 1))?;
+    let mut skipped = Vec::new();
+    let n = f.read_until(b'\n', &mut skipped)?;
+    Ok(at - 1 + n as u64)
+}
+
+fn parse_chunk<S: super::RowSink>(
+    ctx: &CsvContext,
+    start: u64,
+    stop_at: u64,
+    absolute_lines: Option<u64>,
+    mut sink: S,
+) -> Result<ChunkOut<S>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(&ctx.source.path).map_err(|e| Error::io(&ctx.source.path, e))?;
+    f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
+    let mut reader = csv_builder().from_reader(BufReader::with_capacity(1 << 20, f));
+    let mut file = FileReport {
+        path: ctx.source.path.display().to_string(),
+        input: ctx.source.input,
+        format: ctx.source.format,
+        layout: ctx.map.layout,
+        variant: ctx.map.variant,
+        basis: ctx.basis,
+        rows: 0,
+        rejected: 0,
+    };
+    let mut rejects = Vec::new();
+    let stop = read_records(
+        ctx,
+        &mut reader,
+        stop_at.saturating_sub(start),
+        absolute_lines.unwrap_or(0),
+        &mut file,
+        &mut rejects,
+        &mut |row| sink.row(row),
+    )?;
+    Ok(ChunkOut {
+        sink,
+        start,
+        end: start + stop.byte,
+        end_line: stop.line,
+        rows: file.rows,
+        rejected: file.rejected,
+        rejects,
+    })
+}
+
+/// Reads one large CSV file in fixed-size chunks on up to `threads` threads, each chunk into its own sink. Chunk k
+/// starts at the first newline at or after k x [`CHUNK_BYTES`]; once all are read, each start is checked against
+/// where the chunk before really ended (a quoted field can hold a newline), and a chunk that guessed wrong is read
+/// again from the right place. Returns the sinks in file order with the line offset of each.
+pub(super) fn read_csv_chunked<S: super::RowSink>(
+    source: &Source,
+    index: u32,
+    options: &Options,
+    report: &mut LoadReport,
+    threads: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> Result<(FileReport, Vec<(S, u64)>)> {
+    let len = std::fs::metadata(&source.path).map_err(|e| Error::io(&source.path, e))?.len();
+    let (ctx, reader) = open_csv(source, index, options, report)?;
+    let header_end = reader.position().byte();
+    let header_lines = reader.position().line() - 1;
+    drop(reader);
+    let size = chunk_bytes();
+    let chunks = len.div_ceil(size).max(1);
+    let nominal: Vec<(u64, u64)> =
+        (0..chunks).map(|k| (k * size, if k + 1 == chunks { u64::MAX } else { (k + 1) * size })).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<ChunkOut<S>>>>> =
+        (0..chunks).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(chunks as usize).max(1) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if k >= chunks as usize {
+                    break;
+                }
+                let (lo, hi) = nominal[k];
+                let out = if k == 0 {
+                    parse_chunk(&ctx, header_end, hi, Some(header_lines), new_sink())
+                } else {
+                    next_record_start(&source.path, lo)
+                        .map_err(|e| Error::io(&source.path, e))
+                        .and_then(|start| parse_chunk(&ctx, start, hi, None, new_sink()))
+                };
+                if let Ok(mut slot) = results[k].lock() {
+                    *slot = Some(out);
+                }
+            });
+        }
+    });
+    let mut outs: Vec<ChunkOut<S>> = Vec::with_capacity(chunks as usize);
+    for slot in results {
+        let out = slot.into_inner().ok().flatten().unwrap_or_else(|| {
+            Err(Error::Read { path: source.path.clone(), line: 0, detail: "a reading thread stopped".into() })
+        })?;
+        outs.push(out);
+    }
+    // Check each chunk's start against the true end of the one before; read again where the guess was wrong.
+    for k in 1..outs.len() {
+        let true_start = outs[k - 1].end;
+        if outs[k].start != true_start {
+            let hi = nominal[k].1.max(true_start);
+            outs[k] = parse_chunk(&ctx, true_start, hi, None, new_sink())?;
+        }
+    }
+    let mut file = new_report(source, &ctx.map, ctx.basis);
+    let mut parts = Vec::with_capacity(outs.len());
+    // Lines before chunk 0's first record are the header's; its rows carry absolute lines already.
+    let mut lines_before = header_lines;
+    for (k, out) in outs.into_iter().enumerate() {
+        let offset = if k == 0 { 0 } else { lines_before };
+        file.rows += out.rows;
+        file.rejected += out.rejected;
+        report.rejects.extend(out.rejects.into_iter().map(|mut r| {
+            r.line += offset;
+            r
+        }));
+        lines_before = if k == 0 { header_lines + out.end_line - 1 } else { lines_before + out.end_line - 1 };
+        parts.push((out.sink, offset));
+    }
+    Ok((file, parts))
 }
 
 fn read_parquet(
@@ -188,7 +405,7 @@ fn read_parquet(
             };
             match map.map(&get, basis, index, row_number) {
                 Ok(row) => sink(&row),
-                Err(e) => reject(report, &mut file, row_number, e),
+                Err(e) => reject_row(report, &mut file, row_number, e),
             }
         }
     }
