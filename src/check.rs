@@ -131,7 +131,33 @@ fn sorted(v: Vec<(Month, String, Totals)>) -> Vec<MonthTotals> {
     out
 }
 
+impl ingest::RowSink for Acc {
+    fn row(&mut self, row: &CostRow) {
+        self.add(row);
+    }
+}
+
 impl Acc {
+    fn merge(&mut self, other: Acc) {
+        for (m, c, t) in &other.months {
+            bucket(&mut self.months, *m, c).merge(t);
+        }
+        for (m, c, t) in &other.ml {
+            bucket(&mut self.ml, *m, c).merge(t);
+        }
+        for (key, (rows, variants)) in other.tags {
+            let e = self.tags.entry(key).or_default();
+            e.0 += rows;
+            for (name, n) in variants {
+                *e.1.entry(name).or_default() += n;
+            }
+        }
+        self.tags_unparsed += other.tags_unparsed;
+        for (p, n) in other.providers {
+            *self.providers.entry(p).or_default() += n;
+        }
+    }
+
     fn add(&mut self, row: &CostRow) {
         let month = row.billing_month();
         bucket(&mut self.months, month, row.currency).add(row);
@@ -177,7 +203,15 @@ pub fn run(
             accs[input_of[row.file as usize]].add(row);
             also(row);
         })?,
-        None => ingest::load(plan, options, &mut |row| accs[input_of[row.file as usize]].add(row))?,
+        None => {
+            // Parts of large files are read on every core, each into an Acc of its own, merged per input.
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let (parts, load) = ingest::load_parts(plan, options, threads, &Acc::default)?;
+            for part in parts {
+                accs[input_of[part.source]].merge(part.sink);
+            }
+            load
+        }
     };
     let mut all_months: Vec<(Month, String, Totals)> = Vec::new();
     let mut inputs = Vec::new();

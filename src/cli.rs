@@ -102,6 +102,9 @@ pub struct InputArgs {
     /// Fail (exit 1) if any row is rejected.
     #[arg(long)]
     pub strict: bool,
+    /// No progress line and no warnings on stderr (errors still).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 impl InputArgs {
@@ -193,7 +196,10 @@ fn stdout_write(text: &str) -> Result<()> {
         .map_err(|source| Error::Write { path: "<stdout>".into(), source })
 }
 
-fn warn(warnings: &[String]) {
+fn warn(warnings: &[String], quiet: bool) {
+    if quiet {
+        return;
+    }
     let mut err = std::io::stderr().lock();
     for w in warnings {
         let _ = writeln!(err, "warning: {w}");
@@ -207,6 +213,7 @@ fn run_check(args: &CheckArgs) -> Result<()> {
         _ => args.input.paths()?,
     };
     let plan = ingest::plan(&inputs)?;
+    let progress = crate::progress::Display::start(plan.bytes(), args.input.quiet || args.json);
     let (report, _) = match &config {
         Some(c) => {
             let mut coverage = pipeline::CoverageAcc::new(c);
@@ -216,12 +223,13 @@ fn run_check(args: &CheckArgs) -> Result<()> {
         }
         None => check::run(&plan, &args.input.options(), None)?,
     };
+    drop(progress);
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
         stdout_write(&(text + "\n"))?;
     } else {
         stdout_write(&check::render_text(&report))?;
-        warn(&report.warnings);
+        warn(&report.warnings, args.input.quiet);
     }
     strict_check(args.input.strict, &report.rejects)
 }
@@ -268,6 +276,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         strict: args.input.strict,
         timestamp: args.timestamp,
         threads: args.threads,
+        quiet: args.input.quiet,
         formats: crate::allocated::Formats {
             csv: args.format.contains(&OutputFormat::Csv),
             parquet: args.format.contains(&OutputFormat::Parquet),
@@ -283,7 +292,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
             text.push_str(&format!("wrote {}\n", w.display()));
         }
         stdout_write(&text)?;
-        warn(&outcome.load.warnings);
+        warn(&outcome.load.warnings, args.input.quiet);
         return Ok(());
     }
     for m in &outcome.chargeback.months {
@@ -324,7 +333,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         text.push_str(&format!("{} rows of other months left out by --month\n", outcome.other_months));
     }
     stdout_write(&text)?;
-    warn(&outcome.load.warnings);
+    warn(&outcome.load.warnings, args.input.quiet);
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod layout;
 pub mod money;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod resource;
 pub mod rollup;

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub timestamp: bool,
     /// Threads that read the input; every core when not given.
     pub threads: Option<usize>,
+    /// No progress line.
+    pub quiet: bool,
     pub formats: crate::allocated::Formats,
 }
 
@@ -163,7 +165,9 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         allocated: allocated_dir.as_ref().map(|d| crate::allocated::AllocatedWriter::new(&config, d, names.clone())),
         other_months: 0,
     };
+    let progress = crate::progress::Display::start(plan.bytes(), options.quiet);
     let (parts, load) = ingest::load_parts(&plan, &options.ingest, thread_count(options.threads), &new_state)?;
+    drop(progress);
     // Merge the parts in input order.
     let mut rollup = Rollup::new();
     let mut compare = CompareAcc::new(&config);

@@ -163,6 +163,14 @@ struct CurrencyView<'a> {
     rate: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     input_total_report: Option<String>,
+    teams: Vec<TeamView<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct TeamView<'a> {
+    team: &'a str,
+    total: String,
+    total_exact: String,
 }
 
 fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
@@ -181,6 +189,15 @@ fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
         balanced: t.balanced,
         rate: t.rate.map(|r| r.to_plain()),
         input_total_report: t.input_total_report.map(|v| v.to_plain()),
+        teams: t
+            .teams
+            .iter()
+            .map(|(team, rounded, exact)| TeamView {
+                team,
+                total: rounded.to_fixed(t.decimals),
+                total_exact: exact.to_plain(),
+            })
+            .collect(),
     }
 }
 

@@ -227,6 +227,8 @@ pub struct CurrencyTotals {
     /// Units of the reporting currency per unit of this one, and the input total converted, when configured.
     pub rate: Option<Money>,
     pub input_total_report: Option<Money>,
+    /// Each team's total (and `(unallocated)`, `(out-of-scope)`): the sum of its rounded lines, and exact.
+    pub teams: Vec<(String, Money, Money)>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -489,6 +491,15 @@ impl Rollup {
                     balanced: false,
                     rate: None,
                     input_total_report: None,
+                    teams: {
+                        let mut by_team: BTreeMap<&str, (Money, Money)> = BTreeMap::new();
+                        for &i in &idx {
+                            let e = by_team.entry(merged[i].team.as_str()).or_default();
+                            e.0 += merged[i].cost;
+                            e.1 += merged[i].exact;
+                        }
+                        by_team.into_iter().map(|(t, (r, x))| (t.to_string(), r, x)).collect()
+                    },
                 });
             }
             let mut mc = MonthChargeback { month, lines: merged, totals, splits };
@@ -691,6 +702,7 @@ mod tests {
             balanced: false,
             rate: None,
             input_total_report: None,
+            teams: vec![],
         };
         let mut good =
             MonthChargeback { month, lines: vec![line.clone()], totals: vec![totals("10", 1)], splits: vec![] };

@@ -406,6 +406,13 @@ fn finish_report(report: &mut LoadReport) {
     }
 }
 
+impl Plan {
+    /// The size of the files to read, in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.sources.iter().map(|s| std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0)).sum()
+    }
+}
+
 /// Reads every planned file, giving each readable row to `sink`, in order, on this thread. Rejected rows are
 /// collected, not fatal; an unreadable file, or a manifest whose row count disagrees with what was read, is an error.
 pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> Result<LoadReport> {

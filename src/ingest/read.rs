@@ -42,11 +42,79 @@ pub(super) fn read_source(
 
 fn open(source: &Source) -> Result<Box<dyn Read>> {
     let file = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
-    let buffered = BufReader::with_capacity(1 << 20, file);
+    let buffered = BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: file });
     Ok(match source.format {
-        Format::CsvGz => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
+        Format::CsvGz => Box::new(Pipelined::new(flate2::read::MultiGzDecoder::new(buffered))),
         _ => Box::new(buffered),
     })
+}
+
+/// Reads from `inner` on a thread of its own, a few MiB ahead of the consumer: gzip inflates on one core while
+/// the CSV is parsed on another (one gzip stream can't be inflated in parallel).
+struct Pipelined {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl Pipelined {
+    fn new<R: Read + Send + 'static>(mut inner: R) -> Pipelined {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+        std::thread::spawn(move || loop {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut filled = 0;
+            // Fill the buffer (or reach the end) before handing it over.
+            let result = loop {
+                match inner.read(&mut buf[filled..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == buf.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            buf.truncate(filled);
+            let end = filled == 0;
+            let message = match result {
+                Ok(()) => Ok(buf),
+                Err(e) => Err(e),
+            };
+            let failed = message.is_err();
+            // A closed receiver means the reader was dropped: stop.
+            if tx.send(message).is_err() || end || failed {
+                return;
+            }
+        });
+        Pipelined { chunks: rx, current: Vec::new(), pos: 0, done: false }
+    }
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.chunks.recv() {
+                Ok(Ok(buf)) if buf.is_empty() => self.done = true,
+                Ok(Ok(buf)) => {
+                    self.current = buf;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => self.done = true,
+            }
+        }
+        let n = out.len().min(self.current.len() - self.pos);
+        out[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 fn new_report(source: &Source, map: &ColumnMap, basis: Basis) -> FileReport {
@@ -114,15 +182,25 @@ fn read_records<R: Read>(
 ) -> Result<Stop> {
     let mut record = csv::ByteRecord::new();
     let mut last_line = 0;
+    let mut unreported = 0u64;
     loop {
+        if unreported == 8192 {
+            crate::progress::add_rows(unreported);
+            unreported = 0;
+        }
+        unreported += 1;
         let before = reader.position().clone();
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
-            Ok(false) => return Ok(Stop { byte: before.byte(), line: before.line() }),
+            Ok(false) => {
+                crate::progress::add_rows(unreported - 1);
+                return Ok(Stop { byte: before.byte(), line: before.line() });
+            }
             Err(e) => return Err(read_error(ctx.source, line_offset + last_line + 1, e)),
         }
         let pos = record.position().cloned().unwrap_or(before);
         if pos.byte() >= stop_at {
+            crate::progress::add_rows(unreported - 1);
             return Ok(Stop { byte: pos.byte(), line: pos.line() });
         }
         let line = pos.line() + line_offset;
@@ -248,7 +326,8 @@ fn parse_chunk<S: super::RowSink>(
     use std::io::{Seek, SeekFrom};
     let mut f = File::open(&ctx.source.path).map_err(|e| Error::io(&ctx.source.path, e))?;
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
-    let mut reader = csv_builder().from_reader(BufReader::with_capacity(1 << 20, f));
+    let mut reader =
+        csv_builder().from_reader(BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: f }));
     let mut file = FileReport {
         path: ctx.source.path.display().to_string(),
         input: ctx.source.input,
@@ -388,6 +467,7 @@ fn read_parquet(
     let mut row_number = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| perr(format!("row {}: {e}", row_number + 1)))?;
+        crate::progress::add_rows(batch.num_rows() as u64);
         let mut columns: Vec<Option<arrow_array::ArrayRef>> = vec![None; map.width];
         for (j, &col) in used.iter().enumerate() {
             let cast = arrow_cast::cast(batch.column(j), &arrow_schema::DataType::Utf8)
@@ -409,5 +489,6 @@ fn read_parquet(
             }
         }
     }
+    crate::progress::add_bytes(std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0));
     Ok(file)
 }
