@@ -377,19 +377,7 @@ fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
             last = key;
         }
         let d = decimals.get(&(e.month, e.currency.as_str())).copied().unwrap_or(2);
-        let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
-        let (usage, footprint, total, delta) = e.rounded(d);
-        body.push(vec![
-            e.topology.clone(),
-            e.workspaces.to_string(),
-            e.footprint_per_workspace.to_fixed(d),
-            footprint.to_fixed(d),
-            usage.to_fixed(d),
-            total.to_fixed(d),
-            delta.to_fixed(d),
-            pct(e.team_attributable_pct),
-            pct(e.project_attributable_pct),
-        ]);
+        body.push(e.cells(d, "-"));
     }
     flush(&mut text, last, &mut body);
     text

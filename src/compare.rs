@@ -60,6 +60,23 @@ pub struct Estimate {
 }
 
 impl Estimate {
+    /// The cells of a comparison table from `topology` on, at `decimals`; `missing` stands for an unknown share.
+    pub fn cells(&self, decimals: u32, missing: &str) -> Vec<String> {
+        let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_else(|| missing.to_string());
+        let (usage, footprint, total, delta) = self.rounded(decimals);
+        vec![
+            self.topology.clone(),
+            self.workspaces.to_string(),
+            self.footprint_per_workspace.to_fixed(decimals),
+            footprint.to_fixed(decimals),
+            usage.to_fixed(decimals),
+            total.to_fixed(decimals),
+            delta.to_fixed(decimals),
+            pct(self.team_attributable_pct),
+            pct(self.project_attributable_pct),
+        ]
+    }
+
     /// (usage, footprint, total, delta) rounded to `decimals` so that the rounded figures still hold together:
     /// usage is the same in every topology, footprint = total - usage, delta = total - the rounded actual.
     pub fn rounded(&self, decimals: u32) -> (Money, Money, Money, Money) {

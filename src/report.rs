@@ -288,21 +288,9 @@ fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &[(Month,
     let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
     let rows = estimates.iter().filter(|e| e.month == m.month).map(|e| {
         let d = decimals.get(e.currency.as_str()).copied().unwrap_or(2);
-        let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_default();
-        let (usage, footprint, total, delta) = e.rounded(d);
-        vec![
-            e.month.to_string(),
-            safe_cell(&e.currency).into_owned(),
-            e.topology.clone(),
-            e.workspaces.to_string(),
-            e.footprint_per_workspace.to_fixed(d),
-            footprint.to_fixed(d),
-            usage.to_fixed(d),
-            total.to_fixed(d),
-            delta.to_fixed(d),
-            pct(e.team_attributable_pct),
-            pct(e.project_attributable_pct),
-        ]
+        let mut cells = vec![e.month.to_string(), safe_cell(&e.currency).into_owned()];
+        cells.extend(e.cells(d, ""));
+        cells
     });
     let mut files = vec![(PathBuf::from("topology.csv"), csv_bytes(&TOPOLOGY_COLUMNS, rows)?)];
     files.extend(chart_files(m.month, charts, |stem| stem.starts_with("topology-"))?);

@@ -1,7 +1,7 @@
 //! `mlspend run` and `explain`: attribution rules, split methods, balancing to the cent, real samples, bad
 //! configurations, and reproducible reports.
 
-use crate::common::{generate, mlspend, real, run};
+use crate::common::{files_under, generate, mlspend, real, run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -402,23 +402,6 @@ fn same_inputs_give_byte_identical_reports() {
     for rel in files_a {
         assert_eq!(std::fs::read(a.join(&rel)).unwrap(), std::fs::read(b.join(&rel)).unwrap(), "{}", rel.display());
     }
-}
-
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

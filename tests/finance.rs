@@ -1,7 +1,7 @@
 //! The finance pack: HTML pages, Parquet and JSON read back, spreadsheet safety, hostile names, atomic and
 //! reproducible runs, and the reporting currency.
 
-use crate::common::{generate, mlspend, run};
+use crate::common::{files_under, generate, mlspend, run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -299,23 +299,6 @@ fn reporting_currency_columns_and_a_missing_rate() {
         "{err}"
     );
     assert!(!out2.exists());
-}
-
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -1,28 +1,11 @@
 //! Reading large files in parallel chunks gives exactly what reading them in one piece gives: the same reports, the
 //! same rows with the same line numbers, the same rejects, whatever the chunk size and thread count.
 
-use crate::common::{mlspend, run};
-use std::path::{Path, PathBuf};
+use crate::common::{files_under, mlspend, run};
+use std::path::Path;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Runs the pack with a chunk size (None: files are read whole) and thread count.

@@ -328,16 +328,7 @@ fn parse_chunk<S: super::RowSink>(
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
     let mut reader =
         csv_builder().from_reader(BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: f }));
-    let mut file = FileReport {
-        path: ctx.source.path.display().to_string(),
-        input: ctx.source.input,
-        format: ctx.source.format,
-        layout: ctx.map.layout,
-        variant: ctx.map.variant,
-        basis: ctx.basis,
-        rows: 0,
-        rejected: 0,
-    };
+    let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
     let mut rejects = Vec::new();
     let stop = read_records(
         ctx,
