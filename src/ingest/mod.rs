@@ -425,8 +425,8 @@ pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> R
     Ok(report)
 }
 
-/// Like [`load`], but each file, and each chunk of a large uncompressed CSV file, goes to a sink of its own, read on up
-/// to `threads` threads. The parts come back in input order; how files are cut depends only on their size.
+/// Like [`load`], but each file, each chunk of a large uncompressed CSV file and each row group of a Parquet file goes
+/// to a sink of its own, read on up to `threads` threads. The parts come back in input order; how files are cut depends only on their size.
 pub fn load_parts<S: RowSink>(
     plan: &Plan,
     options: &Options,
@@ -437,7 +437,12 @@ pub fn load_parts<S: RowSink>(
     let mut parts = Vec::new();
     for (index, source) in plan.sources.iter().enumerate() {
         let size = std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0);
-        let file = if source.format == Format::Csv && size >= 2 * read::chunk_bytes() {
+        let file = if source.format == Format::Parquet {
+            let (file, groups) =
+                read::read_parquet_groups(source, index as u32, options, &mut report, threads, new_sink)?;
+            parts.extend(groups.into_iter().map(|(sink, line_offset)| Part { sink, source: index, line_offset }));
+            file
+        } else if source.format == Format::Csv && size >= 2 * read::chunk_bytes() {
             let (file, chunks) = read::read_csv_chunked(source, index as u32, options, &mut report, threads, new_sink)?;
             parts.extend(chunks.into_iter().map(|(sink, line_offset)| Part { sink, source: index, line_offset }));
             file

@@ -130,11 +130,6 @@ fn new_report(source: &Source, map: &ColumnMap, basis: Basis) -> FileReport {
     }
 }
 
-fn reject_row(report: &mut LoadReport, file: &mut FileReport, line: u64, e: RowError) {
-    file.rejected += 1;
-    report.rejects.push(Reject { file: file.path.clone(), line, column: e.column, reason: e.reason });
-}
-
 /// What every record of one CSV file is read with.
 struct CsvContext<'a> {
     source: &'a Source,
@@ -428,41 +423,74 @@ pub(super) fn read_csv_chunked<S: super::RowSink>(
     Ok((file, parts))
 }
 
-fn read_parquet(
-    source: &Source,
+/// A Parquet file's layout and the columns to read.
+struct ParquetContext<'a> {
+    source: &'a Source,
+    index: u32,
+    map: ColumnMap,
+    names: Vec<String>,
+    used: Vec<usize>,
+    basis: Basis,
+    /// Rows in each row group.
+    groups: Vec<u64>,
+}
+
+fn perr(source: &Source, detail: String) -> Error {
+    Error::Parquet { path: source.path.clone(), detail }
+}
+
+fn open_parquet<'a>(
+    source: &'a Source,
     index: u32,
     options: &Options,
     report: &mut LoadReport,
-    sink: &mut dyn FnMut(&CostRow),
-) -> Result<FileReport> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::Array;
+) -> Result<ParquetContext<'a>> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use parquet::arrow::ProjectionMask;
-
-    let perr = |detail: String| Error::Parquet { path: source.path.clone(), detail };
     let f = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
     if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(Error::EmptyFile(source.path.clone()));
     }
     let builder = ParquetRecordBatchReaderBuilder::try_new(f)
-        .map_err(|e| perr(format!("not a readable Parquet file ({e}); re-download it")))?;
+        .map_err(|e| perr(source, format!("not a readable Parquet file ({e}); re-download it")))?;
     let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     let map = ColumnMap::detect(&name_refs).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
     let used = map.used_columns();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
-    let reader = builder.with_projection(mask).with_batch_size(16 * 1024).build().map_err(|e| perr(e.to_string()))?;
+    let groups = builder.metadata().row_groups().iter().map(|g| g.num_rows().max(0) as u64).collect();
     let basis = basis_for(source, map.layout, options, report);
-    let mut file = new_report(source, &map, basis);
-    let mut row_number = 0u64;
+    Ok(ParquetContext { source, index, map, names, used, basis, groups })
+}
+
+/// Reads the given row groups (all when `None`); rows are numbered from `first_row` + 1.
+fn read_row_groups(
+    ctx: &ParquetContext,
+    groups: Option<Vec<usize>>,
+    first_row: u64,
+    file: &mut FileReport,
+    rejects: &mut Vec<Reject>,
+    sink: &mut dyn FnMut(&CostRow),
+) -> Result<()> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+    let source = ctx.source;
+    let f = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| perr(source, e.to_string()))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), ctx.used.iter().copied());
+    builder = builder.with_projection(mask).with_batch_size(16 * 1024);
+    if let Some(g) = groups {
+        builder = builder.with_row_groups(g);
+    }
+    let reader = builder.build().map_err(|e| perr(source, e.to_string()))?;
+    let mut row_number = first_row;
     for batch in reader {
-        let batch = batch.map_err(|e| perr(format!("row {}: {e}", row_number + 1)))?;
+        let batch = batch.map_err(|e| perr(source, format!("row {}: {e}", row_number + 1)))?;
         crate::progress::add_rows(batch.num_rows() as u64);
-        let mut columns: Vec<Option<arrow_array::ArrayRef>> = vec![None; map.width];
-        for (j, &col) in used.iter().enumerate() {
+        let mut columns: Vec<Option<arrow_array::ArrayRef>> = vec![None; ctx.map.width];
+        for (j, &col) in ctx.used.iter().enumerate() {
             let cast = arrow_cast::cast(batch.column(j), &arrow_schema::DataType::Utf8)
-                .map_err(|e| perr(format!("column `{}` can't be read as text: {e}", names[col])))?;
+                .map_err(|e| perr(source, format!("column `{}` can't be read as text: {e}", ctx.names[col])))?;
             columns[col] = Some(cast);
         }
         let strings: Vec<Option<&arrow_array::StringArray>> =
@@ -474,12 +502,93 @@ fn read_parquet(
                 Some(a) if !a.is_null(r) => a.value(r),
                 _ => "",
             };
-            match map.map(&get, basis, index, row_number) {
+            match ctx.map.map(&get, ctx.basis, ctx.index, row_number) {
                 Ok(row) => sink(&row),
-                Err(e) => reject_row(report, &mut file, row_number, e),
+                Err(e) => {
+                    file.rejected += 1;
+                    rejects.push(Reject {
+                        file: file.path.clone(),
+                        line: row_number,
+                        column: e.column,
+                        reason: e.reason,
+                    });
+                }
             }
         }
     }
+    Ok(())
+}
+
+fn read_parquet(
+    source: &Source,
+    index: u32,
+    options: &Options,
+    report: &mut LoadReport,
+    sink: &mut dyn FnMut(&CostRow),
+) -> Result<FileReport> {
+    let ctx = open_parquet(source, index, options, report)?;
+    let mut file = new_report(source, &ctx.map, ctx.basis);
+    let mut rejects = Vec::new();
+    read_row_groups(&ctx, None, 0, &mut file, &mut rejects, sink)?;
+    report.rejects.extend(rejects);
     crate::progress::add_bytes(std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0));
     Ok(file)
+}
+
+/// Reads a Parquet file of several row groups on up to `threads` threads, each row group into a sink of its own
+/// (row numbers are known from the file's metadata, so they come out right).
+pub(super) fn read_parquet_groups<S: super::RowSink>(
+    source: &Source,
+    index: u32,
+    options: &Options,
+    report: &mut LoadReport,
+    threads: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> Result<(FileReport, Vec<(S, u64)>)> {
+    let ctx = open_parquet(source, index, options, report)?;
+    let first_rows: Vec<u64> = ctx
+        .groups
+        .iter()
+        .scan(0u64, |acc, n| {
+            let first = *acc;
+            *acc += n;
+            Some(first)
+        })
+        .collect();
+    type GroupOut<S> = (S, FileReport, Vec<Reject>);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<GroupOut<S>>>>> =
+        (0..ctx.groups.len()).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(ctx.groups.len()).max(1) {
+            scope.spawn(|| loop {
+                let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if g >= ctx.groups.len() {
+                    break;
+                }
+                let mut sink = new_sink();
+                let mut file = new_report(source, &ctx.map, ctx.basis);
+                let mut rejects = Vec::new();
+                let out = read_row_groups(&ctx, Some(vec![g]), first_rows[g], &mut file, &mut rejects, &mut |row| {
+                    sink.row(row)
+                })
+                .map(|()| (sink, file, rejects));
+                if let Ok(mut slot) = results[g].lock() {
+                    *slot = Some(out);
+                }
+            });
+        }
+    });
+    let mut file = new_report(source, &ctx.map, ctx.basis);
+    let mut parts = Vec::new();
+    for slot in results {
+        let (sink, part, rejects) =
+            slot.into_inner().ok().flatten().unwrap_or_else(|| Err(perr(source, "a reading thread stopped".into())))?;
+        file.rows += part.rows;
+        file.rejected += part.rejected;
+        report.rejects.extend(rejects);
+        parts.push((sink, 0));
+    }
+    crate::progress::add_bytes(std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0));
+    Ok((file, parts))
 }
