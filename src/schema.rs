@@ -1,39 +1,14 @@
 //! The canonical cost table.
 //!
-//! Every export layout is mapped onto one row type, [`CostRow`], one per input row; its column names, as written in
-//! every file mlspend produces, are the constants below. Stage code names columns through these constants only.
-//! A row borrows its text from the record it was read from, so reading a file allocates almost nothing per row.
+//! Every export layout is mapped onto one row type, [`CostRow`], one per input row, whatever the layout; the stages
+//! after ingest see only this type, never an export's own column names (those live in `layout.rs`). A row borrows
+//! its text from the record it was read from, so reading a file allocates almost nothing per row. The table is
+//! written out, with each row's attribution, as `allocated.parquet` / `allocated.jsonl` (`allocated.rs`).
 
 use crate::dates::{Date, Month};
 use crate::money::Money;
 use crate::tags::Tags;
 use std::borrow::Cow;
-
-pub const SOURCE_FILE: &str = "source_file";
-pub const SOURCE_LINE: &str = "source_line";
-pub const USAGE_DATE: &str = "usage_date";
-pub const BILLING_MONTH: &str = "billing_month";
-pub const CURRENCY: &str = "currency";
-pub const ACTUAL_COST: &str = "actual_cost";
-pub const AMORTIZED_COST: &str = "amortized_cost";
-pub const SUBSCRIPTION_ID: &str = "subscription_id";
-pub const SUBSCRIPTION_NAME: &str = "subscription_name";
-pub const RESOURCE_GROUP: &str = "resource_group";
-pub const RESOURCE_ID: &str = "resource_id";
-pub const RESOURCE_NAME: &str = "resource_name";
-pub const RESOURCE_PROVIDER: &str = "resource_provider";
-pub const RESOURCE_TYPE: &str = "resource_type";
-pub const SERVICE: &str = "service";
-pub const CONSUMED_SERVICE: &str = "consumed_service";
-pub const CHARGE_TYPE: &str = "charge_type";
-pub const PRICING_MODEL: &str = "pricing_model";
-pub const TAGS: &str = "tags";
-pub const TAGS_UNPARSED: &str = "tags_unparsed";
-pub const IS_ML: &str = "is_ml";
-pub const AML_WORKSPACE_ID: &str = "aml_workspace_id";
-pub const AML_CLUSTER_TYPE: &str = "aml_cluster_type";
-pub const AML_USAGE_TYPE: &str = "aml_usage_type";
-pub const PROVIDER: &str = "provider";
 
 /// Which cost a file's cost column holds.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
