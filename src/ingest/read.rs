@@ -284,6 +284,28 @@ pub(super) fn chunk_bytes() -> u64 {
         .unwrap_or(128 << 20)
 }
 
+/// Runs `work(0)`..`work(n - 1)` on up to `threads` threads, each taking the next index as it finishes; the results
+/// come back in index order (`None` where a thread could not hand its result over).
+fn parallel_map<T: Send>(n: usize, threads: usize, work: &(dyn Fn(usize) -> T + Sync)) -> Vec<Option<T>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<T>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(n).max(1) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if k >= n {
+                    break;
+                }
+                let out = work(k);
+                if let Ok(mut slot) = slots[k].lock() {
+                    *slot = Some(out);
+                }
+            });
+        }
+    });
+    slots.into_iter().map(|s| s.into_inner().ok().flatten()).collect()
+}
+
 /// One chunk's outcome.
 struct ChunkOut<S> {
     sink: S,
@@ -366,36 +388,21 @@ pub(super) fn read_csv_chunked<S: super::RowSink>(
     let chunks = len.div_ceil(size).max(1);
     let nominal: Vec<(u64, u64)> =
         (0..chunks).map(|k| (k * size, if k + 1 == chunks { u64::MAX } else { (k + 1) * size })).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<ChunkOut<S>>>>> =
-        (0..chunks).map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(chunks as usize).max(1) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if k >= chunks as usize {
-                    break;
-                }
-                let (lo, hi) = nominal[k];
-                let out = if k == 0 {
-                    parse_chunk(&ctx, header_end, hi, Some(header_lines), new_sink())
-                } else {
-                    next_record_start(&source.path, lo)
-                        .map_err(|e| Error::io(&source.path, e))
-                        .and_then(|start| parse_chunk(&ctx, start, hi, None, new_sink()))
-                };
-                if let Ok(mut slot) = results[k].lock() {
-                    *slot = Some(out);
-                }
-            });
+    let results = parallel_map(chunks as usize, threads, &|k| {
+        let (lo, hi) = nominal[k];
+        if k == 0 {
+            parse_chunk(&ctx, header_end, hi, Some(header_lines), new_sink())
+        } else {
+            next_record_start(&source.path, lo)
+                .map_err(|e| Error::io(&source.path, e))
+                .and_then(|start| parse_chunk(&ctx, start, hi, None, new_sink()))
         }
     });
-    let mut outs: Vec<ChunkOut<S>> = Vec::with_capacity(chunks as usize);
-    for slot in results {
-        let out = slot.into_inner().ok().flatten().unwrap_or_else(|| {
+    let mut outs: Vec<ChunkOut<S>> = Vec::with_capacity(results.len());
+    for out in results {
+        outs.push(out.unwrap_or_else(|| {
             Err(Error::Read { path: source.path.clone(), line: 0, detail: "a reading thread stopped".into() })
-        })?;
-        outs.push(out);
+        })?);
     }
     // Check each chunk's start against the true end of the one before; read again where the guess was wrong.
     for k in 1..outs.len() {
@@ -555,35 +562,17 @@ pub(super) fn read_parquet_groups<S: super::RowSink>(
             Some(first)
         })
         .collect();
-    type GroupOut<S> = (S, FileReport, Vec<Reject>);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<GroupOut<S>>>>> =
-        (0..ctx.groups.len()).map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(ctx.groups.len()).max(1) {
-            scope.spawn(|| loop {
-                let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if g >= ctx.groups.len() {
-                    break;
-                }
-                let mut sink = new_sink();
-                let mut file = new_report(source, &ctx.map, ctx.basis);
-                let mut rejects = Vec::new();
-                let out = read_row_groups(&ctx, Some(vec![g]), first_rows[g], &mut file, &mut rejects, &mut |row| {
-                    sink.row(row)
-                })
-                .map(|()| (sink, file, rejects));
-                if let Ok(mut slot) = results[g].lock() {
-                    *slot = Some(out);
-                }
-            });
-        }
+    let results = parallel_map(ctx.groups.len(), threads, &|g| {
+        let mut sink = new_sink();
+        let mut file = new_report(source, &ctx.map, ctx.basis);
+        let mut rejects = Vec::new();
+        read_row_groups(&ctx, Some(vec![g]), first_rows[g], &mut file, &mut rejects, &mut |row| sink.row(row))
+            .map(|()| (sink, file, rejects))
     });
     let mut file = new_report(source, &ctx.map, ctx.basis);
     let mut parts = Vec::new();
-    for slot in results {
-        let (sink, part, rejects) =
-            slot.into_inner().ok().flatten().unwrap_or_else(|| Err(perr(source, "a reading thread stopped".into())))?;
+    for out in results {
+        let (sink, part, rejects) = out.unwrap_or_else(|| Err(perr(source, "a reading thread stopped".into())))?;
         file.rows += part.rows;
         file.rejected += part.rejected;
         report.rejects.extend(rejects);
