@@ -174,16 +174,16 @@ impl<'c> AllocatedWriter<'c> {
     }
 
     /// Adds one row. Errors are kept and reported by [`AllocatedWriter::finish`], so the caller's row loop stays simple.
-    pub fn add(&mut self, row: &CostRow, a: &Attribution) {
+    pub fn add(&mut self, row: &CostRow, category: usize, a: &Attribution) {
         if self.error.is_some() {
             return;
         }
-        if let Err(e) = self.try_add(row, a) {
+        if let Err(e) = self.try_add(row, category, a) {
             self.error = Some(e);
         }
     }
 
-    fn try_add(&mut self, row: &CostRow, a: &Attribution) -> Result<()> {
+    fn try_add(&mut self, row: &CostRow, category: usize, a: &Attribution) -> Result<()> {
         let month = row.billing_month();
         if !self.months.contains_key(&month) {
             let path = self.temp_path(month);
@@ -245,7 +245,7 @@ impl<'c> AllocatedWriter<'c> {
             row.subscription_id,
             row.subscription_name,
             row.service,
-            crate::rollup::CATEGORIES[crate::rollup::category(row)],
+            crate::rollup::CATEGORIES[category],
             row.charge_type,
             &serde_json::Value::Object(tags).to_string(),
             &team,

@@ -205,7 +205,7 @@ pub fn run(
         })?,
         None => {
             // Parts of large files are read on every core, each into an Acc of its own, merged per input.
-            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let threads = crate::pipeline::thread_count(None);
             let (parts, load) = ingest::load_parts(plan, options, threads, &Acc::default)?;
             for part in parts {
                 accs[input_of[part.source]].merge(part.sink);

@@ -94,10 +94,6 @@ pub struct CompareAcc<'c> {
     division_size: HashMap<String, usize>,
 }
 
-fn lower(s: &str) -> String {
-    s.trim().to_ascii_lowercase()
-}
-
 fn pct(part: Money, whole: Money) -> Option<f64> {
     if whole.is_zero() {
         return None;
@@ -114,7 +110,7 @@ impl<'c> CompareAcc<'c> {
         for (d, teams) in &config.divisions {
             division_size.insert(d.clone(), teams.len());
             for t in teams {
-                division_of.insert(lower(t), d.clone());
+                division_of.insert(crate::tags::fold(t).into_owned(), d.clone());
             }
         }
         CompareAcc { config, facts: Vec::new(), division_of, division_size }

@@ -130,16 +130,17 @@ impl ingest::RowSink for RunState<'_> {
         // A row without a cost on this basis comes from a file of the other basis, refused after reading.
         let Some(cost) = row.cost(self.basis) else { return };
         let a = self.attributor.apply(row);
-        self.rollup.add(month, row.currency, cost, crate::rollup::category(row), &a, self.config);
+        let category = crate::rollup::category(row);
+        self.rollup.add(month, row.currency, cost, category, &a, self.config);
         self.compare.add(row, cost, &a);
         if let Some(w) = self.allocated.as_mut() {
-            w.add(row, &a);
+            w.add(row, category, &a);
         }
     }
 }
 
 /// How many threads read the input: `--threads`, else every core.
-fn thread_count(asked: Option<usize>) -> usize {
+pub fn thread_count(asked: Option<usize>) -> usize {
     asked.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1)
 }
 

@@ -427,7 +427,7 @@ pub fn write(
         let previous = i.checked_sub(1).map(|p| &chargeback.months[p]).filter(|p| p.month == m.month.previous());
         prepared.push((m.month, month_files(m, previous, estimates, charts, info)?));
     }
-    write_months_via(staging, prepared)
+    write_months(staging, prepared)
 }
 
 /// Writes `topology.csv` and the topology charts into each month folder, leaving the folder's other files alone.
@@ -456,13 +456,6 @@ pub fn write_topology(
         }
     }
     Ok(written)
-}
-
-/// Writes prepared month folders: all of them into a staging folder beside the targets first, then each renamed
-/// into place. Nothing under `out` changes until every file has been written.
-pub fn write_months(out: &Path, months: Vec<(Month, Files)>) -> Result<Vec<PathBuf>> {
-    let staging = Staging::create(out)?;
-    write_months_via(&staging, months)
 }
 
 /// The staging folder of a run: `OUT/.mlspend-staging-<pid>`, removed when dropped, so a failed run leaves nothing.
@@ -497,7 +490,7 @@ impl Drop for Staging {
 }
 
 /// Writes prepared month folders into `staging` (beside files already staged there), then renames each into place.
-pub fn write_months_via(staging: &Staging, months: Vec<(Month, Files)>) -> Result<Vec<PathBuf>> {
+pub fn write_months(staging: &Staging, months: Vec<(Month, Files)>) -> Result<Vec<PathBuf>> {
     let (out, staging) = (&staging.out, &staging.dir);
     let result = (|| {
         for (month, files) in &months {

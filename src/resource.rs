@@ -102,16 +102,6 @@ pub fn ml_workspace(id: &str) -> Option<&str> {
     (!w.is_empty()).then_some(w)
 }
 
-/// The byte offset of `needle` (lower-case ASCII) in `hay`, ignoring ASCII case.
-pub fn find_ignore_ascii_case(hay: &str, needle: &str) -> Option<usize> {
-    let h = hay.as_bytes();
-    let n = needle.as_bytes();
-    if n.len() > h.len() {
-        return None;
-    }
-    (0..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,9 +87,8 @@ pub fn round_to_total(amounts: &[Money], decimals: u32) -> Vec<Money> {
     round_to(amounts, decimals, total.minor_units(decimals))
 }
 
-/// Rounds amounts to `decimals` so that they sum to `target` minor units, by the same largest-remainder rule. Used
-/// where the total was fixed elsewhere (a team's chargeback total, split into service categories for a chart).
-pub fn round_to(amounts: &[Money], decimals: u32, target: i128) -> Vec<Money> {
+/// Rounds amounts to `decimals` so that they sum to `target` minor units, by the same largest-remainder rule.
+fn round_to(amounts: &[Money], decimals: u32, target: i128) -> Vec<Money> {
     if amounts.is_empty() {
         return vec![];
     }

@@ -368,7 +368,7 @@ fn parse_chunk<S: super::RowSink>(
 }
 
 /// Reads one large CSV file in fixed-size chunks on up to `threads` threads, each chunk into its own sink. Chunk k
-/// starts at the first newline at or after k x [`CHUNK_BYTES`]; once all are read, each start is checked against
+/// starts at the first newline at or after k x [`chunk_bytes`]; once all are read, each start is checked against
 /// where the chunk before really ended (a quoted field can hold a newline), and a chunk that guessed wrong is read
 /// again from the right place. Returns the sinks in file order with the line offset of each.
 pub(super) fn read_csv_chunked<S: super::RowSink>(
