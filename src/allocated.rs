@@ -38,7 +38,7 @@ impl Formats {
 /// Cost columns of allocated.parquet: 18 fractional digits (values with more are rounded half away from zero).
 const COST_SCALE: i8 = 18;
 
-const STRING_COLUMNS: [&str; 21] = [
+const STRING_COLUMNS: [&str; 24] = [
     "x_SourceFile",
     "BillingCurrency",
     "ResourceId",
@@ -60,6 +60,9 @@ const STRING_COLUMNS: [&str; 21] = [
     "x_WorkspaceRule",
     "x_OwnerRule",
     "x_Reason",
+    "x_AmlWorkspaceId",
+    "x_AmlClusterType",
+    "x_AmlUsageType",
 ];
 
 fn allocated_schema() -> SchemaRef {
@@ -235,7 +238,9 @@ impl<'c> AllocatedWriter<'c> {
         };
         let tags: serde_json::Map<String, serde_json::Value> =
             row.tags.list.iter().map(|t| (t.key.to_string(), serde_json::Value::String(t.value.to_string()))).collect();
-        let values: [&str; 21] = [
+        // The Azure ML fields of AdditionalInfo, parsed on ML rows only.
+        let aml = row.aml().unwrap_or_default();
+        let values: [&str; 24] = [
             file_name,
             row.currency,
             row.resource_id,
@@ -260,6 +265,9 @@ impl<'c> AllocatedWriter<'c> {
             a.rule.as_str(),
             owner_rule(a, config),
             &reason,
+            aml.workspace_id.as_deref().unwrap_or(""),
+            aml.cluster_type.as_deref().unwrap_or(""),
+            aml.usage_type.as_deref().unwrap_or(""),
         ];
         for (builder, v) in b.text.iter_mut().zip(values) {
             builder.append_value(v);

@@ -382,3 +382,53 @@ fn a_run_killed_halfway_leaves_the_previous_pack_intact() {
     // What the killed run leaves is its staging folder only: the next run is not confused by it.
     assert_eq!(run_pack(&out, &config, &[&sample], &[]).2, 0);
 }
+
+#[test]
+fn allocated_rows_keep_the_azure_ml_fields_of_additional_info() {
+    use arrow_array::cast::AsArray;
+    // EA_AmortizedCost_Small.csv: its 5 ML rows' AdditionalInfo (read with Python's json module) hold
+    // AmlWorkspaceId 32ef54ad-... (zmltestplayground, 4 rows) or 90c7fd4d-... (zfinopswkspace), ClusterType DSI,
+    // and UsageType disks, publicIPAddresses, virtualmachinescalesets (twice), loadBalancers.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let (o, e, code) = run_pack(
+        &out,
+        &fixture("real.toml"),
+        &[&crate::common::real("EA_AmortizedCost_Small.csv")],
+        &["--format", "parquet"],
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    let file = std::fs::File::open(out.join("2023-09/allocated.parquet")).unwrap();
+    let mut found = Vec::new();
+    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
+    {
+        let batch = batch.unwrap();
+        let schema = batch.schema();
+        let col = |n: &str| batch.column(schema.index_of(n).unwrap()).as_string::<i32>().clone();
+        let (ws, id, cluster, usage) =
+            (col("x_Workspace"), col("x_AmlWorkspaceId"), col("x_AmlClusterType"), col("x_AmlUsageType"));
+        for r in 0..batch.num_rows() {
+            if !id.value(r).is_empty() {
+                found.push((
+                    ws.value(r).to_string(),
+                    id.value(r).to_string(),
+                    cluster.value(r).to_string(),
+                    usage.value(r).to_string(),
+                ));
+            }
+        }
+    }
+    found.sort();
+    let pg = "32ef54ad-3016-47b1-bc5c-d1f26560cc18";
+    let expected: Vec<(String, String, String, String)> = [
+        ("zfinopswkspace", "90c7fd4d-a043-4a63-b232-b06086ef55a8", "loadBalancers"),
+        ("zmltestplayground", pg, "disks"),
+        ("zmltestplayground", pg, "publicIPAddresses"),
+        ("zmltestplayground", pg, "virtualmachinescalesets"),
+        ("zmltestplayground", pg, "virtualmachinescalesets"),
+    ]
+    .iter()
+    .map(|(w, i, u)| (w.to_string(), i.to_string(), "DSI".to_string(), u.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+}
