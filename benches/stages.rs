@@ -43,7 +43,7 @@ fn config() -> Config {
 fn stages(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temp dir");
     let path = export(dir.path());
-    let plan = ingest::plan(std::slice::from_ref(&path)).expect("a plan");
+    let plan = ingest::plan(std::slice::from_ref(&path), false).expect("a plan");
     let options = ingest::Options::default();
     let config = config();
 
@@ -78,7 +78,7 @@ fn stages(c: &mut Criterion) {
         ingest::load(&plan, &options, &mut |row| {
             let a = attributor.apply(row);
             let cost = row.cost(CostBasis::Amortized).unwrap_or_default();
-            rollup.add(row.billing_month(), row.currency, cost, mlspend::rollup::category(row), &a, &config);
+            rollup.add(row.billing_month(), &row.currency, cost, mlspend::rollup::category(row), &a, &config);
         })
         .expect("readable");
         rollup.compute(&config)
@@ -99,7 +99,7 @@ fn stages(c: &mut Criterion) {
         rejects: &[],
         warnings: &[],
         timestamp: None,
-        formats: mlspend::allocated::Formats { csv: true, parquet: true, json: true },
+        formats: mlspend::report::allocated::Formats { csv: true, parquet: true, json: true },
     };
     let mut group = c.benchmark_group("report");
     group.throughput(Throughput::Elements(ROWS));

@@ -87,6 +87,8 @@ pub struct InputReport {
     pub tags_unparsed: u64,
     pub providers: BTreeMap<String, u64>,
     pub skipped_runs: Vec<SkippedRun>,
+    /// Files left out because an earlier file has the same bytes.
+    pub duplicate_files: Vec<ingest::DuplicateFile>,
 }
 
 /// The whole `check` answer.
@@ -160,9 +162,9 @@ impl Acc {
 
     fn add(&mut self, row: &CostRow) {
         let month = row.billing_month();
-        bucket(&mut self.months, month, row.currency).add(row);
+        bucket(&mut self.months, month, &row.currency).add(row);
         if row.is_ml {
-            bucket(&mut self.ml, month, row.currency).add(row);
+            bucket(&mut self.ml, month, &row.currency).add(row);
         }
         for tag in &row.tags.list {
             let entry = match self.tags.get_mut(tag.key.as_ref()) {
@@ -237,6 +239,7 @@ pub fn run(
             tags_unparsed: acc.tags_unparsed,
             providers: acc.providers.into_iter().collect(),
             skipped_runs: plan.skipped_runs.iter().filter(|(n, _)| *n == i).map(|(_, s)| s.clone()).collect(),
+            duplicate_files: plan.duplicates.iter().filter(|(n, _)| *n == i).map(|(_, d)| d.clone()).collect(),
         });
     }
     let report = CheckReport {
@@ -321,21 +324,32 @@ pub fn render_text(r: &CheckReport) -> String {
                 serde_json::to_value(f.basis).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {}  {} ({}), {}: {} rows, {} rejected",
+                "  {}  {} ({}), {}: {} rows, {} rejected{}",
                 f.path,
                 f.variant,
                 f.layout.description(),
                 basis,
                 f.rows,
-                f.rejected
+                f.rejected,
+                if f.superseded > 0 { format!(", {} superseded by a newer run", f.superseded) } else { String::new() }
             );
         }
         for s in &input.skipped_runs {
-            let _ = writeln!(
-                out,
-                "  skipped run {} ({}): {} is newer, by {}",
-                s.skipped, s.date_range, s.kept, s.chosen_by
-            );
+            let _ = match &s.days {
+                None => writeln!(
+                    out,
+                    "  skipped run {} ({}): {} is newer, by {}",
+                    s.skipped, s.date_range, s.kept, s.chosen_by
+                ),
+                Some(days) => writeln!(
+                    out,
+                    "  skipped the days {days} of run {} ({}): {} is newer and covers them, by {}",
+                    s.skipped, s.date_range, s.kept, s.chosen_by
+                ),
+            };
+        }
+        for d in &input.duplicate_files {
+            let _ = writeln!(out, "  skipped {}: the same bytes as {}", d.skipped, d.same_as);
         }
         let _ = writeln!(out, "  rows: {} read, {} rejected", input.rows, input.rejected);
         if !input.months.is_empty() {

@@ -99,6 +99,10 @@ pub struct InputArgs {
     /// What the cost column of EA and MCA files holds when neither a manifest nor the file name says.
     #[arg(long, value_enum, value_name = "BASIS")]
     pub export_type: Option<CostBasis>,
+    /// Sum runs of one export whose date ranges overlap (`20260801-20260831` and `20260801-20260815`) instead of
+    /// reading each day from the newest run that covers it.
+    #[arg(long)]
+    pub allow_overlap: bool,
     /// Fail (exit 1) if any row is rejected.
     #[arg(long)]
     pub strict: bool,
@@ -123,7 +127,7 @@ impl InputArgs {
     }
 
     fn options(&self) -> ingest::Options {
-        ingest::Options { export_type: self.export_type }
+        ingest::Options { export_type: self.export_type, allow_overlap: self.allow_overlap }
     }
 }
 
@@ -212,7 +216,7 @@ fn run_check(args: &CheckArgs) -> Result<()> {
         (Some(c), true) => pipeline::inputs(&[], c)?,
         _ => args.input.paths()?,
     };
-    let plan = ingest::plan(&inputs)?;
+    let plan = ingest::plan(&inputs, args.input.allow_overlap)?;
     let progress = crate::progress::Display::start(plan.bytes(), args.input.quiet || args.json);
     let (report, _) = match &config {
         Some(c) => {
@@ -277,7 +281,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         timestamp: args.timestamp,
         threads: args.threads,
         quiet: args.input.quiet,
-        formats: crate::allocated::Formats {
+        formats: crate::report::allocated::Formats {
             csv: args.format.contains(&OutputFormat::Csv),
             parquet: args.format.contains(&OutputFormat::Parquet),
             json: args.format.contains(&OutputFormat::Json),
@@ -321,6 +325,15 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
             &body,
             &[false, true, true, true, true, true, true, false],
         );
+        for p in &m.other_providers {
+            text.push_str(&format!(
+                "  not in the Azure bill: {} rows of {}, {} {} (another cloud in a multi-cloud FOCUS export)\n",
+                p.rows,
+                p.provider,
+                p.cost.to_fixed(p_decimals(&outcome.chargeback, &p.currency)),
+                p.currency
+            ));
+        }
     }
     for w in &outcome.written {
         text.push_str(&format!("wrote {}\n", w.display()));
@@ -335,6 +348,11 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
     stdout_write(&text)?;
     warn(&outcome.load.warnings, args.input.quiet);
     Ok(())
+}
+
+/// The decimals a currency's totals were rounded to in this run (2 when the currency has no Azure total).
+fn p_decimals(chargeback: &crate::rollup::Chargeback, currency: &str) -> u32 {
+    chargeback.months.iter().flat_map(|m| &m.totals).find(|t| t.currency == currency).map(|t| t.decimals).unwrap_or(2)
 }
 
 fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
@@ -386,7 +404,7 @@ fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
 fn run_explain(args: &ExplainArgs) -> Result<()> {
     let config = Config::load(&args.config)?;
     let inputs = pipeline::inputs(&args.input.exports, &config)?;
-    let plan = ingest::plan(&inputs)?;
+    let plan = ingest::plan(&inputs, args.input.allow_overlap)?;
     let found = pipeline::explain(&config, &plan, &args.input.options(), &args.resource)?;
     if args.json {
         let text = serde_json::to_string_pretty(&found).map_err(|e| Error::Usage(e.to_string()))?;

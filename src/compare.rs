@@ -11,10 +11,10 @@
 //! from the tag coverage seen in the rows.
 
 use crate::attribute::{Attribution, Owner};
-use crate::chart::{Chart, Kind, Series};
 use crate::config::{Config, Topology};
 use crate::dates::Month;
 use crate::money::Money;
+use crate::report::chart::{Chart, Kind, Series};
 use crate::rollup::{Chargeback, CATEGORIES, UNALLOCATED};
 use crate::schema::{CostBasis, CostRow};
 
@@ -146,7 +146,7 @@ impl<'c> CompareAcc<'c> {
             .and_then(|t| self.division_of.get(crate::tags::fold(t).as_ref()))
             .is_some_and(|d| self.division_size.get(d).copied() == Some(1));
         // Few (month, currency) pairs: a linear search allocates nothing per row.
-        let pos = match self.facts.iter().position(|(m, c, _)| *m == month && c == row.currency) {
+        let pos = match self.facts.iter().position(|(m, c, _)| *m == month && *c == row.currency) {
             Some(p) => p,
             None => {
                 self.facts.push((month, row.currency.to_string(), Facts::default()));

@@ -208,6 +208,8 @@ pub struct Config {
     pub budgets: BTreeMap<String, BTreeMap<String, Money>>,
     /// `[currency]`: the reporting currency and its rates, when configured.
     pub reporting: Option<Reporting>,
+    /// Things that are allowed but probably not meant (teams that differ only in case), for the run to print.
+    pub warnings: Vec<String>,
     /// The file it came from, for messages.
     pub path: PathBuf,
 }
@@ -256,6 +258,7 @@ impl Config {
             .map_err(|e| Error::Config(format!("{}: not valid TOML: {}", path.display(), e.to_string().trim_end())))?;
         let mut problems = Vec::new();
         strip_unknown_keys(&mut table, &mut problems);
+        strip_wrong_types(&mut table, &mut problems);
         let raw = match RawConfig::deserialize(toml::Value::Table(table)) {
             Ok(raw) => raw,
             Err(e) => {
@@ -308,6 +311,103 @@ fn strip_unknown_keys(table: &mut toml::Table, problems: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// A serde type error in words a configuration's author reads: what was expected, at which key.
+fn type_problem(place: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim_end();
+    let msg = msg.replace("expected a sequence", "expected a list of names").replace("invalid type: ", "");
+    format!("{place}: {msg}")
+}
+
+/// Records and removes every value of the wrong type, each with its place (`workspace "mlw-x": resource_groups:
+/// expected a list of names`), so that the rest can still be checked; a workspace without a usable `name` or
+/// `topology` is reported and left out of the other checks.
+fn strip_wrong_types(table: &mut toml::Table, problems: &mut Vec<String>) {
+    let keys: Vec<String> = table.keys().filter(|k| *k != "workspace").cloned().collect();
+    for k in keys {
+        let probe = |v: toml::Value| {
+            let mut t = toml::Table::new();
+            t.insert(k.clone(), v);
+            RawConfig::deserialize(toml::Value::Table(t)).err()
+        };
+        let value = table[&k].clone();
+        let Some(e) = probe(value.clone()) else { continue };
+        match value {
+            // Name the inner key at fault, one level down ([tags], [compare], [currency], [budgets]...).
+            toml::Value::Table(inner) => {
+                let mut kept = toml::Table::new();
+                for (ik, iv) in inner {
+                    let mut one = toml::Table::new();
+                    one.insert(ik.clone(), iv.clone());
+                    match probe(toml::Value::Table(one)) {
+                        Some(e) if !e.message().contains("missing field") => {
+                            problems.push(type_problem(&format!("{k}.{ik}"), &e))
+                        }
+                        _ => {
+                            kept.insert(ik, iv);
+                        }
+                    }
+                }
+                match probe(toml::Value::Table(kept.clone())) {
+                    None => {
+                        table.insert(k.clone(), toml::Value::Table(kept));
+                    }
+                    Some(e) => {
+                        problems.push(type_problem(&k, &e));
+                        table.remove(&k);
+                    }
+                }
+            }
+            _ => {
+                problems.push(type_problem(&k, &e));
+                table.remove(&k);
+            }
+        }
+    }
+    let Some(list) = table.get_mut("workspace") else { return };
+    let toml::Value::Array(list) = list else {
+        problems.push("workspace: expected [[workspace]] tables".into());
+        table.remove("workspace");
+        return;
+    };
+    let mut kept = Vec::new();
+    for (i, ws) in std::mem::take(list).into_iter().enumerate() {
+        let toml::Value::Table(mut t) = ws else {
+            problems.push(format!("workspace[{}]: expected a table with `name` and `topology`", i + 1));
+            continue;
+        };
+        let label = match t.get("name").and_then(|v| v.as_str()) {
+            Some(n) => format!("workspace \"{n}\""),
+            None => format!("workspace[{}]", i + 1),
+        };
+        let mut usable = true;
+        for required in ["name", "topology"] {
+            if !t.contains_key(required) {
+                let hint = if required == "topology" { " (\"team\", \"project\" or \"shared\")" } else { "" };
+                problems.push(format!("{label}: missing `{required}`{hint}"));
+                usable = false;
+            }
+        }
+        let keys: Vec<String> = t.keys().cloned().collect();
+        for k in keys {
+            let mut probe = toml::Table::new();
+            probe.insert("name".into(), toml::Value::String("probe".into()));
+            probe.insert("topology".into(), toml::Value::String("team".into()));
+            probe.insert(k.clone(), t[&k].clone());
+            if let Err(e) = WorkspaceConfig::deserialize(toml::Value::Table(probe)) {
+                problems.push(type_problem(&format!("{label}: {k}"), &e));
+                t.remove(&k);
+                if k == "name" || k == "topology" {
+                    usable = false;
+                }
+            }
+        }
+        if usable {
+            kept.push(toml::Value::Table(t));
+        }
+    }
+    *list = kept;
 }
 
 fn percentage(v: &toml::Value) -> Option<Money> {
@@ -434,13 +534,31 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     if raw.decimals.is_some_and(|d| d > 6) {
         problems.push("decimals: give 0 to 6 fractional digits".into());
     }
+    for (code, d) in &raw.minor_units {
+        if crate::layout::currency_code(code.trim()).is_err() {
+            problems.push(format!("minor_units.{code}: not an ISO 4217 currency code (three letters, as `USD`)"));
+        }
+        if *d > 6 {
+            problems.push(format!("minor_units.{code}: give 0 to 6 fractional digits, not {d}"));
+        }
+    }
     // Divisions: each team of the configuration in exactly one.
     let mut teams: Vec<String> = Vec::new();
     for w in &workspaces {
         for t in std::iter::once(&w.team).chain(&w.teams).filter(|t| !t.is_empty()) {
-            if !teams.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            if !teams.iter().any(|x| x == t) {
                 teams.push(t.clone());
             }
+        }
+    }
+    let mut warnings = Vec::new();
+    for (i, t) in teams.iter().enumerate() {
+        if let Some(other) = teams[..i].iter().find(|x| x.to_lowercase() == t.to_lowercase() && *x != t) {
+            warnings.push(format!(
+                "{}: teams `{other}` and `{t}` differ only in case: they are charged as two teams, with two statements; \
+                 write them alike if they are one team",
+                path.display()
+            ));
         }
     }
     if !raw.divisions.is_empty() {
@@ -529,6 +647,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         compare,
         budgets,
         reporting,
+        warnings,
         path: path.to_path_buf(),
     }
 }

@@ -82,6 +82,13 @@ impl Date {
         Month { year: self.year, month: self.month }
     }
 
+    /// The next day.
+    pub fn succ(self) -> Option<Date> {
+        Date::new(self.year, self.month, self.day + 1)
+            .or_else(|| Date::new(self.year, self.month % 12 + 1, 1).filter(|_| self.month < 12))
+            .or_else(|| Date::new(self.year.checked_add(1)?, 1, 1))
+    }
+
     /// Parses every date form listed in the module comment. `None` for anything else.
     pub fn parse(text: &str) -> Option<Date> {
         let s = text.trim();
@@ -174,7 +181,7 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         _ => 0,
     }

@@ -31,6 +31,10 @@ pub enum Error {
     Config(String),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    OutOfRange(String),
+    #[error("{0}")]
+    Busy(String),
     #[error("the books don't balance: {0}")]
     Unbalanced(String),
     #[error("{}: {source}", path.display())]

@@ -155,6 +155,10 @@ pub enum HeaderError {
     #[error("the {layout} layout is missing required column{} {}", plural(.missing), list(.missing))]
     MissingColumns { layout: &'static str, missing: Vec<&'static str> },
     #[error(
+        "column `{0}` appears twice in the header; mlspend reads it, and can't tell which holds the data: remove one"
+    )]
+    DuplicateColumn(String),
+    #[error(
         "unknown export layout: the closest is {closest} ({}), which needs {}",
         if .found.is_empty() { "none of its columns found".to_string() } else { format!("found {}", list(.found)) },
         list(.missing)
@@ -174,6 +178,20 @@ fn list(v: &[&str]) -> String {
     v.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// An ISO 4217 code: three ASCII letters, upper-cased (`usd` and `USD` are one currency). Anything else is a
+/// rejected row with its reason: a currency is a key of every sum and names chart files, so it is never guessed.
+pub fn currency_code(text: &str) -> Result<Cow<'_, str>, String> {
+    if text.is_empty() {
+        return Err("empty currency".into());
+    }
+    let b = text.as_bytes();
+    if b.len() != 3 || !b.iter().all(u8::is_ascii_alphabetic) {
+        let shown: String = text.chars().take(40).collect();
+        return Err(format!("not an ISO 4217 currency code (three letters): {shown:?}"));
+    }
+    Ok(if b.iter().all(u8::is_ascii_uppercase) { Cow::Borrowed(text) } else { Cow::Owned(text.to_ascii_uppercase()) })
+}
+
 /// Where each canonical field sits in one file's records.
 #[derive(Debug, Clone)]
 pub struct ColumnMap {
@@ -183,6 +201,8 @@ pub struct ColumnMap {
     idx: [Option<usize>; FIELD_COUNT],
     names: Vec<String>,
     pub width: usize,
+    /// Header names that appear more than once, among the columns mlspend does not read (lower-cased).
+    pub duplicates: Vec<String>,
 }
 
 /// Why one record could not be read; the row goes to the rejects list.
@@ -191,6 +211,9 @@ pub struct RowError {
     /// The column at fault as the header spells it; empty when the whole record is at fault.
     pub column: String,
     pub reason: String,
+    /// A value no row may hold (a cost beyond the largest mlspend accepts): the run stops with an error naming the
+    /// file, line and column instead of listing the row as rejected.
+    pub fatal: bool,
 }
 
 impl ColumnMap {
@@ -224,6 +247,16 @@ impl ColumnMap {
         for (slot, (_, aliases)) in idx.iter_mut().zip(FIELDS.iter()) {
             *slot = aliases.iter().find_map(|a| names.iter().position(|n| n == a));
         }
+        // A name twice: refused when mlspend reads that column, noted when it does not.
+        let mut duplicates = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) && !duplicates.contains(n) {
+                if FIELDS.iter().any(|(_, aliases)| aliases.contains(&n.as_str())) {
+                    return Err(HeaderError::DuplicateColumn(header[i].trim_start_matches('\u{feff}').to_string()));
+                }
+                duplicates.push(n.clone());
+            }
+        }
         let variant = match layout {
             Layout::Focus if has("invoiceid") || has("pricingcurrency") || has("billingaccounttype") => "focus-1.2",
             Layout::Focus if has("servicesubcategory") || has("capacityreservationid") => "focus-1.1",
@@ -238,6 +271,7 @@ impl ColumnMap {
             idx,
             names: header.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect(),
             width,
+            duplicates,
         })
     }
 
@@ -279,7 +313,7 @@ impl ColumnMap {
                 None => "",
             }
         };
-        let err = |f: Field, reason: String| RowError { column: self.name(f), reason };
+        let err = |f: Field, reason: String| RowError { column: self.name(f), reason, fatal: false };
 
         let date_text = text(Field::Date);
         let usage_date = Date::parse(date_text).ok_or_else(|| {
@@ -288,19 +322,12 @@ impl ColumnMap {
                 if date_text.is_empty() { "empty date".into() } else { format!("not a date: {date_text:?}") },
             )
         })?;
-        let currency = text(Field::Currency);
-        if currency.is_empty() {
-            return Err(err(Field::Currency, "empty currency".into()));
-        }
+        let currency = currency_code(text(Field::Currency)).map_err(|reason| err(Field::Currency, reason))?;
         let money = |f: Field| -> Result<Money, RowError> {
-            Money::parse(text(f)).map_err(|e| {
-                err(
-                    f,
-                    match e {
-                        MoneyError::Empty => "empty cost".into(),
-                        other => other.to_string(),
-                    },
-                )
+            Money::parse(text(f)).map_err(|e| match e {
+                MoneyError::Empty => err(f, "empty cost".into()),
+                MoneyError::OutOfRange(_) => RowError { fatal: true, ..err(f, e.to_string()) },
+                other => err(f, other.to_string()),
             })
         };
         let (actual, amortized) = match self.layout {

@@ -6,9 +6,7 @@
 //! an export holds; [`generate`] writes synthetic enterprise exports. [`cli`] turns the command line into calls of
 //! these stages; `main.rs` only maps the outcome to an exit code.
 
-pub mod allocated;
 pub mod attribute;
-pub mod chart;
 pub mod check;
 pub mod cli;
 pub mod compare;
@@ -17,7 +15,6 @@ pub mod dates;
 pub mod error;
 pub mod fasthash;
 pub mod generate;
-pub mod html;
 pub mod ingest;
 pub mod layout;
 pub mod money;

@@ -12,6 +12,15 @@ use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 /// Fractional digits kept: the most Azure writes (its decimal type has 28).
 pub const SCALE: u32 = 28;
 
+/// The largest cost one row may carry, in whole currency units (either sign): 10^15, a thousand trillion. No real
+/// bill row comes near it; a cell beyond it is corruption, and refusing it keeps every sum far inside 256 bits.
+pub const MAX_ROW_DIGITS: u32 = 15;
+
+/// The largest amount any total, line, pool or share may reach, in whole currency units (either sign): below
+/// 10^20, which is what `decimal(38,18)` in the Parquet outputs holds. Beyond it a run stops with an error naming
+/// the total, rather than write a number it cannot hold exactly.
+pub const MAX_TOTAL_DIGITS: u32 = 20;
+
 /// An exact amount in 10^-28 units of some currency.
 #[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(I256);
@@ -25,7 +34,7 @@ pub enum MoneyError {
     NotANumber(String),
     #[error("{0:?} has more than 28 fractional digits")]
     TooPrecise(String),
-    #[error("{0:?} is out of range")]
+    #[error("{0:?} is beyond the largest cost a row may carry (10^15 currency units either way)")]
     OutOfRange(String),
 }
 
@@ -144,7 +153,26 @@ impl Money {
                 mantissa / div
             }
         };
+        if raw.unsigned_abs() >= pow10(MAX_ROW_DIGITS + SCALE).unsigned_abs() {
+            return Err(MoneyError::OutOfRange(s.to_string()));
+        }
         Ok(Money(if negative { -raw } else { raw }))
+    }
+
+    /// Whether the amount lies within what totals, lines and the output formats hold exactly (below 10^20 units).
+    pub fn within_total_bound(self) -> bool {
+        self.0.unsigned_abs() < pow10(MAX_TOTAL_DIGITS + SCALE).unsigned_abs()
+    }
+
+    /// `self * rate`, truncated toward zero at 10^-28; `None` when the product does not fit. Computed as
+    /// `self * whole(rate) + self * fraction(rate) / 10^28`, so that an amount up to 10^20 units times a rate up to
+    /// 10^20 never overflows on the way.
+    pub fn mul_rate(self, rate: Money) -> Option<Money> {
+        let one = pow10(SCALE);
+        let (whole, fraction) = (rate.0 / one, rate.0 % one);
+        let a = self.0.checked_mul(whole)?;
+        let b = self.0.checked_mul(fraction)? / one;
+        a.checked_add(b).map(Money)
     }
 
     /// Rounded to `decimals` fractional digits, half away from zero.

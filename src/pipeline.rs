@@ -33,7 +33,7 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// No progress line.
     pub quiet: bool,
-    pub formats: crate::allocated::Formats,
+    pub formats: crate::report::allocated::Formats,
 }
 
 /// What a run did.
@@ -95,6 +95,37 @@ fn basis_problems(load: &LoadReport, basis: CostBasis) -> Option<String> {
     ))
 }
 
+/// A folder may hold both an actual-cost and an amortized-cost export: the run reads the files of its basis and
+/// leaves out those that say they hold the other, with a note naming them. When every file holds the other basis,
+/// nothing is left out here, and the run is refused after reading (`basis_problems`).
+fn keep_basis(plan: &mut Plan, basis: CostBasis) -> Vec<String> {
+    let other = match basis {
+        CostBasis::Amortized => Basis::Actual,
+        CostBasis::Actual => Basis::Amortized,
+    };
+    let (wrong, right): (Vec<_>, Vec<_>) = plan.sources.drain(..).partition(|s| s.basis_hint == Some(other));
+    if wrong.is_empty() || right.is_empty() {
+        // One of the two is empty: the order is the plan's own.
+        plan.sources = wrong.into_iter().chain(right).collect();
+        return Vec::new();
+    }
+    plan.sources = right;
+    for s in &wrong {
+        if let Some((m, _, _)) = &s.manifest {
+            plan.manifest_rows.retain(|(x, _)| x != m);
+        }
+    }
+    let names: Vec<String> = wrong.iter().map(|s| s.path.display().to_string()).collect();
+    let other_name = if other == Basis::Actual { "actual" } else { "amortized" };
+    let this_name = if other == Basis::Actual { "amortized" } else { "actual" };
+    vec![format!(
+        "read the {this_name}-cost exports; skipped {} {other_name}-cost file{} of another export: {}",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )]
+}
+
 fn strict_error(load: &LoadReport) -> Result<()> {
     if let Some(first) = load.rejects.first() {
         let col = if first.column.is_empty() { String::new() } else { format!(" column {}:", first.column) };
@@ -116,8 +147,10 @@ struct RunState<'c> {
     month: Option<Month>,
     rollup: Rollup,
     compare: CompareAcc<'c>,
-    allocated: Option<crate::allocated::AllocatedWriter<'c>>,
+    allocated: Option<crate::report::allocated::AllocatedWriter<'c>>,
     other_months: u64,
+    /// The months of the rows `--month` left out, for the message when it leaves out every row.
+    months_left_out: Vec<Month>,
 }
 
 impl ingest::RowSink for RunState<'_> {
@@ -125,13 +158,20 @@ impl ingest::RowSink for RunState<'_> {
         let month = row.billing_month();
         if self.month.is_some_and(|m| m != month) {
             self.other_months += 1;
+            if !self.months_left_out.contains(&month) {
+                self.months_left_out.push(month);
+            }
             return;
         }
         // A row without a cost on this basis comes from a file of the other basis, refused after reading.
         let Some(cost) = row.cost(self.basis) else { return };
+        if !crate::rollup::is_azure(row.provider) {
+            self.rollup.add_other_provider(month, &row.currency, row.provider, cost);
+            return;
+        }
         let a = self.attributor.apply(row);
         let category = crate::rollup::category(row);
-        self.rollup.add(month, row.currency, cost, category, &a, self.config);
+        self.rollup.add(month, &row.currency, cost, category, &a, self.config);
         self.compare.add(row, cost, &a);
         if let Some(w) = self.allocated.as_mut() {
             w.add(row, category, &a);
@@ -147,14 +187,22 @@ pub fn thread_count(asked: Option<usize>) -> usize {
 /// The monthly chargeback run (`Output::Pack`) or the topology comparison (`Output::Topology`).
 pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let config = Config::load(&options.config)?;
+    if options.out.exists() && !options.out.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: is a file; --out names the folder the reports go into (one folder per month)",
+            options.out.display()
+        )));
+    }
     let basis = options.basis.unwrap_or(config.basis);
     let inputs = inputs(&options.inputs, &config)?;
-    let plan = ingest::plan(&inputs)?;
+    let mut plan = ingest::plan(&inputs, options.ingest.allow_overlap)?;
+    let skipped_basis = keep_basis(&mut plan, basis);
     let attributor = Attributor::new(&config);
     // allocated.parquet streams into the staging folder while the export is read.
+    // The lock on OUT is taken before anything is read, so a second run into the same folder stops at once.
+    let staging = report::Staging::create(&options.out)?;
     let pack = output == Output::Pack;
-    let staging = if pack { Some(report::Staging::create(&options.out)?) } else { None };
-    let allocated_dir = staging.as_ref().filter(|_| options.formats.allocated()).map(|s| s.dir.clone());
+    let allocated_dir = Some(staging.dir.clone()).filter(|_| pack && options.formats.allocated());
     let names: Vec<String> = plan.sources.iter().map(|s| s.path.display().to_string()).collect();
     let new_state = || RunState {
         config: &config,
@@ -163,22 +211,38 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         month: options.month,
         rollup: Rollup::new(),
         compare: CompareAcc::new(&config),
-        allocated: allocated_dir.as_ref().map(|d| crate::allocated::AllocatedWriter::new(&config, d, names.clone())),
+        allocated: allocated_dir
+            .as_ref()
+            .map(|d| crate::report::allocated::AllocatedWriter::new(&config, d, names.clone())),
         other_months: 0,
+        months_left_out: Vec::new(),
     };
     let progress = crate::progress::Display::start(plan.bytes(), options.quiet);
-    let (parts, load) = ingest::load_parts(&plan, &options.ingest, thread_count(options.threads), &new_state)?;
+    let (parts, mut load) = ingest::load_parts(&plan, &options.ingest, thread_count(options.threads), &new_state)?;
+    load.warnings.splice(0..0, config.warnings.iter().cloned());
+    load.warnings.extend(skipped_basis);
+    for (_, s) in &plan.skipped_runs {
+        load.warnings.push(match &s.days {
+            None => format!("skipped run {} ({}): {} is newer, by {}", s.skipped, s.date_range, s.kept, s.chosen_by),
+            Some(days) => format!(
+                "skipped the days {days} of run {} ({}): {} is newer and covers them, by {}",
+                s.skipped, s.date_range, s.kept, s.chosen_by
+            ),
+        });
+    }
     drop(progress);
     // Merge the parts in input order.
     let mut rollup = Rollup::new();
     let mut compare = CompareAcc::new(&config);
     let mut other_months = 0u64;
+    let mut months_left_out: Vec<Month> = Vec::new();
     let mut writers = Vec::new();
     for part in parts {
         let state = part.sink;
         rollup.merge(state.rollup);
         compare.merge(state.compare);
         other_months += state.other_months;
+        months_left_out.extend(state.months_left_out);
         if let Some(w) = state.allocated {
             writers.push((w, part.line_offset));
         }
@@ -189,14 +253,26 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     if options.strict {
         strict_error(&load)?;
     }
-    let chargeback = rollup.compute(&config);
+    months_left_out.extend(rollup.months());
+    months_left_out.sort_unstable();
+    months_left_out.dedup();
+    let months_with_rows = months_left_out;
+    let mut chargeback = rollup.compute(&config);
     if let Some(m) = options.month {
         if chargeback.months.is_empty() {
-            return Err(Error::Usage(format!("--month {m}: the exports hold no rows of that month")));
+            let held: Vec<String> = months_with_rows.iter().map(|m| m.to_string()).collect();
+            return Err(Error::Usage(format!(
+                "--month {m}: the exports hold no rows of that month; they hold {}",
+                if held.is_empty() { "no rows at all".to_string() } else { held.join(", ") }
+            )));
         }
     }
+    #[cfg(debug_assertions)]
+    if std::env::var("MLSPEND_FAULT").is_ok_and(|f| f == "unbalance") {
+        chargeback.inject_imbalance();
+    }
+    chargeback.check_bounds().map_err(Error::OutOfRange)?;
     chargeback.verify().map_err(Error::Unbalanced)?;
-    let mut chargeback = chargeback;
     if let Some(reporting) = &config.reporting {
         let decimals = config.decimals_for(&reporting.currency);
         chargeback.convert(reporting, decimals).map_err(Error::Config)?;
@@ -217,12 +293,12 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     };
     let estimates = compare.estimates();
     let charts = compare.charts(&chargeback, basis);
-    let written = match (output, &staging) {
-        (Output::Pack, Some(staging)) => {
-            crate::allocated::finish(writers, &chargeback, options.formats)?;
+    let written = match output {
+        Output::Pack => {
+            crate::report::allocated::finish(writers, &chargeback, options.formats)?;
             report::write(&chargeback, &estimates, &charts, &info, staging)?
         }
-        _ => report::write_topology(&chargeback, &estimates, &charts, &options.out)?,
+        Output::Topology => report::write_topology(&chargeback, &estimates, &charts, staging)?,
     };
     Ok(RunOutcome { chargeback, estimates, load, written, basis, other_months })
 }

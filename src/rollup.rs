@@ -44,7 +44,14 @@ pub const TEAM_OUT_OF_SCOPE: &str = "(out-of-scope)";
 /// `pool * w / W` truncated toward negative infinity, and the units left over go one each to the largest remainders
 /// (earlier members first on ties). `None` when the weights sum to zero.
 pub fn split(pool: Money, weights: &[Money]) -> Option<Vec<Money>> {
-    let total: I256 = weights.iter().map(|w| w.raw()).fold(I256::ZERO, |a, b| a + b);
+    // pool * weight must fit 256 bits: when it would not (amounts near the 10^20 bound), the weights lose their
+    // lowest bits alike, which changes their ratios by less than 2^-90 and keeps the shares summing to the pool.
+    let bits = |v: I256| 256 - v.unsigned_abs().leading_zeros();
+    let widest = weights.iter().map(|w| bits(w.raw())).max().unwrap_or(0);
+    let excess = (bits(pool.raw()) + widest).saturating_sub(253);
+    let scaled: Vec<I256> = weights.iter().map(|w| w.raw() >> excess).collect();
+    let weights = &scaled[..];
+    let total: I256 = weights.iter().fold(I256::ZERO, |a, &b| a + b);
     if total == I256::ZERO {
         return None;
     }
@@ -53,10 +60,9 @@ pub fn split(pool: Money, weights: &[Money]) -> Option<Vec<Money>> {
     let mut shares = Vec::with_capacity(weights.len());
     let mut remainders = Vec::with_capacity(weights.len());
     let mut given = I256::ZERO;
-    for w in weights {
-        // |pool| and |w| are far below 2^127 in practice (1e10 currency units at scale 28 is 2^126.9), so the
-        // product fits 256 bits; a pool beyond that falls back to an even split of what is left below.
-        let product = pool.raw().checked_mul(w.raw() * sign).unwrap_or(I256::ZERO);
+    for &w in weights {
+        // Fits: the weights were scaled above so that |pool| * |w| < 2^253.
+        let product = pool.raw() * (w * sign);
         let q = product.div_euclid(total);
         remainders.push(product.rem_euclid(total));
         given += q;
@@ -246,6 +252,23 @@ pub struct MonthChargeback {
     pub lines: Vec<Line>,
     pub totals: Vec<CurrencyTotals>,
     pub splits: Vec<PoolSplit>,
+    /// Rows of other clouds in a multi-cloud FOCUS export (AWS, Oracle...): reported beside the Azure bill, never
+    /// part of its input total or its lines.
+    pub other_providers: Vec<ProviderTotal>,
+}
+
+/// The rows and cost of one other cloud provider in one month and currency.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProviderTotal {
+    pub currency: String,
+    pub provider: String,
+    pub rows: u64,
+    pub cost: Money,
+}
+
+/// Whether a row's provider is Azure's: Azure layouts say nothing (empty), FOCUS says `Microsoft`.
+pub fn is_azure(provider: &str) -> bool {
+    provider.is_empty() || provider.trim().to_ascii_lowercase().starts_with("microsoft")
 }
 
 /// Every month's chargeback.
@@ -261,6 +284,8 @@ pub struct Rollup {
     lines: FastMap<Key, Acc>,
     /// Input totals, summed apart from attribution so the two can be compared.
     input: FastMap<(Month, u32), Acc>,
+    /// Rows of other cloud providers per (month, currency, provider): kept apart from the Azure bill.
+    providers: FastMap<(Month, u32, u32), Acc>,
     /// Reused to build unallocated reasons without allocating per row.
     reason: String,
 }
@@ -301,6 +326,20 @@ impl Rollup {
         self.lines.entry(key).or_default().add(cost);
     }
 
+    /// Adds a row of another cloud provider (AWS, Oracle... in a multi-cloud FOCUS file).
+    pub fn add_other_provider(&mut self, month: Month, currency: &str, provider: &str, cost: Money) {
+        let key = (month, self.names.id(currency), self.names.id(provider.trim()));
+        self.providers.entry(key).or_default().add(cost);
+    }
+
+    /// The months that rows were read for (before any `--month` filter), in order.
+    pub fn months(&self) -> Vec<Month> {
+        let mut v: Vec<Month> = self.input.keys().map(|(m, _)| *m).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Adds another part's sums (its names re-interned here).
     pub fn merge(&mut self, other: Rollup) {
         let map: Vec<u32> = other.names.names.iter().map(|n| self.names.id(n)).collect();
@@ -313,6 +352,11 @@ impl Rollup {
         }
         for ((month, cur), acc) in other.input {
             let e = self.input.entry((month, id(cur))).or_default();
+            e.rows += acc.rows;
+            e.cost += acc.cost;
+        }
+        for ((month, cur, provider), acc) in other.providers {
+            let e = self.providers.entry((month, id(cur), id(provider))).or_default();
             e.rows += acc.rows;
             e.cost += acc.cost;
         }
@@ -444,6 +488,19 @@ impl Rollup {
             });
         }
 
+        let mut providers: BTreeMap<Month, Vec<ProviderTotal>> = BTreeMap::new();
+        for (&(month, cur, provider), acc) in &self.providers {
+            months.entry(month).or_default();
+            providers.entry(month).or_default().push(ProviderTotal {
+                currency: n.name(cur).to_string(),
+                provider: n.name(provider).to_string(),
+                rows: acc.rows,
+                cost: acc.cost,
+            });
+        }
+        for list in providers.values_mut() {
+            list.sort_by(|a, b| (&a.currency, &a.provider).cmp(&(&b.currency, &b.provider)));
+        }
         let mut out = Chargeback::default();
         for (month, (mut lines, splits, counts)) in months {
             // Merge lines that share every key column (pool shares of one team in two environments stay apart).
@@ -501,7 +558,8 @@ impl Rollup {
                     },
                 });
             }
-            let mut mc = MonthChargeback { month, lines: merged, totals, splits };
+            let other_providers = providers.remove(&month).unwrap_or_default();
+            let mut mc = MonthChargeback { month, lines: merged, totals, splits, other_providers };
             mc.mark_balanced();
             out.months.push(mc);
         }
@@ -596,13 +654,53 @@ impl Chargeback {
                     })?
                 };
                 let idx: Vec<usize> = (0..m.lines.len()).filter(|&i| m.lines[i].currency == t.currency).collect();
-                let exact: Vec<Money> =
-                    idx.iter().map(|&i| m.lines[i].exact.mul_div(rate, one).unwrap_or_default()).collect();
+                let exact = idx
+                    .iter()
+                    .map(|&i| m.lines[i].exact.mul_rate(rate).filter(|v| v.within_total_bound()))
+                    .collect::<Option<Vec<Money>>>()
+                    .ok_or_else(|| {
+                        format!(
+                            "{} {} converted at {rate} to {} is beyond the largest amount mlspend holds (10^20)",
+                            m.month, t.currency, reporting.currency
+                        )
+                    })?;
                 for (&i, r) in idx.iter().zip(round_to_total(&exact, decimals)) {
                     m.lines[i].report_cost = Some(r);
                 }
                 t.rate = Some(rate);
                 t.input_total_report = Some(exact.iter().copied().sum::<Money>().round(decimals));
+            }
+        }
+        Ok(())
+    }
+
+    /// Test builds only (`MLSPEND_FAULT=unbalance`): takes 10^-28 off the first line, so that the tests can see a
+    /// run whose books don't balance exit 3 and write nothing. Release builds have no such switch.
+    #[cfg(debug_assertions)]
+    pub fn inject_imbalance(&mut self) {
+        if let Some(m) = self.months.first_mut() {
+            if let Some(l) = m.lines.first_mut() {
+                l.exact -= Money::from_raw(I256::ONE);
+            }
+            m.mark_balanced();
+        }
+    }
+
+    /// Every amount the outputs will hold, checked against the bound they hold exactly (10^20 currency units):
+    /// input totals, lines and pools. `Err` names the first month, currency and amount beyond it.
+    pub fn check_bounds(&self) -> Result<(), String> {
+        for m in &self.months {
+            let totals = m.totals.iter().map(|t| (&t.currency, "input total", t.input_total_exact));
+            let lines = m.lines.iter().map(|l| (&l.currency, "chargeback line", l.exact));
+            let pools = m.splits.iter().map(|s| (&s.currency, "shared pool", s.pool));
+            for (currency, what, amount) in totals.chain(lines).chain(pools) {
+                if !amount.within_total_bound() {
+                    return Err(format!(
+                        "{} {currency}: a {what} of {amount} is beyond the largest amount mlspend holds exactly \
+                         (10^20 currency units); check the export for corrupt costs",
+                        m.month
+                    ));
+                }
             }
         }
         Ok(())
@@ -703,14 +801,24 @@ mod tests {
             input_total_report: None,
             teams: vec![],
         };
-        let mut good =
-            MonthChargeback { month, lines: vec![line.clone()], totals: vec![totals("10", 1)], splits: vec![] };
+        let mut good = MonthChargeback {
+            month,
+            lines: vec![line.clone()],
+            totals: vec![totals("10", 1)],
+            splits: vec![],
+            other_providers: vec![],
+        };
         good.mark_balanced();
         assert!(Chargeback { months: vec![good] }.verify().is_ok());
         // A cent missing from the lines, or a row counted nowhere: both refused.
         for (input, rows) in [("10.01", 1), ("10", 2)] {
-            let mut bad =
-                MonthChargeback { month, lines: vec![line.clone()], totals: vec![totals(input, rows)], splits: vec![] };
+            let mut bad = MonthChargeback {
+                month,
+                lines: vec![line.clone()],
+                totals: vec![totals(input, rows)],
+                splits: vec![],
+                other_providers: vec![],
+            };
             bad.mark_balanced();
             let err = Chargeback { months: vec![bad] }.verify().unwrap_err();
             assert!(err.starts_with("2026-01 USD: input"), "{err}");

@@ -50,7 +50,8 @@ pub struct CostRow<'a> {
     /// 1-based physical line of the row in its file (the row number for Parquet).
     pub line: u64,
     pub usage_date: Date,
-    pub currency: &'a str,
+    /// ISO 4217, upper-case.
+    pub currency: Cow<'a, str>,
     pub actual: Option<Money>,
     pub amortized: Option<Money>,
     pub basis: Basis,

@@ -65,6 +65,9 @@ pub fn parse(cell: &str) -> Result<Tags<'_>, Unparsed> {
     let inner = if let Some(rest) = body.strip_prefix('{') { rest.strip_suffix('}').ok_or(Unparsed)? } else { body };
     let mut p = Parser { s: inner, i: 0 };
     let mut tags = Tags::default();
+    // Past a few tags, keys seen are also kept in a set, so a cell of 400,000 keys is checked for duplicates in
+    // linear time (a row has a handful of tags; the set is built only for hostile or unusual cells).
+    let mut seen: Option<std::collections::HashSet<String>> = None;
     p.skip_ws();
     if p.done() {
         return Ok(tags);
@@ -78,9 +81,16 @@ pub fn parse(cell: &str) -> Result<Tags<'_>, Unparsed> {
         let value = p.value()?;
         let key = fold_cow(&name);
         if let Some(value) = value {
-            if !tags.list.iter().any(|t| t.key == key) {
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.to_string()),
+                None => tags.list.iter().any(|t| t.key == key),
+            };
+            if !duplicate {
                 let name = trim_cow(name);
                 tags.list.push(Tag { key, name, value });
+                if seen.is_none() && tags.list.len() == 16 {
+                    seen = Some(tags.list.iter().map(|t| t.key.to_string()).collect());
+                }
             }
         }
         p.skip_ws();

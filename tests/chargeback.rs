@@ -371,21 +371,45 @@ fn real_samples_land_on_their_configured_owners() {
     let out = dir.path().join("focus");
     let (o, e, code) = run_into(&out, &fixture("real.toml"), &[&real("focus_sample.csv")], &[]);
     assert_eq!(code, 0, "{o}{e}");
-    // EffectiveCost, the same way: the 9 zmltestplayground rows (ServiceCategory "AI and Machine Learning": other)
-    // sum to -0.15189756178; the 991 other rows (AWS and Oracle included) are out of scope; total 14.97651418586.
+    // EffectiveCost, the same way, of the 51 Microsoft rows only (Python, Decimal, grouped by ServiceCategory): the
+    // 9 zmltestplayground rows ("AI and Machine Learning": other) sum to -0.15189756178; the other Azure rows are
+    // out of scope: compute 1.75656109020, storage 0.00088291550, other 0.37096774194; the Azure total 1.97651418586.
+    // The 942 AWS rows (13.00000000000) and 7 Oracle rows (0) are another cloud's bill: beside it, never in it.
     assert_eq!(
         read(&out.join("2024-09/chargeback.csv")),
         [
             HEADER,
             "2024-09,USD,playground,,zmltestplayground,,other,team,direct,,-0.15",
-            "2024-09,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,14.76",
+            "2024-09,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,1.76",
             "2024-09,USD,(out-of-scope),,,,storage,,out-of-scope,not Azure ML spend,0.00",
-            "2024-09,USD,(out-of-scope),,,,network,,out-of-scope,not Azure ML spend,0.00",
             "2024-09,USD,(out-of-scope),,,,other,,out-of-scope,not Azure ML spend,0.37",
             ""
         ]
         .join("\r\n")
     );
+    let summary: Value = serde_json::from_str(&read(&out.join("2024-09/summary.json"))).unwrap();
+    let usd = &summary["currencies"][0];
+    assert_eq!((usd["input_total"].as_str(), usd["input_total_exact"].as_str()), (Some("1.98"), Some("1.97651418586")));
+    assert_eq!(usd["rows"]["input"], 51);
+    let providers: Vec<(String, u64, String)> = summary["other_providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["provider"].as_str().unwrap().to_string(),
+                p["rows"].as_u64().unwrap(),
+                p["total"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        providers,
+        [("AWS".to_string(), 942, "13.00".to_string()), ("Oracle".to_string(), 7, "0.00".to_string())]
+    );
+    assert!(o.contains("not in the Azure bill: 942 rows of AWS, 13.00 USD"), "{o}");
+    let page = read(&out.join("2024-09/report.html"));
+    assert!(page.contains("Other cloud providers") && page.contains("AWS"), "the page shows the other clouds");
 }
 
 #[test]

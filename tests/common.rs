@@ -4,9 +4,13 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// The built `mlspend` binary, run from the repository root.
+/// The built `mlspend` binary, run from the repository root. `MLSPEND_BIN` names another binary instead (an older
+/// build, to see which tests fail on it).
 pub fn mlspend() -> Command {
-    let mut cmd = Command::cargo_bin("mlspend").expect("the mlspend binary is built");
+    let mut cmd = match std::env::var_os("MLSPEND_BIN") {
+        Some(bin) => Command::new(bin),
+        None => Command::cargo_bin("mlspend").expect("the mlspend binary is built"),
+    };
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
 }

@@ -360,11 +360,11 @@ fn a_run_killed_halfway_leaves_the_previous_pack_intact() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until it has started writing (its staging folder exists), then kill it.
+    // Wait until it has started writing (its staging folder beside OUT exists), then kill it.
     let started = std::time::Instant::now();
-    while !std::fs::read_dir(&out)
+    while !std::fs::read_dir(dir.path())
         .unwrap()
-        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(".mlspend-staging-"))
+        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(".r.mlspend-staging-"))
     {
         assert!(started.elapsed().as_secs() < 60, "the run never started writing");
         if let Some(status) = child.try_wait().unwrap() {
@@ -379,8 +379,14 @@ fn a_run_killed_halfway_leaves_the_previous_pack_intact() {
     for (f, bytes) in before {
         assert!(std::fs::read(out.join(&f)).unwrap() == bytes, "{} changed", f.display());
     }
-    // What the killed run leaves is its staging folder only: the next run is not confused by it.
+    // What the killed run leaves is its staging folder only: the next run is not confused by it, and removes it.
     assert_eq!(run_pack(&out, &config, &[&sample], &[]).2, 0);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("mlspend-staging"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

@@ -113,8 +113,10 @@ fn real_ea_export_sample_with_scientific_notation() {
 fn real_legacy_payg_sample() {
     let r = check_json(&[&real("payg_legacy_costreport.csv")]);
     assert_eq!(file0(&r)["layout"], "payg");
-    // Python: sum of Decimal(row['PreTaxCost']), 3 rows, 2019-07-2x, USD.
-    assert_eq!(months(&r), vec![("2019-07".into(), "USD".into(), 3, None, None, some("0.00011016"))]);
+    // Python: sum of Decimal(row['PreTaxCost']), 3 rows, 2019-07-2x, USD. Legacy usage files hold actual cost.
+    assert_eq!(file0(&r)["basis"], "actual");
+    assert_eq!(months(&r), vec![("2019-07".into(), "USD".into(), 3, some("0.00011016"), None, None)]);
+    assert!(r["warnings"].as_array().unwrap().iter().all(|w| !w.as_str().unwrap().contains("actual or amortized")));
 }
 
 #[test]

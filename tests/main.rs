@@ -6,3 +6,4 @@ mod finance;
 mod ingest;
 mod scale;
 mod topology;
+mod trust;

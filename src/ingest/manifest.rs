@@ -84,10 +84,32 @@ impl Manifest {
     }
 
     /// Finds a blob on disk below the manifest's folder: the longest tail of its container path that exists.
-    pub fn locate(dir: &Path, blob: &str) -> Option<PathBuf> {
+    /// `Err` for a blob name that could reach outside the folder: a `..` or `.` segment, a backslash, a drive or a
+    /// NUL, or a file that resolves (through a link) to somewhere outside it.
+    pub fn locate(dir: &Path, blob: &str) -> std::result::Result<Option<PathBuf>, String> {
         let parts: Vec<&str> = blob.split('/').filter(|p| !p.is_empty()).collect();
-        (0..parts.len())
+        let hostile = |p: &&str| *p == ".." || *p == "." || p.contains(['\\', ':', '\0']);
+        if parts.iter().any(hostile) {
+            return Err(format!(
+                "blob {blob:?} names a path outside the export folder; a manifest lists blobs inside its own container"
+            ));
+        }
+        let found = (0..parts.len())
             .map(|skip| parts[skip..].iter().fold(dir.to_path_buf(), |p, s| p.join(s)))
-            .find(|p| p.is_file())
+            .find(|p| p.is_file());
+        if let Some(f) = &found {
+            let inside = match (std::fs::canonicalize(f), std::fs::canonicalize(dir)) {
+                (Ok(f), Ok(d)) => f.starts_with(d),
+                _ => false,
+            };
+            if !inside {
+                return Err(format!(
+                    "blob {blob:?} resolves to {}, outside the export folder {} (a link out); copy the file in instead",
+                    f.display(),
+                    dir.display()
+                ));
+            }
+        }
+        Ok(found)
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::schema::{Basis, CostBasis, CostRow};
 use manifest::Manifest;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -46,6 +46,8 @@ impl Format {
 pub struct Options {
     /// What the cost column of EA or MCA files holds when neither a manifest nor the file name says.
     pub export_type: Option<CostBasis>,
+    /// Sum runs of one export whose date ranges overlap, instead of reading each day from the newest run.
+    pub allow_overlap: bool,
 }
 
 /// One file to read.
@@ -60,6 +62,8 @@ pub struct Source {
     pub basis_hint: Option<Basis>,
     /// The manifest that lists it, and the data rows it declares for this file.
     pub manifest: Option<(PathBuf, String, Option<u64>)>,
+    /// Days whose rows a newer run of the same export supersedes: rows of those days are counted, not read.
+    pub superseded: Vec<Superseded>,
 }
 
 /// A run of an export that was not read because a newer run covers the same dates.
@@ -71,6 +75,9 @@ pub struct SkippedRun {
     pub kept: String,
     /// How the newer run was told apart: `submittedTime`, `run folder name` or `file modification time`.
     pub chosen_by: &'static str,
+    /// When only some days of the run were left out (a newer run of the export covers them): which.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<String>,
 }
 
 /// What to read, worked out before reading anything.
@@ -80,6 +87,10 @@ pub struct Plan {
     pub sources: Vec<Source>,
     pub skipped_runs: Vec<(usize, SkippedRun)>,
     pub warnings: Vec<String>,
+    /// Manifests of the runs read that declare a total `dataRowCount`, checked against the rows of their blobs.
+    pub manifest_rows: Vec<(PathBuf, u64)>,
+    /// Files left out because an earlier file has the same bytes, with the input they came from.
+    pub duplicates: Vec<(usize, DuplicateFile)>,
 }
 
 /// A row that could not be read.
@@ -104,6 +115,13 @@ pub struct FileReport {
     pub basis: Basis,
     pub rows: u64,
     pub rejected: u64,
+    /// Rows of days a newer run of the same export covers: counted in `rows`, not read.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub superseded: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What was read, beyond the rows themselves.
@@ -125,7 +143,8 @@ impl LoadReport {
 }
 
 /// Works out which files to read for the named inputs.
-pub fn plan(inputs: &[PathBuf]) -> Result<Plan> {
+/// `allow_overlap` sums runs of one export whose date ranges overlap, instead of reading each day from the newest.
+pub fn plan(inputs: &[PathBuf], allow_overlap: bool) -> Result<Plan> {
     let mut plan = Plan { inputs: inputs.to_vec(), ..Plan::default() };
     let mut seen: HashSet<PathBuf> = HashSet::new();
     for (input, path) in inputs.iter().enumerate() {
@@ -140,13 +159,109 @@ pub fn plan(inputs: &[PathBuf]) -> Result<Plan> {
             }
             add_file(&mut plan, &mut seen, path.clone(), input, None, path);
         } else {
-            walk_export_folder(&mut plan, &mut seen, path, input)?;
+            walk_export_folder(&mut plan, &mut seen, path, input, allow_overlap)?;
             if plan.sources.len() == before && !plan.skipped_runs.iter().any(|(i, _)| *i == input) {
                 return Err(Error::NoExportFiles(path.clone()));
             }
         }
     }
+    drop_identical_files(&mut plan)?;
     Ok(plan)
+}
+
+/// A file left out because another file of the plan has the same bytes (a re-download, a copy in another folder).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DuplicateFile {
+    pub skipped: String,
+    pub same_as: String,
+}
+
+/// Leaves out every file whose content is byte for byte that of a file earlier in the plan, with a warning naming
+/// both. Only files of equal size can be equal, so only those are hashed, then compared byte for byte: exact, and
+/// nearly free when sizes differ, as export parts' do.
+fn drop_identical_files(plan: &mut Plan) -> Result<()> {
+    use std::hash::Hasher;
+    let mut by_size: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, s) in plan.sources.iter().enumerate() {
+        let len = std::fs::metadata(&s.path).map_err(|e| Error::io(&s.path, e))?.len();
+        by_size.entry(len).or_default().push(i);
+    }
+    let mut drop: Vec<(usize, usize)> = Vec::new();
+    for group in by_size.into_values().filter(|g| g.len() > 1) {
+        let mut by_hash: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for i in group {
+            let path = &plan.sources[i].path;
+            let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let mut h = std::hash::DefaultHasher::new();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = std::io::Read::read(&mut f, &mut buf).map_err(|e| Error::io(path, e))?;
+                if n == 0 {
+                    break;
+                }
+                h.write(&buf[..n]);
+            }
+            by_hash.entry(h.finish()).or_default().push(i);
+        }
+        for same in by_hash.into_values().filter(|g| g.len() > 1) {
+            // Equal hashes are confirmed byte for byte against each distinct file kept so far.
+            let mut kept: Vec<usize> = Vec::new();
+            for i in same {
+                let mut original = None;
+                for &k in &kept {
+                    if same_bytes(&plan.sources[k].path, &plan.sources[i].path)? {
+                        original = Some(k);
+                        break;
+                    }
+                }
+                match original {
+                    Some(k) => drop.push((i, k)),
+                    None => kept.push(i),
+                }
+            }
+        }
+    }
+    if drop.is_empty() {
+        return Ok(());
+    }
+    drop.sort_unstable();
+    for &(i, k) in &drop {
+        let (skipped, kept) = (&plan.sources[i], &plan.sources[k]);
+        plan.warnings.push(format!(
+            "{}: the same bytes as {}; read once (a copy or a re-download)",
+            skipped.path.display(),
+            kept.path.display()
+        ));
+        if let Some((mpath, _, _)) = &skipped.manifest {
+            // Its manifest's total can no longer be checked against what is read.
+            plan.manifest_rows.retain(|(m, _)| m != mpath);
+        }
+        plan.duplicates.push((
+            skipped.input,
+            DuplicateFile { skipped: skipped.path.display().to_string(), same_as: kept.path.display().to_string() },
+        ));
+    }
+    let gone: HashSet<usize> = drop.iter().map(|d| d.0).collect();
+    let sources = std::mem::take(&mut plan.sources);
+    plan.sources = sources.into_iter().enumerate().filter(|(i, _)| !gone.contains(i)).map(|(_, s)| s).collect();
+    Ok(())
+}
+
+fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut fa = std::io::BufReader::new(std::fs::File::open(a).map_err(|e| Error::io(a, e))?);
+    let mut fb = std::io::BufReader::new(std::fs::File::open(b).map_err(|e| Error::io(b, e))?);
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = fa.read(&mut ba).map_err(|e| Error::io(a, e))?;
+        if n == 0 {
+            return Ok(fb.read(&mut bb[..1]).map_err(|e| Error::io(b, e))? == 0);
+        }
+        fb.read_exact(&mut bb[..n]).map_err(|e| Error::io(b, e))?;
+        if ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+    }
 }
 
 fn add_file(
@@ -169,7 +284,7 @@ fn add_file(
         Some((m, blob, rows, basis)) => (basis.or_else(|| basis_from_name(&path, root)), Some((m, blob, rows))),
         None => (basis_from_name(&path, root), None),
     };
-    plan.sources.push(Source { path, format, input, basis_hint, manifest });
+    plan.sources.push(Source { path, format, input, basis_hint, manifest, superseded: Vec::new() });
 }
 
 /// `amortized` or `actual` in the file name, or in a folder name below the named input.
@@ -224,12 +339,23 @@ fn run_slot(dir: &Path, root: &Path) -> (Option<(PathBuf, String)>, PathBuf) {
     (None, dir.to_path_buf())
 }
 
-fn walk_export_folder(plan: &mut Plan, seen: &mut HashSet<PathBuf>, root: &Path, input: usize) -> Result<()> {
+fn walk_export_folder(
+    plan: &mut Plan,
+    seen: &mut HashSet<PathBuf>,
+    root: &Path,
+    input: usize,
+    allow_overlap: bool,
+) -> Result<()> {
     let mut runs: BTreeMap<PathBuf, Run> = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     let mut manifests: Vec<PathBuf> = Vec::new();
     let mut loose: Vec<PathBuf> = Vec::new();
+    // Folders already walked, by their real path: a link that loops back is walked once.
+    let mut walked: HashSet<PathBuf> = HashSet::new();
     while let Some(dir) = stack.pop() {
+        if !walked.insert(std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone())) {
+            continue;
+        }
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map_err(|e| Error::io(&dir, e))?
             .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(&dir, e)))
@@ -254,7 +380,9 @@ fn walk_export_folder(plan: &mut Plan, seen: &mut HashSet<PathBuf>, root: &Path,
         let mdir = mpath.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut files = Vec::new();
         for blob in &manifest.blobs {
-            let Some(found) = Manifest::locate(&mdir, &blob.blob_name) else {
+            let located = Manifest::locate(&mdir, &blob.blob_name)
+                .map_err(|detail| Error::Manifest { path: mpath.clone(), detail })?;
+            let Some(found) = located else {
                 return Err(Error::Manifest {
                     path: mpath.clone(),
                     detail: format!(
@@ -306,27 +434,12 @@ fn walk_export_folder(plan: &mut Plan, seen: &mut HashSet<PathBuf>, root: &Path,
             None => keep.push(run),
         }
     }
+    // Runs kept per export, with their date range, for the overlap check below.
+    let mut by_export: BTreeMap<PathBuf, Vec<(&Run, String)>> = BTreeMap::new();
     for ((export, range), group) in by_slot {
-        let all_submitted =
-            group.iter().all(|r| r.manifest.as_ref().is_some_and(|(_, m)| m.submitted_time().is_some()));
-        let all_numeric = group
-            .iter()
-            .all(|r| r.dir.file_name().is_some_and(|n| n.to_string_lossy().bytes().all(|b| b.is_ascii_digit())));
-        let (chosen_by, newest) = if all_submitted {
-            let newest = group
-                .iter()
-                .max_by_key(|r| (r.manifest.as_ref().and_then(|(_, m)| m.submitted_time()).unwrap_or(""), &r.dir));
-            ("submittedTime", newest)
-        } else if all_numeric {
-            ("run folder name", group.iter().max_by_key(|r| &r.dir))
-        } else {
-            ("file modification time", group.iter().max_by_key(|r| (r.modified, &r.dir)))
-        };
-        let newest = *newest.expect("a slot has at least one run");
-        for r in &group {
-            if std::ptr::eq(*r, newest) {
-                continue;
-            }
+        let (chosen_by, ordered) = newest_first(&group);
+        let newest = ordered[0];
+        for r in &ordered[1..] {
             plan.skipped_runs.push((
                 input,
                 SkippedRun {
@@ -335,28 +448,205 @@ fn walk_export_folder(plan: &mut Plan, seen: &mut HashSet<PathBuf>, root: &Path,
                     skipped: r.dir.display().to_string(),
                     kept: newest.dir.display().to_string(),
                     chosen_by,
+                    days: None,
                 },
             ));
         }
-        keep.push(newest);
+        by_export.entry(export).or_default().push((newest, range));
+    }
+    // Runs of one export whose date ranges overlap (`20260801-20260831` and `20260801-20260815`): each day is read
+    // from the newest run that covers it; an older run wholly covered is skipped, one partly covered has its rows
+    // of the covered days superseded. `--allow-overlap` sums them instead.
+    let mut superseded: HashMap<PathBuf, Vec<Superseded>> = HashMap::new();
+    for (export, runs) in by_export {
+        if allow_overlap || runs.len() < 2 {
+            if runs.len() > 1 && any_overlap(&runs) {
+                plan.warnings.push(format!(
+                    "{}: runs with overlapping date ranges are summed (--allow-overlap): days they share are counted \
+                     once per run",
+                    export.display()
+                ));
+            }
+            keep.extend(runs.iter().map(|(r, _)| *r));
+            continue;
+        }
+        let group: Vec<&Run> = runs.iter().map(|(r, _)| *r).collect();
+        let (chosen_by, ordered) = newest_first(&group);
+        let range_of =
+            |r: &Run| runs.iter().find(|(x, _)| std::ptr::eq(*x, r)).map(|(_, g)| g.clone()).unwrap_or_default();
+        // Newer runs' ranges, as they are taken.
+        let mut taken: Vec<(DateRange, &Run)> = Vec::new();
+        for run in ordered {
+            let name = range_of(run);
+            let Some(range) = DateRange::parse(&name) else {
+                keep.push(run);
+                continue;
+            };
+            let overlaps: Vec<(DateRange, &Run)> =
+                taken.iter().filter_map(|(t, r)| t.intersect(range).map(|i| (i, *r))).collect();
+            let covered = range.covered_by(overlaps.iter().map(|(i, _)| *i));
+            if covered {
+                let kept = overlaps.iter().map(|(_, r)| r.dir.display().to_string()).collect::<Vec<_>>().join(", ");
+                plan.skipped_runs.push((
+                    input,
+                    SkippedRun {
+                        export: export.display().to_string(),
+                        date_range: name.clone(),
+                        skipped: run.dir.display().to_string(),
+                        kept,
+                        chosen_by,
+                        days: None,
+                    },
+                ));
+            } else {
+                for (days, newer) in &overlaps {
+                    plan.skipped_runs.push((
+                        input,
+                        SkippedRun {
+                            export: export.display().to_string(),
+                            date_range: name.clone(),
+                            skipped: run.dir.display().to_string(),
+                            kept: newer.dir.display().to_string(),
+                            chosen_by,
+                            days: Some(days.to_string()),
+                        },
+                    ));
+                    superseded
+                        .entry(run.dir.clone())
+                        .or_default()
+                        .push(Superseded { days: *days, by: newer.dir.display().to_string() });
+                }
+                keep.push(run);
+            }
+            taken.push((range, run));
+        }
     }
     keep.sort_by(|a, b| a.dir.cmp(&b.dir));
     for run in keep {
         match &run.manifest {
             Some((mpath, m)) => {
+                if let Some(total) = m.data_row_count {
+                    plan.manifest_rows.push((mpath.clone(), total));
+                }
                 for (blob, file) in m.blobs.iter().zip(&run.files) {
                     let info = (mpath.clone(), blob.blob_name.clone(), blob.data_row_count, m.basis());
                     add_file(plan, seen, file.clone(), input, Some(info), root);
+                    mark_superseded(plan, &superseded, run, file);
                 }
             }
             None => {
                 for file in &run.files {
                     add_file(plan, seen, file.clone(), input, None, root);
+                    mark_superseded(plan, &superseded, run, file);
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Gives the file just added to the plan the days a newer run of its export covers.
+fn mark_superseded(plan: &mut Plan, superseded: &HashMap<PathBuf, Vec<Superseded>>, run: &Run, file: &Path) {
+    if let (Some(days), Some(last)) = (superseded.get(&run.dir), plan.sources.last_mut()) {
+        if last.path == file {
+            last.superseded = days.clone();
+        }
+    }
+}
+
+/// Orders runs of one export newest first: by the manifests' `submittedTime` when every run has one, else by run
+/// folder name when every name is a number (a timestamp), else by the files' modification time; ties by folder.
+fn newest_first<'r>(group: &[&'r Run]) -> (&'static str, Vec<&'r Run>) {
+    let all_submitted = group.iter().all(|r| r.manifest.as_ref().is_some_and(|(_, m)| m.submitted_time().is_some()));
+    let all_numeric = group
+        .iter()
+        .all(|r| r.dir.file_name().is_some_and(|n| n.to_string_lossy().bytes().all(|b| b.is_ascii_digit())));
+    let mut ordered: Vec<&Run> = group.to_vec();
+    let chosen_by = if all_submitted {
+        let time = |r: &Run| r.manifest.as_ref().and_then(|(_, m)| m.submitted_time()).unwrap_or("").to_string();
+        ordered.sort_by(|a, b| (time(b), &b.dir).cmp(&(time(a), &a.dir)));
+        "submittedTime"
+    } else if all_numeric {
+        let name = |r: &Run| r.dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        // Numbers of different lengths compare by length first.
+        ordered.sort_by_key(|r| std::cmp::Reverse((name(r).len(), name(r))));
+        "run folder name"
+    } else {
+        ordered.sort_by(|a, b| (b.modified, &b.dir).cmp(&(a.modified, &a.dir)));
+        "file modification time"
+    };
+    (chosen_by, ordered)
+}
+
+fn any_overlap(runs: &[(&Run, String)]) -> bool {
+    let ranges: Vec<DateRange> = runs.iter().filter_map(|(_, r)| DateRange::parse(r)).collect();
+    ranges.iter().enumerate().any(|(i, a)| ranges[i + 1..].iter().any(|b| a.intersect(*b).is_some()))
+}
+
+/// The days an export run covers, from its `yyyyMMdd-yyyyMMdd` folder: both ends included.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DateRange {
+    pub first: crate::dates::Date,
+    pub last: crate::dates::Date,
+}
+
+impl DateRange {
+    fn parse(name: &str) -> Option<DateRange> {
+        let day = |t: &str| -> Option<crate::dates::Date> {
+            crate::dates::Date::new(t[0..4].parse().ok()?, t[4..6].parse().ok()?, t[6..8].parse().ok()?)
+        };
+        if !is_date_range(name) {
+            return None;
+        }
+        let (first, last) = (day(&name[0..8])?, day(&name[9..17])?);
+        (first <= last).then_some(DateRange { first, last })
+    }
+
+    fn intersect(self, other: DateRange) -> Option<DateRange> {
+        let first = self.first.max(other.first);
+        let last = self.last.min(other.last);
+        (first <= last).then_some(DateRange { first, last })
+    }
+
+    /// Whether the given ranges, together, cover every day of this one.
+    fn covered_by(self, parts: impl Iterator<Item = DateRange>) -> bool {
+        let mut parts: Vec<DateRange> = parts.collect();
+        parts.sort_by_key(|p| p.first);
+        let mut next = self.first;
+        for p in parts {
+            if p.first > next {
+                return false;
+            }
+            if p.last >= next {
+                match p.last.succ() {
+                    Some(d) => next = d,
+                    None => return true,
+                }
+            }
+            if next > self.last {
+                return true;
+            }
+        }
+        next > self.last
+    }
+
+    pub fn contains(self, day: crate::dates::Date) -> bool {
+        self.first <= day && day <= self.last
+    }
+}
+
+impl std::fmt::Display for DateRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} to {}", self.first, self.last)
+    }
+}
+
+/// Days of a file's run that a newer run of the same export covers: its rows of those days are not read.
+#[derive(Debug, Clone)]
+pub struct Superseded {
+    pub days: DateRange,
+    /// The newer run's folder.
+    pub by: String,
 }
 
 fn modified_time(p: &Path) -> SystemTime {
@@ -397,12 +687,42 @@ fn file_read(source: &Source, file: FileReport, report: &mut LoadReport) -> Resu
     Ok(())
 }
 
+/// Each manifest's top-level `dataRowCount` against the rows read from all its blobs.
+fn check_manifest_totals(plan: &Plan, report: &LoadReport) -> Result<()> {
+    for (mpath, declared) in &plan.manifest_rows {
+        let read: u64 = plan
+            .sources
+            .iter()
+            .zip(&report.files)
+            .filter(|(s, _)| s.manifest.as_ref().is_some_and(|(m, _, _)| m == mpath))
+            .map(|(_, f)| f.rows)
+            .sum();
+        if read != *declared {
+            return Err(Error::Manifest {
+                path: mpath.clone(),
+                detail: format!(
+                    "declares dataRowCount {declared} but its blobs hold {read} data rows; the run is incomplete or \
+                     was changed, re-download it"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn finish_report(report: &mut LoadReport) {
     let mut layouts: Vec<&str> = report.files.iter().map(|f| f.layout.id()).collect();
     layouts.sort_unstable();
     layouts.dedup();
     if layouts.len() > 1 {
         report.warnings.push(format!("mixed layouts: {}", layouts.join(", ")));
+    }
+}
+
+impl Source {
+    /// Whether a newer run of the export covers this day: the row is counted as superseded, not read.
+    pub fn is_superseded(&self, day: crate::dates::Date) -> bool {
+        self.superseded.iter().any(|s| s.days.contains(day))
     }
 }
 
@@ -421,6 +741,7 @@ pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> R
         let file = read::read_source(source, index as u32, options, &mut report, sink)?;
         file_read(source, file, &mut report)?;
     }
+    check_manifest_totals(plan, &report)?;
     finish_report(&mut report);
     Ok(report)
 }
@@ -454,6 +775,7 @@ pub fn load_parts<S: RowSink>(
         };
         file_read(source, file, &mut report)?;
     }
+    check_manifest_totals(plan, &report)?;
     finish_report(&mut report);
     Ok((parts, report))
 }

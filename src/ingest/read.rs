@@ -7,13 +7,50 @@ use crate::schema::{Basis, CostBasis, CostRow};
 use std::fs::File;
 use std::io::{BufReader, Read};
 
+fn duplicate_warning(source: &Source, map: &ColumnMap, report: &mut LoadReport) {
+    if !map.duplicates.is_empty() {
+        report.warnings.push(format!(
+            "{}: the header names {} more than once (columns mlspend does not read; ignored)",
+            source.path.display(),
+            map.duplicates.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+}
+
 /// Decides what a file's single cost column holds.
 fn basis_for(source: &Source, layout: Layout, options: &Options, report: &mut LoadReport) -> Basis {
     if layout == Layout::Focus {
         return Basis::Both;
     }
+    let name = |b: Basis| if b == Basis::Actual { "actual" } else { "amortized" };
+    if layout == Layout::Payg {
+        // Legacy pay-as-you-go usage files hold pre-tax billed cost: actual cost, whatever else is said.
+        if let Some(said) = source.basis_hint.filter(|b| *b == Basis::Amortized) {
+            report.warnings.push(format!(
+                "{}: its name says {} but a legacy pay-as-you-go file holds actual cost; read as actual",
+                source.path.display(),
+                name(said)
+            ));
+        }
+        return Basis::Actual;
+    }
     match (source.basis_hint, options.export_type) {
-        (Some(b), _) => b,
+        (Some(b), Some(flag)) => {
+            let flag = if flag == CostBasis::Actual { Basis::Actual } else { Basis::Amortized };
+            if flag != b {
+                let by = if source.manifest.is_some() { "its manifest" } else { "its name" };
+                report.warnings.push(format!(
+                    "{}: --export-type {} disagrees with {by}, which says {}; read as {} ({by} wins; \
+                     --export-type applies only where nothing else says)",
+                    source.path.display(),
+                    name(flag),
+                    name(b),
+                    name(b)
+                ));
+            }
+            b
+        }
+        (Some(b), None) => b,
         (None, Some(CostBasis::Actual)) => Basis::Actual,
         (None, Some(CostBasis::Amortized)) => Basis::Amortized,
         (None, None) => {
@@ -127,6 +164,7 @@ fn new_report(source: &Source, map: &ColumnMap, basis: Basis) -> FileReport {
         basis,
         rows: 0,
         rejected: 0,
+        superseded: 0,
     }
 }
 
@@ -137,9 +175,112 @@ struct CsvContext<'a> {
     map: ColumnMap,
     names: Vec<String>,
     basis: Basis,
+    terminator: Terminator,
+}
+
+/// How a CSV file ends its lines, sniffed from its first line. The csv crate counts lines by `\n` and places a
+/// record's start before the line feed of a `\r\n` pair, so without this a CRLF file's line numbers come out one
+/// too low (and a chunk's start, found after the `\n`, never matches where the chunk before ended), and a CR-only
+/// file's are all 1.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Terminator {
+    Lf,
+    CrLf,
+    Cr,
+}
+
+impl Terminator {
+    /// Reads the first line of the (decompressed) file: the first `\r` or `\n` outside quotes decides.
+    fn sniff(source: &Source) -> Result<Terminator> {
+        let mut head = Vec::with_capacity(64 << 10);
+        let reader = open(source)?;
+        reader.take(1 << 20).read_to_end(&mut head).map_err(|e| Error::io(&source.path, e))?;
+        let mut quoted = false;
+        for (i, &b) in head.iter().enumerate() {
+            match b {
+                b'"' => quoted = !quoted,
+                b'\n' if !quoted => return Ok(Terminator::Lf),
+                b'\r' if !quoted => {
+                    return Ok(match head.get(i + 1) {
+                        Some(b'\n') | None => Terminator::CrLf,
+                        Some(_) => Terminator::Cr,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(Terminator::Lf)
+    }
+
+    /// Where a record really starts (bytes from the reader's start) and its 1-based line relative to the reader,
+    /// from the csv crate's position of it. A reader always starts at the start of a line.
+    fn start(self, pos: &csv::Position) -> (u64, u64) {
+        match self {
+            Terminator::Lf => (pos.byte(), pos.line()),
+            // The position lies on the `\n` of the `\r\n` before the record: one byte and one line further.
+            Terminator::CrLf if pos.byte() > 0 => (pos.byte() + 1, pos.line() + 1),
+            Terminator::CrLf => (pos.byte(), pos.line()),
+            // No `\n` to count: a record is a line (a quoted field holding a line break is counted as one line).
+            Terminator::Cr => (pos.byte(), pos.record() + 1),
+        }
+    }
+}
+
+/// The longest record (one row, all its fields) mlspend reads: 64 MiB. Real rows are a few KiB; past this bound a
+/// file is corrupt or hostile, and the read stops with an error instead of growing memory with the record.
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// The record-length bound, as an I/O error's payload.
+#[derive(Debug)]
+struct RecordTooLong;
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a record longer than {} MiB", MAX_RECORD_BYTES >> 20)
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+/// A reader that refuses to hand out more than [`MAX_RECORD_BYTES`] past the start of the record being read, so
+/// that one endless field (a 3 MB gzip that inflates to a 3 GiB cell) can't grow the CSV reader's buffers.
+pub(super) struct Bounded<R> {
+    inner: R,
+    delivered: u64,
+    /// Where the record being read starts, in bytes from this reader's start (set before each record).
+    record_start: u64,
+}
+
+impl<R> Bounded<R> {
+    fn new(inner: R) -> Bounded<R> {
+        Bounded { inner, delivered: 0, record_start: 0 }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.delivered.saturating_sub(self.record_start) > MAX_RECORD_BYTES {
+            return Err(std::io::Error::other(RecordTooLong));
+        }
+        let n = self.inner.read(out)?;
+        self.delivered += n as u64;
+        Ok(n)
+    }
 }
 
 fn read_error(source: &Source, line: u64, e: csv::Error) -> Error {
+    let too_long = matches!(e.kind(), csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|i| i.is::<RecordTooLong>()));
+    if too_long {
+        return Error::Read {
+            path: source.path.clone(),
+            line,
+            detail: format!(
+                "a record longer than {} MiB (an unclosed quote, or a corrupt file); no real export row is this long: \
+                 re-download the file",
+                MAX_RECORD_BYTES >> 20
+            ),
+        };
+    }
     let detail = match e.kind() {
         csv::ErrorKind::Io(io) if source.format == Format::CsvGz => {
             format!("the gzip stream is truncated or corrupt ({io}); re-download the file")
@@ -148,6 +289,15 @@ fn read_error(source: &Source, line: u64, e: csv::Error) -> Error {
         _ => e.to_string(),
     };
     Error::Read { path: source.path.clone(), line, detail }
+}
+
+/// A row whose value no row may hold: the run stops, naming the file, line and column.
+fn fatal_row(source: &Source, line: u64, e: RowError) -> Error {
+    Error::Read {
+        path: source.path.clone(),
+        line,
+        detail: format!("column {}: {}; the export is corrupt, re-download it", e.column, e.reason),
+    }
 }
 
 fn csv_builder() -> csv::ReaderBuilder {
@@ -168,7 +318,7 @@ struct Stop {
 #[allow(clippy::too_many_arguments)]
 fn read_records<R: Read>(
     ctx: &CsvContext,
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<Bounded<R>>,
     stop_at: u64,
     line_offset: u64,
     file: &mut FileReport,
@@ -176,7 +326,6 @@ fn read_records<R: Read>(
     sink: &mut dyn FnMut(&CostRow),
 ) -> Result<Stop> {
     let mut record = csv::ByteRecord::new();
-    let mut last_line = 0;
     let mut unreported = 0u64;
     loop {
         if unreported == 8192 {
@@ -185,21 +334,24 @@ fn read_records<R: Read>(
         }
         unreported += 1;
         let before = reader.position().clone();
+        reader.get_mut().record_start = before.byte();
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => {
                 crate::progress::add_rows(unreported - 1);
-                return Ok(Stop { byte: before.byte(), line: before.line() });
+                let (byte, line) = ctx.terminator.start(&before);
+                return Ok(Stop { byte, line });
             }
-            Err(e) => return Err(read_error(ctx.source, line_offset + last_line + 1, e)),
+            // The line the failing record starts on.
+            Err(e) => return Err(read_error(ctx.source, line_offset + ctx.terminator.start(&before).1, e)),
         }
         let pos = record.position().cloned().unwrap_or(before);
-        if pos.byte() >= stop_at {
+        let (start, relative_line) = ctx.terminator.start(&pos);
+        if start >= stop_at {
             crate::progress::add_rows(unreported - 1);
-            return Ok(Stop { byte: pos.byte(), line: pos.line() });
+            return Ok(Stop { byte: start, line: relative_line });
         }
-        let line = pos.line() + line_offset;
-        last_line = pos.line();
+        let line = relative_line + line_offset;
         file.rows += 1;
         let mut reject = |e: RowError| {
             file.rejected += 1;
@@ -209,6 +361,7 @@ fn read_records<R: Read>(
             reject(RowError {
                 column: String::new(),
                 reason: format!("expected {} fields, found {}", ctx.map.width, record.len()),
+                fatal: false,
             });
             continue;
         }
@@ -218,18 +371,23 @@ fn read_records<R: Read>(
                 let field = e.utf8_error().field();
                 record = e.into_byte_record();
                 let name = ctx.names.get(field).cloned().unwrap_or_default();
-                reject(RowError { column: name, reason: "not valid UTF-8".into() });
+                reject(RowError { column: name, reason: "not valid UTF-8".into(), fatal: false });
                 continue;
             }
         };
         let get = |i: usize| text.get(i).unwrap_or("");
         match ctx.map.map(&get, ctx.basis, ctx.index, line) {
+            Ok(row) if ctx.source.is_superseded(row.usage_date) => file.superseded += 1,
             Ok(row) => sink(&row),
+            Err(e) if e.fatal => return Err(fatal_row(ctx.source, line, e)),
             Err(e) => reject(e),
         }
         record = text.into_byte_record();
     }
 }
+
+/// A CSV reader over a whole file (plain or inflated), bounded per record.
+type CsvReader = csv::Reader<Bounded<Box<dyn Read>>>;
 
 /// Opens a CSV file, reads its header and detects its layout.
 fn open_csv<'a>(
@@ -237,8 +395,8 @@ fn open_csv<'a>(
     index: u32,
     options: &Options,
     report: &mut LoadReport,
-) -> Result<(CsvContext<'a>, csv::Reader<Box<dyn Read>>)> {
-    let mut reader = csv_builder().from_reader(open(source)?);
+) -> Result<(CsvContext<'a>, CsvReader)> {
+    let mut reader = csv_builder().from_reader(Bounded::new(open(source)?));
     let mut record = csv::ByteRecord::new();
     if !reader.read_byte_record(&mut record).map_err(|e| read_error(source, 1, e))? {
         return Err(Error::EmptyFile(source.path.clone()));
@@ -255,7 +413,9 @@ fn open_csv<'a>(
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let map = ColumnMap::detect(&refs).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
     let basis = basis_for(source, map.layout, options, report);
-    Ok((CsvContext { source, index, map, names, basis }, reader))
+    duplicate_warning(source, &map, report);
+    let terminator = Terminator::sniff(source)?;
+    Ok((CsvContext { source, index, map, names, basis, terminator }, reader))
 }
 
 fn read_csv(
@@ -316,6 +476,7 @@ struct ChunkOut<S> {
     end_line: u64,
     rows: u64,
     rejected: u64,
+    superseded: u64,
     rejects: Vec<Reject>,
 }
 
@@ -343,8 +504,8 @@ fn parse_chunk<S: super::RowSink>(
     use std::io::{Seek, SeekFrom};
     let mut f = File::open(&ctx.source.path).map_err(|e| Error::io(&ctx.source.path, e))?;
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
-    let mut reader =
-        csv_builder().from_reader(BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: f }));
+    let mut reader = csv_builder()
+        .from_reader(Bounded::new(BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: f })));
     let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
     let mut rejects = Vec::new();
     let stop = read_records(
@@ -363,6 +524,7 @@ fn parse_chunk<S: super::RowSink>(
         end_line: stop.line,
         rows: file.rows,
         rejected: file.rejected,
+        superseded: file.superseded,
         rejects,
     })
 }
@@ -381,11 +543,12 @@ pub(super) fn read_csv_chunked<S: super::RowSink>(
 ) -> Result<(FileReport, Vec<(S, u64)>)> {
     let len = std::fs::metadata(&source.path).map_err(|e| Error::io(&source.path, e))?.len();
     let (ctx, reader) = open_csv(source, index, options, report)?;
-    let header_end = reader.position().byte();
-    let header_lines = reader.position().line() - 1;
+    let (header_end, after_header) = ctx.terminator.start(reader.position());
+    let header_lines = after_header - 1;
     drop(reader);
     let size = chunk_bytes();
-    let chunks = len.div_ceil(size).max(1);
+    // A CR-only file has no `\n` to start a chunk at: it is read whole.
+    let chunks = if ctx.terminator == Terminator::Cr { 1 } else { len.div_ceil(size).max(1) };
     let nominal: Vec<(u64, u64)> =
         (0..chunks).map(|k| (k * size, if k + 1 == chunks { u64::MAX } else { (k + 1) * size })).collect();
     let results = parallel_map(chunks as usize, threads, &|k| {
@@ -420,6 +583,7 @@ pub(super) fn read_csv_chunked<S: super::RowSink>(
         let offset = if k == 0 { 0 } else { lines_before };
         file.rows += out.rows;
         file.rejected += out.rejected;
+        file.superseded += out.superseded;
         report.rejects.extend(out.rejects.into_iter().map(|mut r| {
             r.line += offset;
             r
@@ -440,6 +604,9 @@ struct ParquetContext<'a> {
     basis: Basis,
     /// Rows in each row group.
     groups: Vec<u64>,
+    /// The footer, parsed once: each part's reader reuses it (a file of thousands of row groups is read in time
+    /// linear in their number, not re-parsing the footer per group).
+    metadata: parquet::arrow::arrow_reader::ArrowReaderMetadata,
 }
 
 fn perr(source: &Source, detail: String) -> Error {
@@ -457,15 +624,17 @@ fn open_parquet<'a>(
     if f.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(Error::EmptyFile(source.path.clone()));
     }
-    let builder = ParquetRecordBatchReaderBuilder::try_new(f)
+    let metadata = parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&f, Default::default())
         .map_err(|e| perr(source, format!("not a readable Parquet file ({e}); re-download it")))?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone());
     let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     let map = ColumnMap::detect(&name_refs).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
     let used = map.used_columns();
     let groups = builder.metadata().row_groups().iter().map(|g| g.num_rows().max(0) as u64).collect();
     let basis = basis_for(source, map.layout, options, report);
-    Ok(ParquetContext { source, index, map, names, used, basis, groups })
+    duplicate_warning(source, &map, report);
+    Ok(ParquetContext { source, index, map, names, used, basis, groups, metadata })
 }
 
 /// Reads the given row groups (all when `None`); rows are numbered from `first_row` + 1.
@@ -483,7 +652,7 @@ fn read_row_groups(
     use parquet::arrow::ProjectionMask;
     let source = ctx.source;
     let f = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| perr(source, e.to_string()))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, ctx.metadata.clone());
     let mask = ProjectionMask::roots(builder.parquet_schema(), ctx.used.iter().copied());
     builder = builder.with_projection(mask).with_batch_size(16 * 1024);
     if let Some(g) = groups {
@@ -510,7 +679,9 @@ fn read_row_groups(
                 _ => "",
             };
             match ctx.map.map(&get, ctx.basis, ctx.index, row_number) {
+                Ok(row) if source.is_superseded(row.usage_date) => file.superseded += 1,
                 Ok(row) => sink(&row),
+                Err(e) if e.fatal => return Err(fatal_row(source, row_number, e)),
                 Err(e) => {
                     file.rejected += 1;
                     rejects.push(Reject {
@@ -562,11 +733,25 @@ pub(super) fn read_parquet_groups<S: super::RowSink>(
             Some(first)
         })
         .collect();
-    let results = parallel_map(ctx.groups.len(), threads, &|g| {
+    // Consecutive row groups are read together until a part holds 64 Ki rows: a file of many tiny groups becomes a
+    // few parts, not thousands (how the file is cut depends only on its metadata).
+    let mut spans: Vec<Vec<usize>> = Vec::new();
+    let mut rows_in_last = u64::MAX;
+    for (g, &n) in ctx.groups.iter().enumerate() {
+        if rows_in_last >= 64 * 1024 {
+            spans.push(Vec::new());
+            rows_in_last = 0;
+        }
+        spans.last_mut().expect("a span was pushed").push(g);
+        rows_in_last += n;
+    }
+    let results = parallel_map(spans.len(), threads, &|k| {
         let mut sink = new_sink();
         let mut file = new_report(source, &ctx.map, ctx.basis);
         let mut rejects = Vec::new();
-        read_row_groups(&ctx, Some(vec![g]), first_rows[g], &mut file, &mut rejects, &mut |row| sink.row(row))
+        let groups = spans[k].clone();
+        let first = first_rows[groups[0]];
+        read_row_groups(&ctx, Some(groups), first, &mut file, &mut rejects, &mut |row| sink.row(row))
             .map(|()| (sink, file, rejects))
     });
     let mut file = new_report(source, &ctx.map, ctx.basis);
@@ -575,6 +760,7 @@ pub(super) fn read_parquet_groups<S: super::RowSink>(
         let (sink, part, rejects) = out.unwrap_or_else(|| Err(perr(source, "a reading thread stopped".into())))?;
         file.rows += part.rows;
         file.rejected += part.rejected;
+        file.superseded += part.superseded;
         report.rejects.extend(rejects);
         parts.push((sink, 0));
     }

@@ -2,17 +2,25 @@
 //!
 //! Takes a verified [`Chargeback`] and gives, under `OUT/<YYYY-MM>/`: `chargeback.csv`, `statements/<team>.csv`,
 //! `summary.json` and, when rows were rejected, `rejects.csv`. Files are deterministic (sorted, no timestamps), so
-//! the same inputs give byte-identical reports. Every month folder is written into a temporary folder beside the
-//! target and renamed into place, so a run that fails or is killed leaves the previous reports as they were. Text
-//! cells that a spreadsheet would run as a formula are neutralised; file names made from team names are safe.
+//! the same inputs give byte-identical reports. The pack is built beside `OUT` and swapped in as one step under a
+//! lock ([`pack`]), so a reader never sees half a pack and a run that fails or is killed leaves the previous one
+//! whole. Text cells that a spreadsheet would run as a formula are neutralised; file names made from bill or
+//! configuration text go through one safe-name rule. `html`, `chart` and `allocated` write the pages, the charts
+//! and the Parquet and JSON outputs.
 
-use crate::chart::Chart;
+pub mod allocated;
+pub mod chart;
+pub mod html;
+pub mod pack;
+
 use crate::compare::Estimate;
 use crate::dates::Month;
 use crate::error::{Error, Result};
 use crate::ingest::Reject;
+use crate::report::chart::Chart;
 use crate::rollup::{Chargeback, CurrencyTotals, Line, MonthChargeback, PoolSplit};
 use crate::schema::CostBasis;
+pub use pack::Staging;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -31,11 +39,13 @@ pub const CHARGEBACK_COLUMNS: [&str; 11] = [
     "cost",
 ];
 
-/// A text cell made safe to open in a spreadsheet: one that starts with `=`, `+`, `-`, `@`, a tab or a carriage
-/// return gets a leading `'`, so it shows as text instead of running as a formula.
+/// A text cell made safe to open in a spreadsheet: one that starts with `=`, `+`, `-`, `@`, a tab, a carriage
+/// return or a line feed, after any leading spaces (spreadsheets skip them: ` =1+1` is a formula), gets a leading
+/// `'`, so it shows as text instead of running as a formula.
 pub fn safe_cell(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{text}")),
+    let first = text.as_bytes().iter().copied().find(|&b| b != b' ');
+    match first {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n') => std::borrow::Cow::Owned(format!("'{text}")),
         _ => std::borrow::Cow::Borrowed(text),
     }
 }
@@ -50,29 +60,7 @@ pub fn safe_file_names<'a>(teams: impl IntoIterator<Item = &'a str>) -> BTreeMap
     let mut used = HashSet::new();
     let mut out = BTreeMap::new();
     for team in sorted {
-        let mut base: String = team
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        base = base.trim_start_matches('.').to_string();
-        if base.is_empty() {
-            base = "_".into();
-        }
-        let stem = base.split('.').next().unwrap_or("").to_ascii_uppercase();
-        let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
-            || ((stem.starts_with("COM") || stem.starts_with("LPT"))
-                && stem.len() == 4
-                && stem.as_bytes()[3].is_ascii_digit());
-        if reserved {
-            base.push('_');
-        }
-        base.truncate(100);
+        let base = safe_name(&team.to_ascii_lowercase());
         let mut name = base.clone();
         let mut k = 2;
         while !used.insert(name.clone()) {
@@ -82,6 +70,30 @@ pub fn safe_file_names<'a>(teams: impl IntoIterator<Item = &'a str>) -> BTreeMap
         out.insert(team.to_string(), name);
     }
     out
+}
+
+/// The safe-name rule for one file name made from text of a bill or a configuration: ASCII letters, digits, `-`,
+/// `_` and `.` kept, anything else (a `/`, a NUL, `<`) `_`, no leading dot (so never `..`), not a
+/// Windows device name, at most 100 bytes.
+pub fn safe_name(text: &str) -> String {
+    let mut base: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect();
+    base = base.trim_start_matches('.').to_string();
+    if base.is_empty() {
+        base = "_".into();
+    }
+    let stem = base.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        base.push('_');
+    }
+    base.truncate(100);
+    base
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
@@ -141,6 +153,8 @@ struct Summary<'a> {
     balanced: bool,
     currencies: Vec<CurrencyView<'a>>,
     splits: &'a [PoolSplitView<'a>],
+    /// Other clouds' rows of a multi-cloud FOCUS export, per currency and provider: beside the Azure bill.
+    other_providers: Vec<ProviderView<'a>>,
     rejected_rows: u64,
     warnings: &'a [String],
 }
@@ -164,6 +178,15 @@ struct CurrencyView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     input_total_report: Option<String>,
     teams: Vec<TeamView<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct ProviderView<'a> {
+    currency: &'a str,
+    provider: &'a str,
+    rows: u64,
+    total: String,
+    total_exact: String,
 }
 
 #[derive(serde::Serialize)]
@@ -248,7 +271,7 @@ pub struct RunInfo<'a> {
     pub warnings: &'a [String],
     /// Written into summary.json and the HTML pages only when asked for (`--timestamp`): reruns stay identical.
     pub timestamp: Option<String>,
-    pub formats: crate::allocated::Formats,
+    pub formats: crate::report::allocated::Formats,
 }
 
 impl RunInfo<'_> {
@@ -305,6 +328,8 @@ fn chart_files(month: Month, charts: &[(Month, String, Chart)], keep: impl Fn(&s
             path: PathBuf::from(format!("charts/{stem}")),
             source: std::io::Error::other(e),
         };
+        // The stem holds a currency code from the bill: through the safe-name rule like every name from input.
+        let stem = safe_name(stem);
         files.push((PathBuf::from("charts").join(format!("{stem}.svg")), chart.svg().map_err(fail)?.into_bytes()));
         files.push((PathBuf::from("charts").join(format!("{stem}.png")), chart.png().map_err(fail)?));
     }
@@ -323,8 +348,11 @@ pub fn month_files(
     let d = |c: &str| decimals.get(c).copied().unwrap_or(2);
     let report = info.report_currency();
     let columns = chargeback_columns(report);
-    let page =
-        crate::html::PageInfo { config: info.config, basis: info.basis_name(), timestamp: info.timestamp.as_deref() };
+    let page = crate::report::html::PageInfo {
+        config: info.config,
+        basis: info.basis_name(),
+        timestamp: info.timestamp.as_deref(),
+    };
     let mut files = Vec::new();
     if info.formats.csv {
         files.push((
@@ -335,14 +363,14 @@ pub fn month_files(
     let widest = m.totals.iter().map(|t| t.decimals).chain(report.map(|r| r.1)).max().unwrap_or(2);
     let cost_column = if info.basis == CostBasis::Actual { "BilledCost" } else { "EffectiveCost" };
     if info.formats.parquet {
-        let bytes = crate::allocated::chargeback_parquet(&m.lines, cost_column, widest, report.map(|r| r.0))?;
+        let bytes = crate::report::allocated::chargeback_parquet(&m.lines, cost_column, widest, report.map(|r| r.0))?;
         files.push((PathBuf::from("chargeback.parquet"), bytes));
     }
     if info.formats.json {
-        let bytes = crate::allocated::chargeback_json(&m.lines, cost_column, widest, report.map(|r| r.0))?;
+        let bytes = crate::report::allocated::chargeback_json(&m.lines, cost_column, widest, report.map(|r| r.0))?;
         files.push((PathBuf::from("chargeback.json"), bytes));
     }
-    files.push((PathBuf::from("report.html"), crate::html::report(m, &page, charts).into_bytes()));
+    files.push((PathBuf::from("report.html"), crate::report::html::report(m, &page, charts).into_bytes()));
 
     let teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
     for (team, file) in safe_file_names(teams) {
@@ -376,7 +404,7 @@ pub fn month_files(
         files.push((PathBuf::from("statements").join(format!("{file}.csv")), csv_bytes(&columns, rows)?));
         files.push((
             PathBuf::from("statements").join(format!("{file}.html")),
-            crate::html::statement(&team, m, previous, &page).into_bytes(),
+            crate::report::html::statement(&team, m, previous, &page).into_bytes(),
         ));
     }
 
@@ -391,6 +419,17 @@ pub fn month_files(
         balanced: m.balanced(),
         currencies: m.totals.iter().map(currency_view).collect(),
         splits: &splits,
+        other_providers: m
+            .other_providers
+            .iter()
+            .map(|p| ProviderView {
+                currency: &p.currency,
+                provider: &p.provider,
+                rows: p.rows,
+                total: p.cost.to_fixed(info.config.decimals_for(&p.currency)),
+                total_exact: p.cost.to_plain(),
+            })
+            .collect(),
         rejected_rows: info.rejects.len() as u64,
         warnings: info.warnings,
     };
@@ -420,104 +459,51 @@ pub fn write(
     estimates: &[Estimate],
     charts: &[(Month, String, Chart)],
     info: &RunInfo,
-    staging: &Staging,
+    staging: Staging,
 ) -> Result<Vec<PathBuf>> {
     let mut prepared = Vec::new();
     for (i, m) in chargeback.months.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| &chargeback.months[p]).filter(|p| p.month == m.month.previous());
         prepared.push((m.month, month_files(m, previous, estimates, charts, info)?));
     }
-    write_months(staging, prepared)
+    write_months(staging, prepared, false)
 }
 
-/// Writes `topology.csv` and the topology charts into each month folder, leaving the folder's other files alone.
-/// Each file is written under a temporary name beside its target and renamed over it.
+/// Writes `topology.csv` and the topology charts of each month into the pack, leaving the month folders' other
+/// files alone; the pack changes in one step (`pack.rs`).
 pub fn write_topology(
     chargeback: &Chargeback,
     estimates: &[Estimate],
     charts: &[(Month, String, Chart)],
-    out: &Path,
+    staging: Staging,
 ) -> Result<Vec<PathBuf>> {
     let mut prepared = Vec::new();
     for m in &chargeback.months {
         prepared.push((m.month, topology_files(m, estimates, charts)?));
     }
-    let mut written = Vec::new();
-    for (month, files) in prepared {
+    let out = staging.out.clone();
+    let files: Vec<PathBuf> =
+        prepared.iter().flat_map(|(m, files)| files.iter().map(|(rel, _)| out.join(m.to_string()).join(rel))).collect();
+    write_months(staging, prepared, true)?;
+    Ok(files)
+}
+
+/// Writes prepared month folders into the staging tree (beside files already staged there), then makes them the
+/// pack in one step: with `merge`, the staged files join each month folder's others; without, each staged month
+/// replaces its folder whole.
+pub fn write_months(staging: Staging, months: Vec<(Month, Files)>, merge: bool) -> Result<Vec<PathBuf>> {
+    for (month, files) in &months {
         for (rel, bytes) in files {
-            let target = out.join(month.to_string()).join(&rel);
-            if let Some(parent) = target.parent() {
+            let path = staging.dir.join(month.to_string()).join(rel);
+            if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             }
-            let tmp = target.with_extension(format!("tmp-{}", std::process::id()));
-            std::fs::write(&tmp, &bytes).map_err(|e| Error::io(&tmp, e))?;
-            std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-            written.push(target);
+            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
         }
     }
-    Ok(written)
-}
-
-/// The staging folder of a run: `OUT/.mlspend-staging-<pid>`, removed when dropped, so a failed run leaves nothing.
-pub struct Staging {
-    pub out: PathBuf,
-    pub dir: PathBuf,
-    /// Whether this run created `out`: then a failed run removes it again, when it is still empty.
-    created_out: bool,
-}
-
-impl Staging {
-    pub fn create(out: &Path) -> Result<Staging> {
-        let created_out = !out.exists();
-        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        let dir = out.join(format!(".mlspend-staging-{}", std::process::id()));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(Staging { out: out.to_path_buf(), dir, created_out })
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if self.created_out {
-            // only succeeds when nothing was written: a failed run leaves no folder behind
-            let _ = std::fs::remove_dir(&self.out);
-        }
-    }
-}
-
-/// Writes prepared month folders into `staging` (beside files already staged there), then renames each into place.
-pub fn write_months(staging: &Staging, months: Vec<(Month, Files)>) -> Result<Vec<PathBuf>> {
-    let (out, staging) = (&staging.out, &staging.dir);
-    let result = (|| {
-        for (month, files) in &months {
-            for (rel, bytes) in files {
-                let path = staging.join(month.to_string()).join(rel);
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-                }
-                std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
-            }
-        }
-        let mut done = Vec::new();
-        for (month, _) in &months {
-            let target = out.join(month.to_string());
-            let old = out.join(format!(".mlspend-old-{}-{month}", std::process::id()));
-            if target.exists() {
-                std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
-            }
-            std::fs::rename(staging.join(month.to_string()), &target).map_err(|e| Error::io(&target, e))?;
-            if old.exists() {
-                std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-            }
-            done.push(target);
-        }
-        Ok(done)
-    })();
-    result
+    pack::fault_point("staged");
+    let names: Vec<String> = months.iter().map(|(m, _)| m.to_string()).collect();
+    staging.commit(&names, merge)
 }
 
 /// The current time, UTC, as `2026-11-26T22:42:31Z`.
@@ -547,7 +533,15 @@ mod tests {
         assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(safe_cell("\tx"), "'\tx");
+        assert_eq!(safe_cell("-2+3"), "'-2+3");
+        assert_eq!(safe_cell("+1"), "'+1");
+        assert_eq!(safe_cell("\rx"), "'\rx");
+        assert_eq!(safe_cell("\nx"), "'\nx");
+        assert_eq!(safe_cell(" =1+1"), "' =1+1");
+        assert_eq!(safe_cell("   @x"), "'   @x");
         assert_eq!(safe_cell("vision"), "vision");
+        assert_eq!(safe_cell(" vision"), " vision");
+        assert_eq!(safe_cell(""), "");
     }
 
     #[test]

@@ -145,13 +145,35 @@ impl Chart {
         (total, if lo < 0.0 { lo - pad } else { 0.0 }, hi + pad)
     }
 
+    /// The same chart with every text printable: control characters (a NUL or an escape in a tag value) become
+    /// U+FFFD, so the SVG stays well-formed XML and the PNG draws no garbage.
+    fn printable(&self) -> Chart {
+        let clean = |t: &String| -> String {
+            if t.chars().any(|c| c.is_control() && c != '\n') {
+                t.chars().map(|c| if c.is_control() && c != '\n' { '\u{fffd}' } else { c }).collect()
+            } else {
+                t.clone()
+            }
+        };
+        Chart {
+            kind: self.kind,
+            title: clean(&self.title),
+            value_axis: clean(&self.value_axis),
+            category_axis: clean(&self.category_axis),
+            categories: self.categories.iter().map(clean).collect(),
+            series: self.series.iter().map(|s| Series { name: clean(&s.name), values: s.values.clone() }).collect(),
+            notes: self.notes.iter().map(clean).collect(),
+        }
+    }
+
     /// The chart as an SVG document.
     pub fn svg(&self) -> Result<String, String> {
         register_font();
+        let chart = self.printable();
         let mut out = String::new();
         {
-            let root = SVGBackend::with_string(&mut out, self.size()).into_drawing_area();
-            self.draw(&root).map_err(|e| e.to_string())?;
+            let root = SVGBackend::with_string(&mut out, chart.size()).into_drawing_area();
+            chart.draw(&root).map_err(|e| e.to_string())?;
             root.present().map_err(|e| e.to_string())?;
         }
         Ok(out)
@@ -162,9 +184,10 @@ impl Chart {
         register_font();
         let (w, h) = self.size();
         let mut pixels = vec![255u8; (w * h * 3) as usize];
+        let chart = self.printable();
         {
             let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-            self.draw(&root).map_err(|e| e.to_string())?;
+            chart.draw(&root).map_err(|e| e.to_string())?;
             root.present().map_err(|e| e.to_string())?;
         }
         let mut png = Vec::new();

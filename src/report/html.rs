@@ -5,10 +5,10 @@
 //! links, readable offline. Every value that comes from the bill or the configuration (tag values, names, reasons)
 //! is HTML-escaped: anyone who can tag a resource writes into these pages.
 
-use crate::chart::Chart;
 use crate::config::Config;
 use crate::dates::Month;
 use crate::money::Money;
+use crate::report::chart::Chart;
 use crate::rollup::{Line, MonthChargeback, DIRECT, OUT_OF_SCOPE, UNALLOCATED};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -187,6 +187,19 @@ pub fn report(m: &MonthChargeback, info: &PageInfo, charts: &[(Month, String, Ch
         .collect();
     table(&mut body, &header, &rows, None);
     body.push_str("<p class=\"muted\">input total = direct + shared + unallocated + out of scope, per currency; currencies are never added together.</p>\n");
+    if !m.other_providers.is_empty() {
+        body.push_str("<h3>Other cloud providers in the exports</h3>\n");
+        body.push_str("<p class=\"muted\">Rows of other clouds in a multi-cloud FOCUS export: counted and shown here, never part of the Azure bill above.</p>\n");
+        let rows: Vec<Vec<String>> = m
+            .other_providers
+            .iter()
+            .map(|p| {
+                let d = info.config.decimals_for(&p.currency);
+                vec![escape(&p.provider), escape(&p.currency), money(p.cost, d), p.rows.to_string()]
+            })
+            .collect();
+        table(&mut body, &["provider", "currency", "#total", "#rows"], &rows, None);
+    }
 
     let with_rep = |h: Vec<&str>| -> Vec<String> {
         let mut v: Vec<String> = h.iter().map(|s| s.to_string()).collect();

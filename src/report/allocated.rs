@@ -242,7 +242,7 @@ impl<'c> AllocatedWriter<'c> {
         let aml = row.aml().unwrap_or_default();
         let values: [&str; 24] = [
             file_name,
-            row.currency,
+            &row.currency,
             row.resource_id,
             row.resource_name,
             &row.resource_group,

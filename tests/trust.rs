@@ -1,0 +1,714 @@
+//! No bill, manifest or configuration makes mlspend count money twice, print a wrong total, or write outside its
+//! folder. Each test runs the real binary on real samples or on hostile files made here, and names the inputs it
+//! makes; the hostile ones are also kept as a corpus in `tests/fixtures/hostile/`.
+
+use crate::common::{check_json, files_under, mlspend, real, run};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+fn hostile(name: &str) -> PathBuf {
+    root().join("tests/fixtures/hostile").join(name)
+}
+
+fn run_pack(out: &Path, config: &Path, inputs: &[&Path], extra: &[&str]) -> (String, String, i32) {
+    let mut cmd = mlspend();
+    cmd.arg("run").arg("--config").arg(config).arg("--out").arg(out).args(extra).args(inputs);
+    run(&mut cmd)
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn summary(out: &Path, month: &str) -> Value {
+    serde_json::from_str(&read(&out.join(month).join("summary.json"))).unwrap()
+}
+
+/// (input_total_exact, rows input) of a month and currency in summary.json.
+fn totals(out: &Path, month: &str, currency: &str) -> (String, u64) {
+    let s = summary(out, month);
+    let c = s["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == currency).expect("the currency");
+    (c["input_total_exact"].as_str().unwrap().to_string(), c["rows"]["input"].as_u64().unwrap())
+}
+
+/// The month totals `check --json` reports: (month, currency, rows, the cost of whichever basis the file carries).
+fn check_months(r: &Value) -> Vec<(String, String, u64, String)> {
+    r["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let t = m;
+            let cost = ["actual", "amortized", "unlabelled"].iter().find_map(|k| t[k].as_str()).unwrap_or("");
+            (
+                m["month"].as_str().unwrap().to_string(),
+                m["currency"].as_str().unwrap().to_string(),
+                t["rows"].as_u64().unwrap(),
+                cost.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every file below `dir` (recursively), with absolute paths.
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir).into_iter().map(|f| dir.join(f)).collect()
+}
+
+// The real EA amortized sample: 28 rows, USD, 2023-09; Python's Decimal sum of its `Cost` column.
+const EA_AMORTIZED_TOTAL: &str = "16.296932136636644627485419";
+
+#[test]
+fn the_same_export_under_two_names_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("downloads");
+    std::fs::create_dir_all(folder.join("again")).unwrap();
+    for p in [folder.join("a.csv"), folder.join("b.csv"), folder.join("again/a.csv")] {
+        std::fs::copy(real("EA_AmortizedCost_Small.csv"), p).unwrap();
+    }
+    let r = check_json(&[&folder]);
+    assert_eq!(check_months(&r), [("2023-09".into(), "USD".into(), 28, EA_AMORTIZED_TOTAL.into())]);
+    let skipped: Vec<&str> =
+        r["inputs"][0]["duplicate_files"].as_array().unwrap().iter().map(|d| d["skipped"].as_str().unwrap()).collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("b.csv: the same bytes as") && warnings.contains("a.csv; read once"), "{warnings}");
+
+    // Named as two inputs, too; and `run` agrees.
+    let out = dir.path().join("r");
+    let (o, e, code) = run_pack(&out, &fixture("real.toml"), &[&folder.join("a.csv"), &folder.join("b.csv")], &[]);
+    assert_eq!(code, 0, "{o}{e}");
+    assert_eq!(totals(&out, "2023-09", "USD"), (EA_AMORTIZED_TOTAL.into(), 28));
+    assert!(e.contains("the same bytes as"), "{e}");
+
+    // Files that differ by one byte are both read.
+    let text = read(&folder.join("a.csv"));
+    std::fs::write(folder.join("b.csv"), text.replacen("Trey", "Trez", 1)).unwrap();
+    let r = check_json(&[&folder.join("a.csv"), &folder.join("b.csv")]);
+    assert_eq!(r["rows"], 56);
+}
+
+/// An export folder with two runs of overlapping date ranges, each holding the bundled sample's August rows of its
+/// days: `<export>/20260801-20260831/<run>/part.csv` and `<export>/20260801-20260815/<run>/part.csv`.
+fn overlapping_runs(dir: &Path, newer_is_partial: bool) -> (PathBuf, u64, u64) {
+    let sample = root().join("data/sample/mlspend-ea-amortizedcost/20260801-20260831");
+    let part = files_under(&sample).into_iter().find(|f| f.extension().is_some_and(|x| x == "csv")).unwrap();
+    let text = read(&sample.join(part));
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let early: Vec<&str> = rows.iter().copied().filter(|r| r.contains(",08/0") || r.contains(",08/1")).collect();
+    let early: Vec<&str> = early
+        .into_iter()
+        .filter(|r| {
+            let day = r.split(",08/").nth(1).map(|d| &d[..2]).unwrap_or("99");
+            day.parse::<u32>().is_ok_and(|d| d <= 15)
+        })
+        .collect();
+    let export = dir.join("export");
+    let (whole, partial) =
+        if newer_is_partial { ("202608010000", "202608160000") } else { ("202609010000", "202608160000") };
+    for (range, run, body) in [("20260801-20260831", whole, &rows), ("20260801-20260815", partial, &early)] {
+        let d = export.join(range).join(run);
+        std::fs::create_dir_all(&d).unwrap();
+        let mut t = String::from(header);
+        t.push('\n');
+        for r in body.iter() {
+            t.push_str(r);
+            t.push('\n');
+        }
+        std::fs::write(d.join("part_0_0001.csv"), t).unwrap();
+    }
+    (export, rows.len() as u64, early.len() as u64)
+}
+
+#[test]
+fn overlapping_runs_of_one_export_count_each_day_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The reference: the August run alone.
+    let alone = dir.path().join("alone");
+    let sample = root().join("data/sample/mlspend-ea-amortizedcost/20260801-20260831");
+    let config = root().join("data/sample.toml");
+    assert_eq!(run_pack(&alone, &config, &[&sample], &["--export-type", "amortized"]).2, 0);
+    let reference = totals(&alone, "2026-08", "USD");
+
+    for newer_is_partial in [true, false] {
+        let case = dir.path().join(format!("case-{newer_is_partial}"));
+        let (export, all, early) = overlapping_runs(&case, newer_is_partial);
+        assert!(early > 100 && early < all, "{early} of {all}");
+        let out = case.join("r");
+        let (o, e, code) = run_pack(&out, &config, &[&export], &["--export-type", "amortized"]);
+        assert_eq!(code, 0, "{o}{e}");
+        assert_eq!(totals(&out, "2026-08", "USD"), reference, "newer is partial: {newer_is_partial}");
+        let r = check_json(&[&export]);
+        let skipped = &r["inputs"][0]["skipped_runs"];
+        if newer_is_partial {
+            // The monthly run is read for the 16th to the 31st; its rows of the 1st to the 15th are superseded.
+            assert!(e.contains("skipped the days 2026-08-01 to 2026-08-15 of run"), "{e}");
+            assert_eq!(skipped[0]["days"], "2026-08-01 to 2026-08-15");
+            let superseded: u64 =
+                r["inputs"][0]["files"].as_array().unwrap().iter().map(|f| f["superseded"].as_u64().unwrap_or(0)).sum();
+            assert_eq!(superseded, early);
+            assert!(check_text(&export).contains("superseded by a newer run"));
+        } else {
+            // The newer monthly run covers every day of the half-month run: that one is skipped whole.
+            assert!(e.contains("skipped run") && e.contains("20260801-20260815"), "{e}");
+            assert!(skipped[0]["days"].is_null());
+            assert_eq!(skipped[0]["chosen_by"], "run folder name");
+        }
+        // --allow-overlap sums them, knowingly.
+        let both = case.join("both");
+        let (_, e, code) = run_pack(&both, &config, &[&export], &["--export-type", "amortized", "--allow-overlap"]);
+        assert_eq!(code, 0);
+        assert!(e.contains("--allow-overlap"), "{e}");
+        let s = summary(&both, "2026-08");
+        let rows: u64 = s["currencies"].as_array().unwrap().iter().map(|c| c["rows"]["input"].as_u64().unwrap()).sum();
+        assert_eq!(rows, all + early);
+    }
+}
+
+fn check_text(export: &Path) -> String {
+    let mut cmd = mlspend();
+    cmd.arg("check").arg(export);
+    run(&mut cmd).0
+}
+
+#[test]
+fn a_folder_with_actual_and_amortized_exports_reads_the_runs_basis() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("exports");
+    std::fs::create_dir_all(folder.join("ea-actualcost")).unwrap();
+    std::fs::create_dir_all(folder.join("ea-amortizedcost")).unwrap();
+    std::fs::copy(real("EA_ActualCost_Small.csv"), folder.join("ea-actualcost/part.csv")).unwrap();
+    std::fs::copy(real("EA_AmortizedCost_Small.csv"), folder.join("ea-amortizedcost/part.csv")).unwrap();
+    let out = dir.path().join("r");
+    let (o, e, code) = run_pack(&out, &fixture("real.toml"), &[&folder], &[]);
+    assert_eq!(code, 0, "{o}{e}");
+    assert_eq!(totals(&out, "2023-09", "USD"), (EA_AMORTIZED_TOTAL.into(), 28));
+    assert!(e.contains("read the amortized-cost exports; skipped 1 actual-cost file"), "{e}");
+    // The reverse: an actual run over amortized files only is refused (exit 2), naming what to do.
+    let (_, e, code) = run_pack(
+        &dir.path().join("x"),
+        &fixture("real.toml"),
+        &[&real("EA_AmortizedCost_Small.csv")],
+        &["--basis", "actual"],
+    );
+    assert_eq!(code, 2);
+    assert!(e.contains("the run uses actual cost") && e.contains("--basis amortized"), "{e}");
+    assert!(!dir.path().join("x").exists(), "a refused run leaves no folder");
+}
+
+#[test]
+fn an_amount_that_cannot_be_held_exactly_is_an_error_never_a_wrong_total() {
+    let dir = tempfile::tempdir().unwrap();
+    for cost in ["2E36", "12345678901234567890123456789012345678", "-1e16", "1e999"] {
+        let f = dir.path().join("big-amortized.csv");
+        std::fs::write(
+            &f,
+            format!("Date,Cost,BillingCurrency,ResourceId\n08/01/2026,1.00,USD,x\n08/02/2026,{cost},USD,y\n"),
+        )
+        .unwrap();
+        let out = dir.path().join("r");
+        let (o, e, code) = run_pack(&out, &fixture("real.toml"), &[&f], &[]);
+        assert_eq!(code, 1, "{cost}: {o}{e}");
+        assert!(
+            e.contains("big-amortized.csv: line 3: column Cost") && e.contains("largest cost a row may carry"),
+            "{e}"
+        );
+        assert!(!out.exists(), "nothing written");
+        let mut cmd = mlspend();
+        cmd.arg("check").arg(&f);
+        assert_eq!(run(&mut cmd).2, 1);
+    }
+    // The largest a row may carry is accepted, exactly.
+    let f = dir.path().join("edge-amortized.csv");
+    std::fs::write(
+        &f,
+        "Date,Cost,BillingCurrency,ResourceId\n08/01/2026,999999999999999.99,USD,x\n08/01/2026,-0.01,USD,x\n",
+    )
+    .unwrap();
+    let out = dir.path().join("edge");
+    assert_eq!(run_pack(&out, &fixture("real.toml"), &[&f], &[]).2, 0);
+    assert_eq!(totals(&out, "2026-08", "USD").0, "999999999999999.98");
+
+    // A month whose total passes 10^20: 120,000 rows of 9 x 10^14 (1.08 x 10^20).
+    let f = dir.path().join("sum-amortized.csv");
+    let mut t = String::from("Date,Cost,BillingCurrency,ResourceId\n");
+    for _ in 0..120_000 {
+        t.push_str("08/01/2026,900000000000000,USD,x\n");
+    }
+    std::fs::write(&f, t).unwrap();
+    let out = dir.path().join("sum");
+    let (_, e, code) = run_pack(&out, &fixture("real.toml"), &[&f], &[]);
+    assert_eq!(code, 1, "{e}");
+    assert!(e.contains("2026-08 USD") && e.contains("beyond the largest amount mlspend holds exactly"), "{e}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn minor_units_are_validated_like_decimals() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = read(&fixture("real.toml"));
+    for (extra, needle) in [
+        ("minor_units = { USD = 30 }", "minor_units.USD: give 0 to 6 fractional digits, not 30"),
+        ("minor_units = { dollars = 2 }", "minor_units.dollars: not an ISO 4217 currency code"),
+    ] {
+        let c = dir.path().join("c.toml");
+        std::fs::write(&c, format!("{extra}\n{base}")).unwrap();
+        let (_, e, code) = run_pack(&dir.path().join("r"), &c, &[&real("EA_AmortizedCost_Small.csv")], &[]);
+        assert_eq!(code, 2, "{e}");
+        assert!(e.contains(needle), "{e}");
+    }
+    // KWD has three minor units (ISO 4217): its totals keep three decimals.
+    let f = dir.path().join("kwd-amortized.csv");
+    std::fs::write(&f, "Date,Cost,BillingCurrency,ResourceId\n08/01/2026,1.2345,kwd,x\n08/01/2026,2.0004,KWD,y\n")
+        .unwrap();
+    let out = dir.path().join("kwd");
+    let (o, e, code) = run_pack(&out, &fixture("real.toml"), &[&f], &[]);
+    assert_eq!(code, 0, "{o}{e}");
+    let s = summary(&out, "2026-08");
+    let c = &s["currencies"][0];
+    assert_eq!(
+        (c["currency"].as_str(), c["decimals"].as_u64(), c["input_total"].as_str()),
+        (Some("KWD"), Some(3), Some("3.235"))
+    );
+}
+
+#[test]
+fn currency_codes_are_normalised_and_anything_else_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("cur-amortized.csv");
+    std::fs::write(
+        &f,
+        "Date,Cost,BillingCurrency,ResourceId\n08/01/2026,1.00,usd,x\n08/01/2026,2.00,USD,x\n08/01/2026,4.00, Usd ,x\n\
+         08/01/2026,8.00,US,x\n08/01/2026,16.00,U$D,x\n08/01/2026,32.00,USDX,x\n",
+    )
+    .unwrap();
+    let r = check_json(&[&f]);
+    assert_eq!(check_months(&r), [("2026-08".into(), "USD".into(), 3, "7".into())]);
+    let rejects: Vec<(u64, String)> = r["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["line"].as_u64().unwrap(), x["reason"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(rejects.len(), 3);
+    assert_eq!(rejects[0].0, 5);
+    assert!(rejects.iter().all(|(_, why)| why.starts_with("not an ISO 4217 currency code")), "{rejects:?}");
+}
+
+/// Every path-like value, in every field that names a file: the currency (chart files) and team names (statements).
+#[test]
+fn nothing_from_a_bill_or_a_configuration_reaches_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let long = "a".repeat(5000);
+    let values = [
+        "/",
+        "..",
+        "../../outside/PWNED",
+        "a\u{0}b",
+        long.as_str(),
+        "<b>",
+        "X/../../../../tmp/PWNED",
+        "CON",
+        ".hidden",
+    ];
+    // Currencies: every one is refused as a currency and rejected with its reason; none names a file.
+    let f = dir.path().join("paths-amortized.csv");
+    let mut t = String::from("Date,Cost,BillingCurrency,ResourceId,Tags\n08/01/2026,1.00,USD,x,\n");
+    for v in &values {
+        t.push_str(&format!("08/01/2026,1.00,\"{v}\",x,\n"));
+    }
+    std::fs::write(&f, t).unwrap();
+    // Teams: a configuration naming teams after every value.
+    let toml_str = |v: &str| {
+        let mut t = String::from("\"");
+        for c in v.chars() {
+            match c {
+                '"' => t.push_str("\\\""),
+                '\\' => t.push_str("\\\\"),
+                c if c.is_control() => t.push_str(&format!("\\u{:04X}", c as u32)),
+                c => t.push(c),
+            }
+        }
+        t + "\""
+    };
+    let teams: Vec<String> = values.iter().map(|v| toml_str(v)).collect();
+    let config = format!(
+        "[[workspace]]\nname = \"ws\"\ntopology = \"shared\"\nresources = [\"x\"]\nteams = [{}]\n",
+        teams.join(", ")
+    );
+    let started = std::time::SystemTime::now();
+    let c = dir.path().join("paths.toml");
+    std::fs::write(&c, config).unwrap();
+    for command in ["run", "compare"] {
+        let out = dir.path().join(format!("out-{command}"));
+        let mut cmd = mlspend();
+        cmd.arg(command).arg("--config").arg(&c).arg("--out").arg(&out).arg(&f);
+        let (o, e, code) = run(&mut cmd);
+        assert_eq!(code, 0, "{command}: {o}{e}");
+        // Nothing outside OUT: the temp folder holds only what the test made, and OUT.
+        let mut top: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        top.sort();
+        assert!(
+            top.iter()
+                .all(|n| ["outside", "paths-amortized.csv", "paths.toml", "out-run", "out-compare"]
+                    .contains(&n.as_str())),
+            "{top:?}"
+        );
+        assert!(std::fs::read_dir(&outside).unwrap().next().is_none(), "nothing written outside");
+        // The attack of the issue: a currency `X/../../../../tmp/PWNED` wrote /tmp/PWNED.svg.
+        if let Ok(m) = std::fs::metadata("/tmp/PWNED.svg") {
+            assert!(m.modified().unwrap() < started, "/tmp/PWNED.svg was written");
+        }
+        for file in all_files(&out) {
+            let rel = file.strip_prefix(&out).unwrap();
+            assert!(rel.components().count() <= 3, "{}", rel.display());
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            assert!(name.len() <= 110, "{name}");
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "{name}");
+            assert!(!name.starts_with('.') || name == ".mlspend-lock", "{name}");
+        }
+    }
+    let statements: Vec<String> = std::fs::read_dir(dir.path().join("out-run/2026-08/statements"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(statements.len(), 2 * values.len(), "{statements:?}");
+}
+
+#[test]
+fn a_manifest_never_reads_outside_its_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::create_dir_all(&secret).unwrap();
+    std::fs::copy(real("EA_AmortizedCost_Small.csv"), secret.join("outside.csv")).unwrap();
+    let run_dir = dir.path().join("export/x/20230901-20230930/run1");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::copy(real("EA_AmortizedCost_Small.csv"), run_dir.join("part_0_0001.csv")).unwrap();
+    let manifest = |blobs: &str, total: u64| {
+        format!(
+            r#"{{"manifestVersion":"2024-04-01","dataRowCount":{total},"blobCount":2,"blobs":[{{"blobName":"x/20230901-20230930/run1/part_0_0001.csv","dataRowCount":28}},{blobs}]}}"#
+        )
+    };
+    for blob in [
+        r#"{"blobName":"../../../../secret/outside.csv","dataRowCount":28}"#,
+        r#"{"blobName":"x/20230901-20230930/run1/../../../../secret/outside.csv","dataRowCount":28}"#,
+        r#"{"blobName":"/..\\..\\secret\\outside.csv","dataRowCount":28}"#,
+    ] {
+        std::fs::write(run_dir.join("manifest.json"), manifest(blob, 56)).unwrap();
+        let mut cmd = mlspend();
+        cmd.arg("check").arg(dir.path().join("export"));
+        let (o, e, code) = run(&mut cmd);
+        assert_eq!(code, 1, "{blob}: {o}{e}");
+        assert!(e.contains("manifest.json") && e.contains("outside the export folder"), "{e}");
+    }
+    // A link out of the export folder is refused the same way.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(secret.join("outside.csv"), run_dir.join("part_0_0002.csv")).unwrap();
+        let blob = r#"{"blobName":"x/20230901-20230930/run1/part_0_0002.csv","dataRowCount":28}"#;
+        std::fs::write(run_dir.join("manifest.json"), manifest(blob, 56)).unwrap();
+        let mut cmd = mlspend();
+        cmd.arg("check").arg(dir.path().join("export"));
+        let (_, e, code) = run(&mut cmd);
+        assert_eq!(code, 1);
+        assert!(e.contains("(a link out)"), "{e}");
+        std::fs::remove_file(run_dir.join("part_0_0002.csv")).unwrap();
+    }
+    // The manifest's top-level dataRowCount is checked like each blob's.
+    std::fs::write(
+        run_dir.join("manifest.json"),
+        r#"{"manifestVersion":"2024-04-01","dataRowCount":30,"blobCount":1,"blobs":[{"blobName":"x/20230901-20230930/run1/part_0_0001.csv","dataRowCount":28}]}"#,
+    )
+    .unwrap();
+    let mut cmd = mlspend();
+    cmd.arg("check").arg(dir.path().join("export"));
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 1);
+    assert!(e.contains("declares dataRowCount 30 but its blobs hold 28 data rows"), "{e}");
+}
+
+#[test]
+fn hostile_cells_stay_linear_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // A tags cell of 400,000 keys (6.7 MB): duplicate keys are checked in linear time.
+    let mut tags = String::from("\"{");
+    for i in 0..400_000 {
+        if i > 0 {
+            tags.push(',');
+        }
+        tags.push_str(&format!("\"\"k{i}\"\": \"\"v\"\""));
+    }
+    tags.push_str(",\"\"K0\"\": \"\"dup\"\"}\"");
+    let f = dir.path().join("tags-amortized.csv");
+    std::fs::write(&f, format!("Date,Cost,BillingCurrency,ResourceId,Tags\n08/01/2026,1.00,USD,x,{tags}\n")).unwrap();
+    assert!(std::fs::metadata(&f).unwrap().len() > 6_000_000);
+    let r = check_json(&[&f]);
+    assert_eq!(r["rows"], 1);
+    assert_eq!(r["inputs"][0]["tags"].as_array().unwrap().len(), 400_000, "K0 folds onto k0: the first wins");
+
+    // A 2 MB .csv.gz that inflates to one field of 200 MiB: refused at the 64 MiB record bound, not read into memory.
+    use std::io::Write;
+    let gz = dir.path().join("bomb.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::best());
+    enc.write_all(b"Date,Cost,BillingCurrency,ResourceId\n08/01/2026,1.00,USD,\"").unwrap();
+    let block = vec![b'a'; 1 << 20];
+    for _ in 0..200 {
+        enc.write_all(&block).unwrap();
+    }
+    enc.write_all(b"\"\n").unwrap();
+    enc.finish().unwrap();
+    assert!(std::fs::metadata(&gz).unwrap().len() < 3_000_000);
+    let mut cmd = mlspend();
+    cmd.arg("check").arg(&gz);
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 1, "{e}");
+    assert!(e.contains("bomb.csv.gz: line 2: a record longer than 64 MiB"), "{e}");
+}
+
+#[test]
+fn a_parquet_file_of_two_thousand_row_groups_reads_in_linear_time() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("groups-amortized.parquet");
+    let schema = Arc::new(arrow_schema::Schema::new(
+        ["Date", "Cost", "BillingCurrency", "ResourceId"]
+            .iter()
+            .map(|n| arrow_schema::Field::new(*n, arrow_schema::DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(1)).build();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema.clone(), Some(props))
+            .unwrap();
+    for i in 0..2000 {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["2026-08-01"])),
+            Arc::new(StringArray::from(vec![format!("0.{:02}", i % 100)])),
+            Arc::new(StringArray::from(vec!["USD"])),
+            Arc::new(StringArray::from(vec![format!("r{i}")])),
+        ];
+        w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
+        w.flush().unwrap();
+    }
+    let meta = w.close().unwrap();
+    assert_eq!(meta.num_row_groups(), 2000);
+    let r = check_json(&[&path]);
+    // 20 x (0.00 + 0.01 + ... + 0.99) = 20 x 49.50
+    assert_eq!(check_months(&r), [("2026-08".into(), "USD".into(), 2000, "990".into())]);
+    let out = dir.path().join("r");
+    let (o, e, code) = run_pack(&out, &fixture("real.toml"), &[&path], &["--format", "parquet"]);
+    assert_eq!(code, 0, "{o}{e}");
+    assert_eq!(totals(&out, "2026-08", "USD"), ("990".into(), 2000));
+    // Groups read together keep their rows' numbers.
+    assert_eq!(source_lines(&out.join("2026-08/allocated.parquet")), (1..=2000).collect::<Vec<u64>>());
+}
+
+/// The real EA sample with CRLF (or CR-only) line endings and a bad cost on line 5.
+fn with_endings(dir: &Path, ending: &str, name: &str) -> PathBuf {
+    let text = read(&real("EA_AmortizedCost_Small.csv"));
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let cols: Vec<&str> = lines[0].trim_start_matches('\u{feff}').split(',').collect();
+    let cost = cols.iter().position(|c| *c == "Cost").unwrap();
+    // Line 5 is the 4th data row; its cost is the `cost`-th field (no quoted commas before it in this file).
+    let mut fields: Vec<String> = lines[4].split(',').map(String::from).collect();
+    fields[cost] = "not-a-cost".into();
+    lines[4] = fields.join(",");
+    let p = dir.join(name);
+    std::fs::write(&p, lines.join(ending) + ending).unwrap();
+    p
+}
+
+#[test]
+fn reject_line_numbers_are_right_for_lf_crlf_and_cr_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for (ending, name) in [("\n", "lf-amortized.csv"), ("\r\n", "crlf-amortized.csv"), ("\r", "cr-amortized.csv")] {
+        let f = with_endings(dir.path(), ending, name);
+        for chunk in [None, Some("700")] {
+            let mut cmd = mlspend();
+            cmd.args(["check", "--json"]).arg(&f);
+            if let Some(c) = chunk {
+                cmd.env("MLSPEND_CHUNK_BYTES", c);
+            }
+            let (o, e, code) = run(&mut cmd);
+            assert_eq!(code, 0, "{e}");
+            let r: Value = serde_json::from_str(&o).unwrap();
+            let lines: Vec<u64> =
+                r["rejects"].as_array().unwrap().iter().map(|x| x["line"].as_u64().unwrap()).collect();
+            assert_eq!(lines, [5], "{name} chunked {chunk:?}");
+            assert_eq!(r["rows"], 28);
+        }
+        let out = dir.path().join(format!("out-{name}"));
+        let (o, e, code) = run_pack(&out, &fixture("real.toml"), &[&f], &["--format", "parquet"]);
+        assert_eq!(code, 0, "{o}{e}");
+        assert!(read(&out.join("2023-09/rejects.csv")).contains(&format!("{name},5,Cost,")), "{name}");
+        // x_SourceLine: the data rows are lines 2..=29 but 5.
+        let lines = source_lines(&out.join("2023-09/allocated.parquet"));
+        let expected: Vec<u64> = (2..=29).filter(|l| *l != 5).collect();
+        assert_eq!(lines, expected, "{name}");
+    }
+}
+
+fn source_lines(parquet_file: &Path) -> Vec<u64> {
+    use arrow_array::cast::AsArray;
+    let file = std::fs::File::open(parquet_file).unwrap();
+    let mut lines = Vec::new();
+    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
+    {
+        let batch = batch.unwrap();
+        let col = batch.column(batch.schema().index_of("x_SourceLine").unwrap()).clone();
+        lines.extend(col.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied());
+    }
+    lines
+}
+
+#[test]
+fn control_characters_in_tags_never_reach_an_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = hostile("nul-tag-amortized.csv");
+    let out = dir.path().join("r");
+    let (o, e, code) = run_pack(&out, &fixture("real.toml"), &[&f], &[]);
+    assert_eq!(code, 0, "{o}{e}");
+    let svgs: Vec<PathBuf> =
+        all_files(&out).into_iter().filter(|p| p.extension().is_some_and(|x| x == "svg")).collect();
+    assert!(svgs.iter().any(|p| p.to_string_lossy().contains("unallocated")), "{svgs:?}");
+    for svg in svgs {
+        let text = read(&svg);
+        assert!(!text.chars().any(|c| c.is_control() && !"\n\r\t".contains(c)), "{}", svg.display());
+    }
+    // The CSV keeps the bill's text as it is (it is data, quoted as needed); only the pictures replace it.
+    let csv = read(&out.join("2026-08/chargeback.csv"));
+    assert!(csv.contains("unknown workspace w\u{0}nul") && csv.contains("unknown workspace w\u{7}bel"), "{csv}");
+}
+
+#[test]
+fn duplicate_header_names_are_refused_when_read_and_noted_when_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("dup-amortized.csv");
+    std::fs::write(&f, "Date,Cost,BillingCurrency,ResourceId,cost\n08/01/2026,1.00,USD,x,2.00\n").unwrap();
+    let mut cmd = mlspend();
+    cmd.arg("check").arg(&f);
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 1);
+    assert!(e.contains("column `cost` appears twice in the header"), "{e}");
+    std::fs::write(&f, "Date,Cost,BillingCurrency,ResourceId,Note,note\n08/01/2026,1.00,USD,x,a,b\n").unwrap();
+    let r = check_json(&[&f]);
+    assert_eq!(r["rows"], 1);
+    assert!(r["warnings"].to_string().contains("the header names `note` more than once"), "{}", r["warnings"]);
+}
+
+#[test]
+fn formula_cells_with_leading_spaces_are_neutralised_in_every_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = hostile("formula-amortized.csv");
+    let out = dir.path().join("r");
+    let (o, e, code) = run_pack(&out, &hostile("formula.toml"), &[&f], &[]);
+    assert_eq!(code, 0, "{o}{e}");
+    for csv in all_files(&out).into_iter().filter(|p| p.extension().is_some_and(|x| x == "csv")) {
+        let text = read(&csv);
+        for cell in text.split(['\n', ',']) {
+            let c = cell.trim_end_matches('\r').trim_start_matches('"');
+            let first = c.bytes().find(|b| *b != b' ');
+            let number = c.parse::<f64>().is_ok();
+            assert!(number || !matches!(first, Some(b'=' | b'+' | b'-' | b'@')), "{}: {cell:?}", csv.display());
+        }
+    }
+    let chargeback = read(&out.join("2026-08/chargeback.csv"));
+    // Names are trimmed where they are read (the team ` =1+1` is `=1+1`); what is left is neutralised.
+    for cell in ["'=1+1,'+x", "'=1+1,'-2+3", "'=1+1,'=1+1", "'  @SUM(A1)", "\"'\r=cmd\""] {
+        assert!(chargeback.contains(cell), "{cell} in {chargeback}");
+    }
+}
+
+#[test]
+fn configuration_problems_are_all_reported_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("bad.toml");
+    std::fs::write(
+        &c,
+        r#"
+decimals = "two"
+[tags]
+team = "team"
+[[workspace]]
+name = "mlw-x"
+topology = "team"
+team = "vision"
+resource_groups = "rg-x"
+[[workspace]]
+name = "mlw-y"
+team = "nlp"
+[[workspace]]
+name = "mlw-z"
+topology = "pool"
+[[workspace]]
+name = "mlw-v"
+topology = "team"
+team = "Vision"
+"#,
+    )
+    .unwrap();
+    let mut cmd = mlspend();
+    cmd.args(["check", "--config"]).arg(&c).arg(real("EA_AmortizedCost_Small.csv"));
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 2, "{e}");
+    for needle in [
+        "decimals: string \"two\", expected u32",
+        "tags.team: string \"team\", expected a list of names",
+        "workspace \"mlw-x\": resource_groups: string \"rg-x\", expected a list of names",
+        "workspace \"mlw-y\": missing `topology`",
+        "workspace \"mlw-z\": topology: unknown variant `pool`",
+        "5 problems",
+    ] {
+        assert!(e.contains(needle), "{needle} in {e}");
+    }
+    // Teams that differ only in case: allowed, with a warning at configuration time.
+    let c = dir.path().join("case.toml");
+    std::fs::write(
+        &c,
+        "[[workspace]]\nname = \"a\"\ntopology = \"team\"\nteam = \"Vision\"\n[[workspace]]\nname = \"b\"\ntopology = \"team\"\nteam = \"vision\"\n",
+    )
+    .unwrap();
+    let (_, e, code) = run_pack(&dir.path().join("r"), &c, &[&real("EA_AmortizedCost_Small.csv")], &[]);
+    assert_eq!(code, 0, "{e}");
+    assert!(e.contains("teams `Vision` and `vision` differ only in case"), "{e}");
+}
+
+#[test]
+fn usage_mistakes_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let (_, e, code) = run_pack(&file, &fixture("real.toml"), &[&real("EA_AmortizedCost_Small.csv")], &[]);
+    assert_eq!(code, 2);
+    assert!(e.contains("is a file; --out names the folder"), "{e}");
+    let (_, e, code) = run_pack(
+        &dir.path().join("r"),
+        &fixture("real.toml"),
+        &[&real("EA_AmortizedCost_Small.csv")],
+        &["--month", "2024-01"],
+    );
+    assert_eq!(code, 2);
+    assert!(e.contains("--month 2024-01: the exports hold no rows of that month; they hold 2023-09"), "{e}");
+    // A legacy file is actual cost; an --export-type that disagrees with a file's name is named.
+    let mut cmd = mlspend();
+    cmd.args(["check", "--json", "--export-type", "actual"]).arg(real("EA_AmortizedCost_Small.csv"));
+    let (o, _, code) = run(&mut cmd);
+    assert_eq!(code, 0);
+    assert!(o.contains("--export-type actual disagrees with its name, which says amortized"), "{o}");
+}
