@@ -216,6 +216,29 @@ mod tests {
     }
 
     #[test]
+    fn the_calendar_rules() {
+        // Century years are leap years only when divisible by 400.
+        assert_eq!(Date::parse("02/29/2100"), None);
+        assert_eq!(Date::parse("2100-02-29"), None);
+        assert_eq!(Date::parse("02/29/1900"), None);
+        assert!(Date::parse("02/29/2000").is_some());
+        assert!(Date::parse("02/29/2024").is_some());
+        assert_eq!(Date::parse("02/29/2023"), None);
+        assert_eq!(Date::parse("04/31/2026"), None);
+        assert!(Date::parse("12/31/2026").is_some());
+        // Hours run to 23 and minutes to 59 (a leap second is allowed).
+        for bad in ["2023-09-01 24:00", "2023-09-01T24:00:00Z", "2023-09-01 23:60", "9/2/2023 24:00:00"] {
+            assert_eq!(Date::parse(bad), None, "{bad}");
+        }
+        assert!(Date::parse("2023-09-01 23:59:60").is_some());
+        // The day after.
+        let next = |t: &str| Date::parse(t).and_then(Date::succ).map(|d| d.to_string());
+        assert_eq!(next("2026-01-31").as_deref(), Some("2026-02-01"));
+        assert_eq!(next("2024-02-28").as_deref(), Some("2024-02-29"));
+        assert_eq!(next("2026-12-31").as_deref(), Some("2027-01-01"));
+    }
+
+    #[test]
     fn months() {
         assert_eq!(Month::parse("2026-01").unwrap().previous().to_string(), "2025-12");
         assert_eq!(Month::parse("2026-12").unwrap().next().to_string(), "2027-01");

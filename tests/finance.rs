@@ -64,16 +64,23 @@ fn statements_compare_with_the_previous_month_and_the_budget() {
     let out = dir.path().join("r");
     let (o, e, code) = run_pack(&out, &root().join("data/sample.toml"), &[], &[]);
     assert_eq!(code, 0, "{o}{e}");
-    // vision's totals from the chargeback itself.
-    let total = |month: &str| -> i128 {
-        let mut r = csv::Reader::from_path(out.join(month).join("statements/vision.csv")).unwrap();
-        r.records()
-            .map(|x| x.unwrap())
-            .filter(|x| &x[8] == "total")
-            .map(|x| x[10].replace('.', "").parse::<i128>().unwrap())
-            .sum()
-    };
-    let (aug, sep) = (total("2026-08"), total("2026-09"));
+    // vision's totals, pinned from outside the program: bench/duckdb_chargeback.py (DuckDB, DECIMAL(38,10)) gives
+    // 9590.373558 for 2026-08 and 10621.792566 for 2026-09; summary.json's exact totals must agree to those digits.
+    // A statement shows the sum of the team's rounded lines: 9590.38 (largest-remainder rounding gave vision's lines
+    // one cent over its exact total) and 10621.79.
+    for (month, duckdb) in [("2026-08", "9590.373558"), ("2026-09", "10621.792566")] {
+        let summary: Value = serde_json::from_str(&read(&out.join(month).join("summary.json"))).unwrap();
+        let usd = summary["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == "USD").unwrap();
+        let vision = usd["teams"].as_array().unwrap().iter().find(|t| t["team"] == "vision").unwrap();
+        let exact = vision["total_exact"].as_str().unwrap();
+        assert!(exact.starts_with(&duckdb[..duckdb.len() - 1]), "{month}: {exact} against DuckDB's {duckdb}");
+    }
+    let (aug, sep): (i128, i128) = (959_038, 1_062_179);
+    for (month, cents) in [("2026-08", aug), ("2026-09", sep)] {
+        let text = read(&out.join(month).join("statements/vision.csv"));
+        let total = text.lines().find(|l| l.contains(",total,")).unwrap();
+        assert!(total.ends_with(&format!(",{}.{:02}", cents / 100, cents % 100)), "{month}: {total}");
+    }
     let fmt = |c: i128| {
         let s = format!("{}.{:02}", c.abs() / 100, c.abs() % 100);
         let whole = s.split('.').next().unwrap().to_string();
@@ -219,6 +226,37 @@ fn chargeback_parquet_matches_the_csv() {
     let cost = batch.column(10).as_primitive::<arrow_array::types::Decimal128Type>();
     let total: i128 = (0..batch.num_rows()).map(|r| cost.value(r)).sum();
     assert_eq!(total, 14988, "149.88 in cents");
+
+    // Line by line: every Parquet row, written out as a CSV line, is the line of chargeback.csv at the same place.
+    let both = dir.path().join("both");
+    let (o, e, code) = run_pack(
+        &both,
+        &fixture("attribution.toml"),
+        &[&fixture("attribution-amortized.csv")],
+        &["--format", "csv,parquet"],
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    let csv_lines: Vec<String> = read(&both.join("2026-01/chargeback.csv")).lines().skip(1).map(String::from).collect();
+    let file = std::fs::File::open(both.join("2026-01/chargeback.parquet")).unwrap();
+    let mut parquet_lines = Vec::new();
+    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
+    {
+        let batch = batch.unwrap();
+        let text = |c: usize, r: usize| batch.column(c).as_string::<i32>().value(r).to_string();
+        let period = batch.column(0).as_primitive::<arrow_array::types::Date32Type>();
+        let cost = batch.column(10).as_primitive::<arrow_array::types::Decimal128Type>();
+        for r in 0..batch.num_rows() {
+            // Date32 counts days since 1970-01-01: 2026-01-01 is day 20454.
+            assert_eq!(period.value(r), 20454);
+            let cents = cost.value(r);
+            let sign = if cents < 0 { "-" } else { "" };
+            let mut cells = vec!["2026-01".to_string()];
+            cells.extend((1..=9).map(|c| text(c, r)));
+            cells.push(format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100));
+            parquet_lines.push(cells.join(","));
+        }
+    }
+    assert_eq!(parquet_lines, csv_lines);
 }
 
 #[test]

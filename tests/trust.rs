@@ -712,3 +712,221 @@ fn usage_mistakes_are_named() {
     assert_eq!(code, 0);
     assert!(o.contains("--export-type actual disagrees with its name, which says amortized"), "{o}");
 }
+
+/// Every file of a pack and its bytes, the lock file left out (it names the last run's pid).
+fn snapshot(out: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files_under(out)
+        .into_iter()
+        .filter(|f| f != Path::new(".mlspend-lock"))
+        .map(|f| (f.clone(), std::fs::read(out.join(&f)).unwrap()))
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for f in files_under(from) {
+        std::fs::create_dir_all(to.join(&f).parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&f), to.join(&f)).unwrap();
+    }
+}
+
+#[test]
+fn the_pack_changes_in_one_step_whenever_the_run_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = root().join("data/sample.toml");
+    let sample = root().join("data/sample");
+    // The old pack (CSV) and what the new run writes (CSV and Parquet), each made whole once.
+    let old = dir.path().join("old");
+    let new = dir.path().join("new");
+    assert_eq!(run_pack(&old, &config, &[&sample], &[]).2, 0);
+    assert_eq!(run_pack(&new, &config, &[&sample], &["--format", "csv,parquet"]).2, 0);
+    let (old_files, new_files) = (snapshot(&old), snapshot(&new));
+    assert_ne!(old_files.len(), new_files.len());
+    for (point, expect_new) in [("staged", false), ("before-swap", false), ("after-swap", true), ("unbalance", false)] {
+        let out = dir.path().join(format!("out-{point}"));
+        copy_tree(&old, &out);
+        std::fs::write(out.join("notes.txt"), "a file of the user's own").unwrap();
+        let mut cmd = mlspend();
+        cmd.env("MLSPEND_FAULT", point).arg("run").arg("--config").arg(&config).arg("--out").arg(&out);
+        cmd.args(["--format", "csv,parquet"]).arg(&sample);
+        let (o, e, code) = run(&mut cmd);
+        assert_ne!(code, 0, "{point}: {o}{e}");
+        let mut now = snapshot(&out);
+        now.retain(|(f, _)| f != Path::new("notes.txt"));
+        if expect_new {
+            assert!(now == new_files, "{point}: the new pack, whole");
+        } else {
+            assert!(now == old_files, "{point}: the old pack, whole");
+        }
+        assert_eq!(read(&out.join("notes.txt")), "a file of the user's own");
+        if point == "unbalance" {
+            assert_eq!(code, 3, "{e}");
+            assert!(e.contains("the books don't balance: 2026-08"), "{e}");
+        }
+        // The next run cleans up whatever the dead one left beside OUT, and writes the new pack.
+        assert_eq!(run_pack(&out, &config, &[&sample], &["--format", "csv,parquet"]).2, 0);
+        let mut now = snapshot(&out);
+        now.retain(|(f, _)| f != Path::new("notes.txt"));
+        assert!(now == new_files, "{point}: rerun");
+        let beside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.contains("mlspend"))
+            .collect();
+        assert!(beside.is_empty(), "{beside:?}");
+    }
+}
+
+#[test]
+fn two_runs_into_one_folder_never_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = root().join("data/sample.toml");
+    let sample = root().join("data/sample");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert_eq!(run_pack(&a, &config, &[&sample], &[]).2, 0);
+    assert_eq!(run_pack(&b, &config, &[&sample], &["--format", "csv,json"]).2, 0);
+    let (pack_a, pack_b) = (snapshot(&a), snapshot(&b));
+    let mut refused = 0;
+    for trial in 0..8 {
+        let out = dir.path().join(format!("out-{trial}"));
+        let spawn = |format: &str| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mlspend"));
+            cmd.current_dir(root()).arg("run").arg("--config").arg(&config).arg("--out").arg(&out);
+            cmd.args(["--format", format]).arg(&sample);
+            cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        };
+        let (ca, cb) = (spawn("csv"), spawn("csv,json"));
+        for child in [ca, cb] {
+            let output = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&output.stderr);
+            match output.status.code() {
+                Some(0) => {}
+                Some(1) => {
+                    assert!(err.contains("another mlspend run is writing this pack (pid "), "{err}");
+                    refused += 1;
+                }
+                other => panic!("{other:?}: {err}"),
+            }
+        }
+        let now = snapshot(&out);
+        assert!(now == pack_a || now == pack_b, "trial {trial}: one whole pack");
+    }
+    eprintln!("{refused} of 16 runs were refused while the other held the lock");
+}
+
+#[test]
+fn compare_leaves_the_month_folders_other_files_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = root().join("data/sample.toml");
+    let sample = root().join("data/sample");
+    let out = dir.path().join("r");
+    assert_eq!(run_pack(&out, &config, &[&sample], &["--format", "csv,parquet"]).2, 0);
+    std::fs::write(out.join("2026-10/notes.txt"), "mine").unwrap();
+    std::fs::write(out.join("2026-10/topology.csv"), "stale").unwrap();
+    let before = snapshot(&out);
+    let mut cmd = mlspend();
+    cmd.arg("compare").arg("--config").arg(&config).arg("--out").arg(&out).arg(&sample);
+    let (o, e, code) = run(&mut cmd);
+    assert_eq!(code, 0, "{o}{e}");
+    let after = snapshot(&out);
+    assert_eq!(before.len(), after.len());
+    for ((f, a), (g, b)) in before.iter().zip(&after) {
+        assert_eq!(f, g);
+        let topology =
+            f.ends_with("topology.csv") || f.starts_with("2026-10/charts") && f.to_string_lossy().contains("topology-");
+        if f == Path::new("2026-10/topology.csv") {
+            assert!(b.starts_with(b"billing_month,currency,topology"), "rewritten");
+        } else if !topology {
+            assert!(a == b, "{} changed", f.display());
+        }
+    }
+}
+
+#[test]
+fn the_newest_run_is_chosen_by_folder_name_or_by_modification_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = read(&real("EA_AmortizedCost_Small.csv"));
+    let changed = text.replacen(",0.0200016,", ",1000.0200016,", 1);
+    assert_ne!(text, changed);
+    for (names, by) in [(["20230930", "20231001"], "run folder name"), (["run-b", "run-a"], "file modification time")] {
+        let export = dir.path().join(by.replace(' ', "-")).join("20230901-20230930");
+        // The first run holds the real file; the second (newer by name, or written later) the changed one.
+        for (i, name) in names.iter().enumerate() {
+            let d = export.join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("part_0_0001.csv"), if i == 0 { &text } else { &changed }).unwrap();
+            let f = std::fs::File::options().write(true).open(d.join("part_0_0001.csv")).unwrap();
+            let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000 + 1000 * i as u64);
+            f.set_modified(t).unwrap();
+        }
+        let r = check_json(&[export.parent().unwrap()]);
+        let skipped = &r["inputs"][0]["skipped_runs"][0];
+        assert_eq!(skipped["chosen_by"], by);
+        assert!(skipped["skipped"].as_str().unwrap().ends_with(names[0]), "{skipped}");
+        // The newer run's total: the real one plus 1000.
+        assert_eq!(check_months(&r)[0].3, "1016.296932136636644627485419");
+    }
+}
+
+/// A configuration and export made here, run, and its chargeback.csv lines without the header.
+fn chargeback_lines(dir: &Path, config: &str, rows: &str) -> Vec<String> {
+    let c = dir.join("c.toml");
+    std::fs::write(&c, config).unwrap();
+    let f = dir.join("e-amortized.csv");
+    std::fs::write(&f, format!("Date,Cost,BillingCurrency,ResourceId,ResourceGroup,ConsumedService,Tags\n{rows}"))
+        .unwrap();
+    let out = dir.join("r");
+    let (o, e, code) = run_pack(&out, &c, &[&f], &[]);
+    assert_eq!(code, 0, "{o}{e}");
+    read(&out.join("2026-01/chargeback.csv")).lines().skip(1).map(String::from).collect()
+}
+
+const ML: &str = "Microsoft.MachineLearningServices";
+
+#[test]
+fn a_member_whose_direct_spend_nets_negative_weighs_nothing_in_a_proportional_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws-shared";
+    let config = "[[workspace]]\nname = \"ws-shared\"\ntopology = \"shared\"\nteams = [\"alpha\", \"beta\"]\nsplit = \"proportional\"\n";
+    // alpha's direct spend 6.00; beta's a refund of -3.00; an untagged pool of 13.00. By hand: beta weighs 0, so
+    // alpha carries the whole pool: alpha 6.00 + 13.00, beta -3.00 + 0.00.
+    let rows = format!(
+        "01/02/2026,6.00,USD,{ws},rg,{ML},\"{{\"\"team\"\": \"\"alpha\"\"}}\"\n\
+         01/02/2026,-3.00,USD,{ws},rg,{ML},\"{{\"\"team\"\": \"\"beta\"\"}}\"\n\
+         01/03/2026,13.00,USD,{ws},rg,{ML},\n"
+    );
+    let lines = chargeback_lines(dir.path(), config, &rows);
+    assert_eq!(
+        lines,
+        [
+            "2026-01,USD,alpha,,ws-shared,,other,shared,direct,,6.00",
+            "2026-01,USD,alpha,,ws-shared,,other,shared,shared-proportional,,13.00",
+            "2026-01,USD,beta,,ws-shared,,other,shared,direct,,-3.00",
+            "2026-01,USD,beta,,ws-shared,,other,shared,shared-proportional,,0.00",
+        ]
+    );
+}
+
+#[test]
+fn the_first_matching_rule_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[[workspace]]\nname = \"ws-a\"\ntopology = \"team\"\nteam = \"alpha\"\nresources = [\"kv1\"]\n\
+                  [[workspace]]\nname = \"ws-b\"\ntopology = \"team\"\nteam = \"beta\"\nresource_groups = [\"rg-b\"]\n";
+    // 1. The resource id lies under ws-a, and a workspace tag names ws-b: the resource id (rule a) wins.
+    // 2. The resource is ws-a's kv1 (rule c), in ws-b's resource group rg-b (rule d): the resource wins.
+    // 3. A workspace tag names ws-a (rule b), in ws-b's resource group (rule d): the tag wins.
+    let rows = format!(
+        "01/02/2026,1.00,USD,/subscriptions/s/resourceGroups/rg-b/providers/{ML}/workspaces/ws-a,rg-b,{ML},\"{{\"\"aml-workspace\"\": \"\"ws-b\"\"}}\"\n\
+         01/02/2026,2.00,USD,/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.KeyVault/vaults/kv1,rg-b,Microsoft.KeyVault,\n\
+         01/02/2026,4.00,USD,/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.Storage/storageAccounts/st1,rg-b,Microsoft.Storage,\"{{\"\"aml-workspace\"\": \"\"ws-a\"\"}}\"\n"
+    );
+    let lines = chargeback_lines(dir.path(), config, &rows);
+    assert_eq!(lines, ["2026-01,USD,alpha,,ws-a,,other,team,direct,,7.00"]);
+    // And explain names the rule of each.
+    let mut cmd = mlspend();
+    cmd.arg("explain").arg("--config").arg(dir.path().join("c.toml")).args(["--resource", "kv1"]);
+    cmd.arg(dir.path().join("e-amortized.csv"));
+    let (o, e, code) = run(&mut cmd);
+    assert_eq!(code, 0, "{e}");
+    assert!(o.contains("(c) resources: kv1 is listed in workspace ws-a"), "{o}");
+}

@@ -40,7 +40,15 @@ impl PackLock {
             match dir.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    let holder = std::fs::read_to_string(out.join(LOCK_FILE)).unwrap_or_default();
+                    // The holder writes its pid just after it locks: give it a moment.
+                    let mut holder = String::new();
+                    for _ in 0..20 {
+                        holder = std::fs::read_to_string(out.join(LOCK_FILE)).unwrap_or_default();
+                        if !holder.trim().is_empty() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
                     let holder = holder.trim();
                     return Err(Error::Busy(format!(
                         "{}: another mlspend run is writing this pack{}; wait for it to finish, or give another --out",
