@@ -3,6 +3,7 @@
 mod chargeback;
 mod common;
 mod finance;
+mod fuzz;
 mod ingest;
 mod scale;
 mod topology;

@@ -178,10 +178,12 @@ struct CsvContext<'a> {
     terminator: Terminator,
 }
 
-/// How a CSV file ends its lines, sniffed from its first line. The csv crate counts lines by `\n` and places a
-/// record's start before the line feed of a `\r\n` pair, so without this a CRLF file's line numbers come out one
-/// too low (and a chunk's start, found after the `\n`, never matches where the chunk before ended), and a CR-only
-/// file's are all 1.
+/// How a CSV file ends its lines, sniffed from its first line. A file whose lines end in `\n` (LF, CRLF, or a mix of
+/// both) is read with `\n` as the only record terminator: a record then starts right after a `\n`, so its byte offset
+/// and line number are exact (the csv crate's CRLF mode places a record's start before the `\n` of the pair, which
+/// made CRLF line numbers one too low and chunk starts never match), and the `\r` before it stays at the end of the
+/// last field, where every value is trimmed anyway. A CR-only file is read with `\r` as the terminator and numbered
+/// by records.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Terminator {
     Lf,
@@ -194,7 +196,8 @@ impl Terminator {
     fn sniff(source: &Source) -> Result<Terminator> {
         let mut head = Vec::with_capacity(64 << 10);
         let reader = open(source)?;
-        reader.take(1 << 20).read_to_end(&mut head).map_err(|e| Error::io(&source.path, e))?;
+        // A read error (a truncated gzip) is the reader's to report, with its line: sniff what could be read.
+        let _ = reader.take(1 << 20).read_to_end(&mut head);
         let mut quoted = false;
         for (i, &b) in head.iter().enumerate() {
             match b {
@@ -216,12 +219,16 @@ impl Terminator {
     /// from the csv crate's position of it. A reader always starts at the start of a line.
     fn start(self, pos: &csv::Position) -> (u64, u64) {
         match self {
-            Terminator::Lf => (pos.byte(), pos.line()),
-            // The position lies on the `\n` of the `\r\n` before the record: one byte and one line further.
-            Terminator::CrLf if pos.byte() > 0 => (pos.byte() + 1, pos.line() + 1),
-            Terminator::CrLf => (pos.byte(), pos.line()),
+            Terminator::Lf | Terminator::CrLf => (pos.byte(), pos.line()),
             // No `\n` to count: a record is a line (a quoted field holding a line break is counted as one line).
             Terminator::Cr => (pos.byte(), pos.record() + 1),
+        }
+    }
+
+    fn csv(self) -> csv::Terminator {
+        match self {
+            Terminator::Lf | Terminator::CrLf => csv::Terminator::Any(b'\n'),
+            Terminator::Cr => csv::Terminator::Any(b'\r'),
         }
     }
 }
@@ -300,9 +307,9 @@ fn fatal_row(source: &Source, line: u64, e: RowError) -> Error {
     }
 }
 
-fn csv_builder() -> csv::ReaderBuilder {
+fn csv_builder(terminator: Terminator) -> csv::ReaderBuilder {
     let mut b = csv::ReaderBuilder::new();
-    b.has_headers(false).flexible(true).buffer_capacity(1 << 18);
+    b.has_headers(false).flexible(true).buffer_capacity(1 << 18).terminator(terminator.csv());
     b
 }
 
@@ -352,6 +359,10 @@ fn read_records<R: Read>(
             return Ok(Stop { byte: start, line: relative_line });
         }
         let line = relative_line + line_offset;
+        // A blank line (`\r` alone, in a CRLF file) is no row, as an empty LF line is none.
+        if record.len() == 1 && record[0].iter().all(|b| *b == b'\r' || *b == b' ') {
+            continue;
+        }
         file.rows += 1;
         let mut reject = |e: RowError| {
             file.rejected += 1;
@@ -396,7 +407,8 @@ fn open_csv<'a>(
     options: &Options,
     report: &mut LoadReport,
 ) -> Result<(CsvContext<'a>, CsvReader)> {
-    let mut reader = csv_builder().from_reader(Bounded::new(open(source)?));
+    let terminator = Terminator::sniff(source)?;
+    let mut reader = csv_builder(terminator).from_reader(Bounded::new(open(source)?));
     let mut record = csv::ByteRecord::new();
     if !reader.read_byte_record(&mut record).map_err(|e| read_error(source, 1, e))? {
         return Err(Error::EmptyFile(source.path.clone()));
@@ -406,7 +418,8 @@ fn open_csv<'a>(
         line: 1,
         detail: "the header row is not valid UTF-8; save the export as UTF-8".into(),
     })?;
-    let names: Vec<String> = header.iter().map(String::from).collect();
+    // The `\r` of a CRLF header stays on its last name (records end at `\n`): trimmed here.
+    let names: Vec<String> = header.iter().map(|n| n.trim_end_matches('\r').to_string()).collect();
     if names.iter().all(|n| n.trim_start_matches('\u{feff}').trim().is_empty()) {
         return Err(Error::EmptyFile(source.path.clone()));
     }
@@ -414,7 +427,6 @@ fn open_csv<'a>(
     let map = ColumnMap::detect(&refs).map_err(|e| Error::Header { path: source.path.clone(), source: e })?;
     let basis = basis_for(source, map.layout, options, report);
     duplicate_warning(source, &map, report);
-    let terminator = Terminator::sniff(source)?;
     Ok((CsvContext { source, index, map, names, basis, terminator }, reader))
 }
 
@@ -504,7 +516,7 @@ fn parse_chunk<S: super::RowSink>(
     use std::io::{Seek, SeekFrom};
     let mut f = File::open(&ctx.source.path).map_err(|e| Error::io(&ctx.source.path, e))?;
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
-    let mut reader = csv_builder()
+    let mut reader = csv_builder(ctx.terminator)
         .from_reader(Bounded::new(BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: f })));
     let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
     let mut rejects = Vec::new();
