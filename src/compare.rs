@@ -2,7 +2,7 @@
 //! one shared workspace; and the chart data of a run.
 //!
 //! Takes each attributed row (cost, attribution, resource type, tags) and gives, per billing month and currency, one
-//! [`Estimate`] per topology. The model (README, "Comparing topologies"): spend attributed to configured workspaces
+//! [`Estimate`] per topology. The model (docs/compare.md): spend attributed to configured workspaces
 //! is split into *footprint* (rows whose resource type is a workspace's standing resource: registry, key vault,
 //! Application Insights, Log Analytics, private endpoints; configurable) and *usage* (the rest), which costs the same
 //! whatever the topology. The footprint per workspace is measured as footprint / workspaces with spend that month

@@ -268,7 +268,8 @@ pub struct ProviderTotal {
 
 /// Whether a row's provider is Azure's: Azure layouts say nothing (empty), FOCUS says `Microsoft`.
 pub fn is_azure(provider: &str) -> bool {
-    provider.is_empty() || provider.trim().to_ascii_lowercase().starts_with("microsoft")
+    let p = provider.trim().as_bytes();
+    p.is_empty() || p.get(..9).is_some_and(|x| x.eq_ignore_ascii_case(b"microsoft"))
 }
 
 /// Every month's chargeback.

@@ -64,7 +64,7 @@ fn compare_on_the_bundled_sample() {
             for topo in ["per-team", "per-project", "single"] {
                 assert_eq!(t[&(cur.to_string(), topo.to_string())]["usage"], actual["usage"], "{month} {cur} {topo}");
             }
-            // The topology in use reproduces the actual bill: no error at all (README, "Comparing topologies").
+            // The topology in use reproduces the actual bill: no error at all (docs/compare.md).
             assert_eq!(actual["delta"], "0.00", "{month} {cur}");
             assert_eq!(cents(&actual["usage"]) + cents(&actual["footprint"]), cents(&actual["total"]));
             assert_eq!(t[&(cur.to_string(), "single".to_string())]["workspaces"], "1");
@@ -257,7 +257,7 @@ fn svgs_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn committed_chart_svgs_are_current() {
-    // The README shows reports/<month>/charts/*.svg; `cargo run --release -- run` regenerates them.
+    // The README and docs/compare.md show reports/<month>/charts/*.svg; `cargo run --release -- run` regenerates them.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("reports");
     let mut cmd = mlspend();
