@@ -243,5 +243,13 @@ mod tests {
         assert_eq!(Month::parse("2026-01").unwrap().previous().to_string(), "2025-12");
         assert_eq!(Month::parse("2026-12").unwrap().next().to_string(), "2027-01");
         assert_eq!(Month::parse("2026-13"), None);
+        assert_eq!(Month::parse("2026-00"), None);
+        assert_eq!(Month::parse("2026/01"), None);
+        assert_eq!(Month::parse("2026-1"), None);
+        assert_eq!(Month::parse("2026-011"), None);
+        assert_eq!(Month::parse("202a-01"), None);
+        assert_eq!(Month::parse("2026-01").map(|m| (m.year, m.month)), Some((2026, 1)));
+        assert_eq!(Month::parse("2024-02").unwrap().days(), 29);
+        assert_eq!(Month::parse("2100-02").unwrap().days(), 28);
     }
 }

@@ -344,6 +344,18 @@ mod tests {
         assert!(matches!(Money::parse("1e"), Err(MoneyError::NotANumber(_))));
         assert!(matches!(Money::parse("1e-29"), Err(MoneyError::TooPrecise(_))));
         assert!(matches!(Money::parse("1e999"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("1e-100"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::parse("1e-200"), Err(MoneyError::TooPrecise(_))));
+        assert_eq!(m("0e-200"), Money::ZERO);
+        assert!(matches!(Money::parse("1e-2000"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("1e1001"), Err(MoneyError::OutOfRange(_))));
+        assert_eq!(m("0e-100"), Money::ZERO);
+        assert_eq!(m("0e1000"), Money::ZERO);
+        // The bound of a row: below 10^15 either way.
+        assert_eq!(m("999999999999999.9999").to_plain(), "999999999999999.9999");
+        assert_eq!(m("-999999999999999").to_plain(), "-999999999999999");
+        assert!(matches!(Money::parse("1000000000000000"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("-1e15"), Err(MoneyError::OutOfRange(_))));
         // Trailing zeros past the 28th digit are not precision.
         assert_eq!(m("0.10000000000000000000000000000000").to_plain(), "0.1");
     }
@@ -369,6 +381,20 @@ mod tests {
         let (units, rest) = m("-1.005").floor_minor_units(2);
         assert_eq!(units, -101);
         assert_eq!(rest, m("0.005"));
+    }
+
+    #[test]
+    fn totals_are_bounded_below_ten_to_the_twenty() {
+        let just_below = Money::from_minor_units(10i128.pow(22) - 1, 2);
+        assert!(just_below.within_total_bound());
+        assert!((-just_below).within_total_bound());
+        assert!(!(just_below + m("0.01")).within_total_bound());
+        assert!(!(-(just_below + m("0.01"))).within_total_bound());
+        // A rate of 10^6 times an amount near the bound is computed exactly, not wrapped.
+        let rate = m("1000000.5");
+        assert_eq!(m("3").mul_rate(rate), Some(m("3000001.5")));
+        assert_eq!(m("-2.5").mul_rate(m("0.4")), Some(m("-1")));
+        assert_eq!(just_below.mul_rate(m("1")), Some(just_below));
     }
 
     #[test]

@@ -238,6 +238,29 @@ mod tests {
     }
 
     #[test]
+    fn bare_values_are_kept_as_their_text() {
+        let t = parse("{\"n\": -5,\"e\": 1.5e+3\t,\"t\": true, \"f\": false, \"z\": null}").unwrap();
+        assert_eq!(t.get("n"), Some("-5"));
+        assert_eq!(t.get("e"), Some("1.5e+3"));
+        assert_eq!(t.get("t"), Some("true"));
+        assert_eq!(t.get("f"), Some("false"));
+        assert_eq!(t.get("z"), None);
+        assert_eq!(t.list.len(), 4);
+        for bad in [
+            "{\"k\": \"open}",
+            "\"k\": \"open",
+            "{\"open: 1}",
+            "{\"k\": yes}",
+            "{\"k\": }",
+            "{\"k\": 5x}",
+            "{\"k\": [1]}",
+            "{\"k\": -}",
+        ] {
+            assert_eq!(parse(bad), Err(Unparsed), "{bad}");
+        }
+    }
+
+    #[test]
     fn escapes_and_odd_keys() {
         let t = parse(r#"{"a.b:c-d": "x\"y", "k": 5}"#).unwrap();
         assert_eq!(t.get("a.b:c-d"), Some("x\"y"));

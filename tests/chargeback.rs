@@ -583,9 +583,16 @@ fn a_failed_run_leaves_the_previous_reports_intact() {
     let out = dir.path().join("r");
     assert_eq!(run_into(&out, &fixture("attribution.toml"), &[&fixture("attribution-amortized.csv")], &[]).2, 0);
     let before = read(&out.join("2026-01/chargeback.csv"));
-    let (_, _, code) = run_into(&out, &fixture("attribution.toml"), &[&dir.path().join("missing.csv")], &[]);
-    assert_eq!(code, 1);
-    assert_eq!(read(&out.join("2026-01/chargeback.csv")), before);
-    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers, ["2026-01"]);
+    // One run fails before it stages anything (a missing file), one after it has locked OUT and staged its pack (a
+    // cost beyond the bound, found while reading): each leaves the previous pack, and nothing else, in OUT or beside.
+    let overflow = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile/overflow-amortized.csv");
+    for input in [dir.path().join("missing.csv"), overflow] {
+        let (_, e, code) = run_into(&out, &fixture("attribution.toml"), &[&input], &[]);
+        assert_eq!(code, 1, "{e}");
+        assert_eq!(read(&out.join("2026-01/chargeback.csv")), before);
+        let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, ["2026-01"]);
+        let beside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(beside, ["r"]);
+    }
 }

@@ -905,6 +905,19 @@ fn a_member_whose_direct_spend_nets_negative_weighs_nothing_in_a_proportional_sp
             "2026-01,USD,beta,,ws-shared,,other,shared,shared-proportional,,0.00",
         ]
     );
+    let out = dir.path().join("pq");
+    let (o, e, code) =
+        run_pack(&out, &dir.path().join("c.toml"), &[&dir.path().join("e-amortized.csv")], &["--format", "parquet"]);
+    assert_eq!(code, 0, "{o}{e}");
+    let rows = string_columns(&out.join("2026-01/allocated.parquet"), &["x_Team", "x_OwnerRule", "x_SplitShares"]);
+    assert_eq!(
+        rows,
+        [
+            ["alpha", "shared-team-tag", ""],
+            ["beta", "shared-team-tag", ""],
+            ["(shared pool)", "shared-pool", "alpha=1;beta=0"]
+        ]
+    );
 }
 
 #[test]
@@ -929,4 +942,59 @@ fn the_first_matching_rule_wins() {
     let (o, e, code) = run(&mut cmd);
     assert_eq!(code, 0, "{e}");
     assert!(o.contains("(c) resources: kv1 is listed in workspace ws-a"), "{o}");
+    // allocated.parquet records the rule and the owner rule of every row, by its line.
+    let out = dir.path().join("pq");
+    let (o, e, code) =
+        run_pack(&out, &dir.path().join("c.toml"), &[&dir.path().join("e-amortized.csv")], &["--format", "parquet"]);
+    assert_eq!(code, 0, "{o}{e}");
+    let rules = string_columns(&out.join("2026-01/allocated.parquet"), &["x_WorkspaceRule", "x_OwnerRule"]);
+    assert_eq!(
+        rules,
+        [["resource-id", "team-workspace"], ["resource", "team-workspace"], ["workspace-tag", "team-workspace"]]
+    );
+}
+
+/// The given text columns of a Parquet file, row by row.
+fn string_columns<const N: usize>(parquet_file: &Path, names: &[&str; N]) -> Vec<[String; N]> {
+    use arrow_array::cast::AsArray;
+    let file = std::fs::File::open(parquet_file).unwrap();
+    let mut rows = Vec::new();
+    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
+    {
+        let batch = batch.unwrap();
+        for r in 0..batch.num_rows() {
+            rows.push(
+                names
+                    .map(|n| batch.column(batch.schema().index_of(n).unwrap()).as_string::<i32>().value(r).to_string()),
+            );
+        }
+    }
+    rows
+}
+
+#[cfg(unix)]
+#[test]
+fn an_out_folder_behind_a_link_or_with_its_own_permissions_keeps_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = root().join("data/sample.toml");
+    let sample = root().join("data/sample");
+    let real_out = dir.path().join("share/reports");
+    std::fs::create_dir_all(&real_out).unwrap();
+    std::fs::set_permissions(&real_out, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    let link = dir.path().join("reports");
+    std::os::unix::fs::symlink(&real_out, &link).unwrap();
+    for _ in 0..2 {
+        let (o, e, code) = run_pack(&link, &config, &[&sample], &["--month", "2026-09"]);
+        assert_eq!(code, 0, "{o}{e}");
+    }
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    assert!(real_out.join("2026-09/chargeback.csv").is_file());
+    let mode = std::fs::metadata(&real_out).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o2775);
+    let beside: Vec<String> = std::fs::read_dir(dir.path().join("share"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(beside, ["reports"]);
 }

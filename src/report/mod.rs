@@ -510,6 +510,11 @@ pub fn write_months(staging: Staging, months: Vec<(Month, Files)>, merge: bool) 
 pub fn utc_now() -> String {
     let secs =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    utc_time(secs)
+}
+
+/// Seconds since 1970-01-01T00:00:00Z as `2026-11-26T22:42:31Z`.
+fn utc_time(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -527,6 +532,15 @@ pub fn utc_now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_time(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_time(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(utc_time(4_102_444_799), "2099-12-31T23:59:59Z");
+        assert_eq!(utc_time(4_107_542_400), "2100-03-01T00:00:00Z");
+    }
 
     #[test]
     fn formula_cells_are_neutralised() {

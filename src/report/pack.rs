@@ -107,6 +107,11 @@ impl Staging {
     /// Locks `out` and creates an empty staging folder beside it, after removing what killed runs left there.
     pub fn create(out: &Path) -> Result<Staging> {
         let created_out = !out.exists();
+        // An `OUT` that is a link to a folder (reports -> /srv/share/reports) is swapped where it points, so that
+        // the link stays a link.
+        let is_link = std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink());
+        let real = if is_link { std::fs::canonicalize(out).map_err(|e| Error::io(out, e))? } else { out.to_path_buf() };
+        let out = real.as_path();
         let lock = PackLock::acquire(out)?;
         let (parent, prefix) = beside(out)?;
         remove_leftovers(out, &parent, &prefix);
@@ -137,6 +142,10 @@ impl Staging {
             }
             link_tree(&entry, &target, false)?;
         }
+        // The new pack takes the old one's permissions (a group-writable shared folder stays so).
+        if let Ok(meta) = std::fs::metadata(&self.out) {
+            let _ = std::fs::set_permissions(&self.dir, meta.permissions());
+        }
         fault_point("before-swap");
         let swapped = exchange(&self.dir, &self.out).map_err(|e| Error::io(&self.out, e))?;
         if !swapped {
@@ -161,11 +170,15 @@ impl Staging {
 }
 
 impl Drop for Staging {
+    /// A run that did not commit (it failed, or stopped on an error) leaves `OUT` as it found it: no staging folder,
+    /// no lock file, and no `OUT` at all when this run created it.
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-        if self.created_out {
-            // Only succeeds when nothing else is there: a failed first run leaves no folder behind.
+        if self.lock.is_some() {
             let _ = std::fs::remove_file(self.out.join(LOCK_FILE));
+        }
+        if self.created_out {
+            // Only succeeds when nothing else is there.
             let _ = std::fs::remove_dir(&self.out);
         }
     }
