@@ -68,18 +68,12 @@ pub fn split(pool: Money, weights: &[Money]) -> Option<Vec<Money>> {
         given += q;
         shares.push(q);
     }
-    let mut left = pool.raw() - given;
+    // Each share is its exact value floored, so what is left is the sum of the fractions: at least 0 and below the
+    // member count (no product overflows, the weights being scaled above).
+    let left = pool.raw() - given;
+    debug_assert!(left >= I256::ZERO && left < I256::new(weights.len() as i128));
     let mut order: Vec<usize> = (0..weights.len()).collect();
     order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]).then(a.cmp(&b)));
-    let n = I256::new(weights.len() as i128);
-    // `left` is below the member count unless a product overflowed; spread whatever it is.
-    let each = left.div_euclid(n);
-    if each != I256::ZERO {
-        for s in shares.iter_mut() {
-            *s += each;
-        }
-        left -= each * n;
-    }
     for &i in order.iter().take(left.as_i128() as usize) {
         shares[i] += I256::ONE;
     }
@@ -99,11 +93,14 @@ fn round_to(amounts: &[Money], decimals: u32, target: i128) -> Vec<Money> {
         return vec![];
     }
     let floors: Vec<(i128, Money)> = amounts.iter().map(|a| a.floor_minor_units(decimals)).collect();
+    // The floors sum to at most the total, and the total rounded (half away from zero) is never below its floor:
+    // `missing` is never negative. It is at most the number of amounts when `target` is their rounded sum; the loop
+    // gives any larger target out in turns, so the parts always sum to it.
     let mut missing = target - floors.iter().map(|f| f.0).sum::<i128>();
+    debug_assert!(missing >= 0);
     let mut order: Vec<usize> = (0..amounts.len()).collect();
     order.sort_by(|&a, &b| floors[b].1.cmp(&floors[a].1).then(a.cmp(&b)));
     let mut units: Vec<i128> = floors.iter().map(|f| f.0).collect();
-    // `missing` lies in 0..=len; the loop handles any value to stay total-preserving.
     while missing > 0 {
         for &i in &order {
             if missing == 0 {
@@ -111,15 +108,6 @@ fn round_to(amounts: &[Money], decimals: u32, target: i128) -> Vec<Money> {
             }
             units[i] += 1;
             missing -= 1;
-        }
-    }
-    while missing < 0 {
-        for &i in order.iter().rev() {
-            if missing == 0 {
-                break;
-            }
-            units[i] -= 1;
-            missing += 1;
         }
     }
     units.into_iter().map(|u| Money::from_minor_units(u, decimals)).collect()

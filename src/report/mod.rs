@@ -534,6 +534,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn safe_names() {
+        for (name, safe) in [
+            ("company", "company"),
+            ("COM1", "COM1_"),
+            ("lpt9.csv", "lpt9.csv_"),
+            ("com12", "com12"),
+            ("LPTX", "LPTX"),
+            ("aux", "aux_"),
+            ("nul.txt", "nul.txt_"),
+            ("..", "_"),
+            ("/", "_"),
+            ("a\u{0}b", "a_b"),
+            ("spend-by-team-USD", "spend-by-team-USD"),
+        ] {
+            assert_eq!(safe_name(name), safe, "{name:?}");
+        }
+        assert_eq!(safe_name(&"x".repeat(5000)).len(), 100);
+    }
+
+    #[test]
     fn utc_times() {
         assert_eq!(utc_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc_time(951_782_400), "2000-02-29T00:00:00Z");
@@ -560,7 +580,12 @@ mod tests {
 
     #[test]
     fn team_file_names_are_safe_and_distinct() {
-        let names = safe_file_names(["../etc/passwd", "Vision", "vision", "CON", "a/b", ".hidden", "com1.txt"]);
+        let names =
+            safe_file_names(["../etc/passwd", "Vision", "vision", "VISION", "CON", "a/b", ".hidden", "com1.txt"]);
+        assert_eq!(
+            (names["VISION"].as_str(), names["Vision"].as_str(), names["vision"].as_str()),
+            ("vision", "vision-2", "vision-3")
+        );
         assert_eq!(names["../etc/passwd"], "_etc_passwd");
         assert_eq!(names["CON"], "con_");
         assert_eq!(names["com1.txt"], "com1.txt_");
