@@ -351,6 +351,10 @@ mod tests {
         assert!(matches!(Money::parse("1e1001"), Err(MoneyError::OutOfRange(_))));
         assert_eq!(m("0e-100"), Money::ZERO);
         assert_eq!(m("0e1000"), Money::ZERO);
+        // Leading zeros are not significant digits; seventy significant digits are read (then judged), seventy-one not.
+        assert_eq!(m(&format!("{}1.5", "0".repeat(100))).to_plain(), "1.5");
+        assert!(matches!(Money::parse(&format!("0.{}", "1".repeat(70))), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::parse(&format!("0.{}", "1".repeat(71))), Err(MoneyError::OutOfRange(_))));
         // The bound of a row: below 10^15 either way.
         assert_eq!(m("999999999999999.9999").to_plain(), "999999999999999.9999");
         assert_eq!(m("-999999999999999").to_plain(), "-999999999999999");

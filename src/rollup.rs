@@ -747,6 +747,22 @@ mod tests {
     }
 
     #[test]
+    fn splits_amounts_near_the_bound_without_overflow() {
+        // A pool just below 10^20 split by weights near 10^20: pool x weight needs more than 256 bits, so the weights
+        // lose their lowest bits alike; the shares still sum to the pool and keep the 3:1 ratio to 10^-8.
+        let units = |n: i128| Money::from_minor_units(n, 0);
+        let pool = Money::from_minor_units(10i128.pow(22) - 1, 2);
+        let shares = split(pool, &[units(3 * 10i128.pow(19)), units(10i128.pow(19))]).unwrap();
+        assert_eq!(shares[0] + shares[1], pool);
+        let three_quarters = pool.mul_div(m("3"), m("4")).unwrap();
+        assert!((shares[0] - three_quarters).raw().unsigned_abs() < m("0.00000001").raw().unsigned_abs(), "{shares:?}");
+        // And with a negative pool (a refund).
+        let shares = split(-pool, &[m("1"), units(3 * 10i128.pow(19))]).unwrap();
+        assert_eq!(shares[0] + shares[1], -pool);
+        assert!(shares[0].is_negative() && shares[1].is_negative());
+    }
+
+    #[test]
     fn rounds_to_the_rounded_total() {
         let parts = [m("0.333"), m("0.333"), m("0.334")];
         let r = round_to_total(&parts, 2);

@@ -238,6 +238,13 @@ mod tests {
     }
 
     #[test]
+    fn unterminated_strings_are_unparsed() {
+        for bad in [r#"{"k": "a\"b}"#, r#""k": "a\"b"#, r#"{"k": "open}"#, r#"{"open: 1}"#] {
+            assert_eq!(parse(bad), Err(Unparsed), "{bad}");
+        }
+    }
+
+    #[test]
     fn bare_values_are_kept_as_their_text() {
         let t = parse("{\"n\": -5,\"e\": 1.5e+3\t,\"t\": true, \"f\": false, \"z\": null}").unwrap();
         assert_eq!(t.get("n"), Some("-5"));
