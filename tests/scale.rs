@@ -121,3 +121,41 @@ fn parquet_row_groups_read_in_parallel_agree_with_csv() {
     }
     assert_eq!(lines, (1..=150_000).collect::<Vec<u64>>());
 }
+
+/// `chunks: FILE: N read, M read twice` from a test build's `MLSPEND_DEBUG_CHUNKS` line.
+fn chunk_counts(input: &Path, chunk: u64) -> (u64, u64) {
+    let mut cmd = mlspend();
+    cmd.env("MLSPEND_CHUNK_BYTES", chunk.to_string()).env("MLSPEND_DEBUG_CHUNKS", "1");
+    cmd.args(["check", "--quiet"]).arg(input);
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 0, "{e}");
+    let line = e.lines().find(|l| l.starts_with("chunks: ")).unwrap_or_else(|| panic!("no chunk line: {e}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let n = |w: &str| w.parse::<u64>().unwrap();
+    (n(words[words.len() - 5]), n(words[words.len() - 3]))
+}
+
+#[test]
+fn no_chunk_is_read_twice_without_quoted_newlines() {
+    // The bundled sample's August part (1.6 MB, LF) as it is and with CRLF line endings, in 64 KiB chunks: every
+    // chunk's start, found after a newline, is where the chunk before ended.
+    let dir = tempfile::tempdir().unwrap();
+    let sample = root().join("data/sample/mlspend-ea-amortizedcost/20260801-20260831");
+    let part = files_under(&sample).into_iter().find(|f| f.extension().is_some_and(|x| x == "csv")).unwrap();
+    let lf = std::fs::read_to_string(sample.join(part)).unwrap();
+    let crlf = lf.replace('\n', "\r\n");
+    for (name, text) in [("lf-amortized.csv", &lf), ("crlf-amortized.csv", &crlf)] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let (read, twice) = chunk_counts(&f, 64 * 1024);
+        assert!(read >= 25, "{name}: {read} chunks");
+        assert_eq!(twice, 0, "{name}");
+    }
+    // Tags broken over two lines inside their quotes: chunks that start inside a quoted field are read again.
+    let quoted = lf.replace("\"\"\"", "\"\n\"\"");
+    assert_ne!(quoted, lf);
+    let f = dir.path().join("quoted-amortized.csv");
+    std::fs::write(&f, quoted).unwrap();
+    let (_, twice) = chunk_counts(&f, 64 * 1024);
+    assert!(twice > 0, "the quoted newlines are found and read again");
+}
