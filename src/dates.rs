@@ -82,6 +82,15 @@ impl Date {
         Month { year: self.year, month: self.month }
     }
 
+    /// The day before.
+    pub fn pred(self) -> Option<Date> {
+        if self.day > 1 {
+            return Date::new(self.year, self.month, self.day - 1);
+        }
+        let (year, month) = if self.month == 1 { (self.year.checked_sub(1)?, 12) } else { (self.year, self.month - 1) };
+        Date::new(year, month, days_in_month(year, month))
+    }
+
     /// The next day.
     pub fn succ(self) -> Option<Date> {
         Date::new(self.year, self.month, self.day + 1)
@@ -236,6 +245,11 @@ mod tests {
         assert_eq!(next("2026-01-31").as_deref(), Some("2026-02-01"));
         assert_eq!(next("2024-02-28").as_deref(), Some("2024-02-29"));
         assert_eq!(next("2026-12-31").as_deref(), Some("2027-01-01"));
+        let before = |t: &str| Date::parse(t).and_then(Date::pred).map(|d| d.to_string());
+        assert_eq!(before("2026-03-01").as_deref(), Some("2026-02-28"));
+        assert_eq!(before("2024-03-01").as_deref(), Some("2024-02-29"));
+        assert_eq!(before("2027-01-01").as_deref(), Some("2026-12-31"));
+        assert_eq!(before("2026-05-17").as_deref(), Some("2026-05-16"));
     }
 
     #[test]

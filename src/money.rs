@@ -34,7 +34,7 @@ pub enum MoneyError {
     NotANumber(String),
     #[error("{0:?} has more than 28 fractional digits")]
     TooPrecise(String),
-    #[error("{0:?} is beyond the largest cost a row may carry (10^15 currency units either way)")]
+    #[error("{0:?} is beyond the largest cost a row may carry (less than 10^15 currency units either way)")]
     OutOfRange(String),
 }
 
@@ -87,13 +87,21 @@ impl Money {
             }
             _ => false,
         };
+        // Trailing zeros after a decimal point are no precision (`1.000`, `1.0E+05`): the mantissa ends before them.
+        let mantissa_end = bytes.iter().position(|b| matches!(b, b'e' | b'E')).unwrap_or(bytes.len());
+        let mut digits_end = mantissa_end;
+        if bytes[i..mantissa_end].contains(&b'.') {
+            while digits_end > i && bytes[digits_end - 1] == b'0' {
+                digits_end -= 1;
+            }
+        }
         // Mantissa digits without leading zeros, and how many of them follow the decimal point.
         let mut mantissa = I256::ZERO;
         let mut significant = 0u32;
         let mut frac_digits: i64 = 0;
-        let mut seen_digit = false;
+        let mut seen_digit = digits_end < mantissa_end;
         let mut seen_point = false;
-        while i < bytes.len() {
+        while i < digits_end {
             match bytes[i] {
                 d @ b'0'..=b'9' => {
                     seen_digit = true;
@@ -103,13 +111,17 @@ impl Money {
                     if significant > 0 || d != b'0' {
                         significant += 1;
                         if significant > 70 {
-                            return Err(MoneyError::OutOfRange(s.to_string()));
+                            // Too many digits to hold: too precise when past the 28th decimal, else too large.
+                            return Err(if frac_digits > SCALE as i64 {
+                                MoneyError::TooPrecise(s.to_string())
+                            } else {
+                                MoneyError::OutOfRange(s.to_string())
+                            });
                         }
                         mantissa = mantissa * I256::new(10) + I256::new((d - b'0') as i128);
                     }
                 }
                 b'.' if !seen_point => seen_point = true,
-                b'e' | b'E' => break,
                 _ => return Err(bad()),
             }
             i += 1;
@@ -118,33 +130,41 @@ impl Money {
             return Err(bad());
         }
         let mut exponent: i64 = 0;
-        if i < bytes.len() {
-            // bytes[i] is 'e' or 'E'
-            let exp_text = &s[i + 1..];
-            exponent = exp_text.parse::<i64>().map_err(|_| bad())?;
-            if exponent.abs() > 1000 {
-                return Err(MoneyError::OutOfRange(s.to_string()));
+        if mantissa_end < bytes.len() {
+            let exp_text = &s[mantissa_end + 1..];
+            let digits = exp_text.strip_prefix(['+', '-']).unwrap_or(exp_text);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
             }
+            // Beyond +-1000 the value is zero, or too small or too large to hold, whatever the exact exponent (one
+            // too long for 64 bits included).
+            exponent = match exp_text.parse::<i64>() {
+                Ok(e) => e.clamp(-1001, 1001),
+                Err(_) if exp_text.starts_with('-') => -1001,
+                Err(_) => 1001,
+            };
+        }
+        if mantissa == I256::ZERO {
+            return Ok(Money::ZERO);
+        }
+        if exponent > 1000 {
+            return Err(MoneyError::OutOfRange(s.to_string()));
+        }
+        if exponent < -1000 {
+            return Err(MoneyError::TooPrecise(s.to_string()));
         }
         // value = mantissa * 10^(exponent - frac_digits); we hold value * 10^SCALE.
         let shift = exponent - frac_digits + SCALE as i64;
+        // The mantissa is not zero here.
         let raw = if shift >= 0 {
-            if mantissa == I256::ZERO {
-                I256::ZERO
-            } else {
-                if shift as u32 + significant > 75 {
-                    return Err(MoneyError::OutOfRange(s.to_string()));
-                }
-                mantissa * pow10(shift as u32)
+            if shift as u32 + significant > 75 {
+                return Err(MoneyError::OutOfRange(s.to_string()));
             }
+            mantissa * pow10(shift as u32)
         } else {
             let drop = (-shift) as u32;
             if drop > 75 {
-                if mantissa == I256::ZERO {
-                    I256::ZERO
-                } else {
-                    return Err(MoneyError::TooPrecise(s.to_string()));
-                }
+                return Err(MoneyError::TooPrecise(s.to_string()));
             } else {
                 let div = pow10(drop);
                 if mantissa % div != I256::ZERO {
@@ -347,14 +367,29 @@ mod tests {
         assert!(matches!(Money::parse("1e-100"), Err(MoneyError::TooPrecise(_))));
         assert!(matches!(Money::parse("1e-200"), Err(MoneyError::TooPrecise(_))));
         assert_eq!(m("0e-200"), Money::ZERO);
-        assert!(matches!(Money::parse("1e-2000"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("1e-2000"), Err(MoneyError::TooPrecise(_))));
         assert!(matches!(Money::parse("1e1001"), Err(MoneyError::OutOfRange(_))));
         assert_eq!(m("0e-100"), Money::ZERO);
         assert_eq!(m("0e1000"), Money::ZERO);
         // Leading zeros are not significant digits; seventy significant digits are read (then judged), seventy-one not.
         assert_eq!(m(&format!("{}1.5", "0".repeat(100))).to_plain(), "1.5");
         assert!(matches!(Money::parse(&format!("0.{}", "1".repeat(70))), Err(MoneyError::TooPrecise(_))));
-        assert!(matches!(Money::parse(&format!("0.{}", "1".repeat(71))), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse(&format!("0.{}", "1".repeat(71))), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::parse(&"1".repeat(71)), Err(MoneyError::OutOfRange(_))));
+        // Trailing zeros after the point are no digits; zero is zero at any exponent; an exponent of any length is
+        // read as what it means.
+        assert_eq!(m(&format!("1.{}", "0".repeat(70))).to_plain(), "1");
+        assert_eq!(m("1.0E+05").to_plain(), "100000");
+        assert_eq!(m("0.0E-1001"), Money::ZERO);
+        assert_eq!(m("0e1001"), Money::ZERO);
+        assert!(matches!(Money::parse("1e-1001"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::parse("1e-2147483649"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::parse("1e9223372036854775808"), Err(MoneyError::OutOfRange(_))));
+        assert!(matches!(Money::parse("1e18446744073709551617"), Err(MoneyError::OutOfRange(_))));
+        assert_eq!(m("1e0000000000000000000000002").to_plain(), "100");
+        for bad in [".", "1.e", "e5", "1e+", "1e--5", "1.0.0", "-.", "1e5.0"] {
+            assert!(matches!(Money::parse(bad), Err(MoneyError::NotANumber(_))), "{bad}");
+        }
         // The bound of a row: below 10^15 either way.
         assert_eq!(m("999999999999999.9999").to_plain(), "999999999999999.9999");
         assert_eq!(m("-999999999999999").to_plain(), "-999999999999999");

@@ -257,7 +257,7 @@ pub struct ProviderTotal {
 /// Whether a row's provider is Azure's: Azure layouts say nothing (empty), FOCUS says `Microsoft`.
 pub fn is_azure(provider: &str) -> bool {
     let p = provider.trim().as_bytes();
-    p.is_empty() || p.get(..9).is_some_and(|x| x.eq_ignore_ascii_case(b"microsoft"))
+    p.is_empty() || p.get(..9).is_some_and(|x| x.eq_ignore_ascii_case(b"microsoft")) || p.eq_ignore_ascii_case(b"azure")
 }
 
 /// Every month's chargeback.
@@ -744,6 +744,16 @@ mod tests {
         assert_eq!(split(m("10"), &[Money::ZERO, Money::ZERO]), None);
         let neg = split(m("-0.05"), &[m("1"), m("2")]).unwrap();
         assert_eq!(neg.iter().copied().sum::<Money>(), m("-0.05"));
+    }
+
+    #[test]
+    fn azure_rows_by_provider_name() {
+        for azure in ["", " ", "Microsoft", "microsoft", "Microsoft Azure", "Azure", "AZURE"] {
+            assert!(is_azure(azure), "{azure:?}");
+        }
+        for other in ["AWS", "Oracle", "Google Cloud", "Azure Stack Partner", "Micro"] {
+            assert!(!is_azure(other), "{other:?}");
+        }
     }
 
     #[test]

@@ -998,3 +998,72 @@ fn an_out_folder_behind_a_link_or_with_its_own_permissions_keeps_them() {
         .collect();
     assert_eq!(beside, ["reports"]);
 }
+
+/// A minimal EA export of one row a day from `first` to `last` (days of August 2026), at `cost` each.
+fn daily_rows(path: &Path, first: u32, last: u32, cost: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut t = String::from("Date,Cost,BillingCurrency,ResourceId\n");
+    for d in first..=last {
+        t.push_str(&format!("08/{d:02}/2026,{cost},USD,x\n"));
+    }
+    std::fs::write(path, t).unwrap();
+}
+
+#[test]
+fn runs_named_one_by_one_or_beside_a_copy_are_never_summed_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("exp-amortized");
+    let (month, half) = (export.join("20260801-20260831/202608310000"), export.join("20260801-20260815/202609010000"));
+    daily_rows(&month.join("part.csv"), 1, 31, "1");
+    daily_rows(&half.join("part.csv"), 1, 15, "10");
+    // The export folder named once: days 1-15 from the newer half-month run, 16-31 from the monthly: 150 + 16.
+    let r = check_json(&[&export]);
+    assert_eq!(check_months(&r), [("2026-08".into(), "USD".into(), 31, "166".into())]);
+    // Its run folders named one by one, or a run's file beside the export folder: refused, naming both.
+    for inputs in [
+        vec![export.join("20260801-20260831"), export.join("20260801-20260815")],
+        vec![month.clone(), half.clone()],
+        vec![month.join("part.csv"), export.clone()],
+    ] {
+        let mut cmd = mlspend();
+        cmd.arg("check").args(&inputs);
+        let (_, e, code) = run(&mut cmd);
+        assert_eq!(code, 2, "{inputs:?}: {e}");
+        assert!(e.contains("whose dates overlap, named as separate inputs") && e.contains("--allow-overlap"), "{e}");
+        let mut cmd = mlspend();
+        cmd.args(["check", "--json", "--allow-overlap"]).args(&inputs);
+        let (o, e, code) = run(&mut cmd);
+        assert_eq!(code, 0, "{e}");
+        let r: Value = serde_json::from_str(&o).unwrap();
+        assert_eq!(r["rows"], 46, "summed, knowingly");
+    }
+    // A copy of the monthly run's file outside the export, named first: read once, and still without days 1-15.
+    let copy = dir.path().join("copy-amortized.csv");
+    std::fs::copy(month.join("part.csv"), &copy).unwrap();
+    for inputs in [[&copy, &export], [&export, &copy]] {
+        let r = check_json(&inputs.map(|p| p.as_path()));
+        assert_eq!(check_months(&r), [("2026-08".into(), "USD".into(), 31, "166".into())], "{inputs:?}");
+    }
+    // A run holding rows outside its own range (the half-month run with rows up to the 20th): the monthly run covers
+    // the 16th to the 20th, so they are read from it, once.
+    daily_rows(&half.join("part.csv"), 1, 20, "10");
+    let r = check_json(&[&export]);
+    assert_eq!(check_months(&r), [("2026-08".into(), "USD".into(), 31, "166".into())]);
+}
+
+#[test]
+fn an_export_folder_named_as_an_input_keeps_the_basis_its_name_says() {
+    let dir = tempfile::tempdir().unwrap();
+    daily_rows(&dir.path().join("x-actualcost/20260801-20260831/r1/part.csv"), 1, 31, "1");
+    daily_rows(&dir.path().join("x-amortizedcost/20260801-20260831/r1/part.csv"), 1, 31, "2");
+    let out = dir.path().join("r");
+    let (o, e, code) = run_pack(
+        &out,
+        &fixture("real.toml"),
+        &[&dir.path().join("x-actualcost"), &dir.path().join("x-amortizedcost")],
+        &[],
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    assert_eq!(totals(&out, "2026-08", "USD"), ("62".into(), 31));
+    assert!(e.contains("skipped 1 actual-cost file"), "{e}");
+}

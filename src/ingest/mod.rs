@@ -166,7 +166,54 @@ pub fn plan(inputs: &[PathBuf], allow_overlap: bool) -> Result<Plan> {
         }
     }
     drop_identical_files(&mut plan)?;
+    if !allow_overlap {
+        refuse_overlap_across_inputs(&plan)?;
+    }
     Ok(plan)
+}
+
+/// The export run a file lies in, from its real path: the `<export>/<yyyyMMdd-yyyyMMdd>/<run>` folders above it (up
+/// to three levels of folders between the range and the file).
+fn run_of(path: &Path) -> Option<(PathBuf, DateRange, PathBuf)> {
+    let real = std::fs::canonicalize(path).ok()?;
+    let mut child: Option<&Path> = None;
+    for a in real.ancestors().skip(1).take(4) {
+        let name = a.file_name()?.to_string_lossy();
+        if let Some(range) = DateRange::parse(&name) {
+            return Some((a.parent()?.to_path_buf(), range, child?.to_path_buf()));
+        }
+        child = Some(a);
+    }
+    None
+}
+
+/// Runs of one export are resolved day by day only within one named input. Runs of one export whose dates overlap
+/// but that come from different inputs (the range folders named one by one, or a run's file named beside the export
+/// folder) are refused, naming both, rather than summed: name the export folder once, or sum them with
+/// `--allow-overlap`.
+fn refuse_overlap_across_inputs(plan: &Plan) -> Result<()> {
+    let runs: Vec<(usize, &Source, (PathBuf, DateRange, PathBuf))> =
+        plan.sources.iter().filter_map(|s| run_of(&s.path).map(|r| (s.input, s, r))).collect();
+    for (i, (input_a, a, (export_a, range_a, run_a))) in runs.iter().enumerate() {
+        for (input_b, b, (export_b, range_b, run_b)) in &runs[i + 1..] {
+            let overlap = range_a.intersect(*range_b);
+            if input_a != input_b && export_a == export_b && run_a != run_b && overlap.is_some() {
+                let covered = |s: &Source| overlap.is_some_and(|o| s.superseded.iter().any(|x| x.days == o));
+                if covered(a) || covered(b) {
+                    continue;
+                }
+                return Err(Error::Usage(format!(
+                    "{} and {} are runs of one export ({}) whose dates overlap, named as separate inputs: name the \
+                     export folder once (mlspend reads each day from the newest run), or give --allow-overlap to sum \
+                     them",
+                    a.path.display(),
+                    b.path.display(),
+                    export_a.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A file left out because another file of the plan has the same bytes (a re-download, a copy in another folder).
@@ -241,6 +288,12 @@ fn drop_identical_files(plan: &mut Plan) -> Result<()> {
             DuplicateFile { skipped: skipped.path.display().to_string(), same_as: kept.path.display().to_string() },
         ));
     }
+    // A copy that was read as part of an export run had days a newer run covers: the kept copy holds the same rows,
+    // so it leaves out the same days.
+    for &(i, k) in &drop {
+        let days = plan.sources[i].superseded.clone();
+        plan.sources[k].superseded.extend(days);
+    }
     let gone: HashSet<usize> = drop.iter().map(|d| d.0).collect();
     let sources = std::mem::take(&mut plan.sources);
     plan.sources = sources.into_iter().enumerate().filter(|(i, _)| !gone.contains(i)).map(|(_, s)| s).collect();
@@ -289,7 +342,9 @@ fn add_file(
 
 /// `amortized` or `actual` in the file name, or in a folder name below the named input.
 fn basis_from_name(path: &Path, root: &Path) -> Option<Basis> {
-    let rel = path.strip_prefix(root).unwrap_or(path);
+    // The named folder's own name counts too (`x-actualcost` named as an input); folders above it do not.
+    let base = if root == path { root } else { root.parent().unwrap_or(root) };
+    let rel = path.strip_prefix(base).unwrap_or(path);
     let mut names: Vec<String> =
         vec![path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()];
     names.extend(
@@ -517,8 +572,25 @@ fn walk_export_folder(
                         .push(Superseded { days: *days, by: newer.dir.display().to_string() });
                 }
                 keep.push(run);
+                taken.push((range, run));
             }
-            taken.push((range, run));
+        }
+        // A run's rows outside its own date range, on days another run of the export covers, are that run's to
+        // give: superseded here (a `20260801-20260815` run holding rows of the 20th, beside a monthly run).
+        for (range, run) in &taken {
+            for (other_range, other) in &taken {
+                if std::ptr::eq(*run, *other) {
+                    continue;
+                }
+                // Not listed as skipped: runs of other months are the usual case, and their rows are rarely in the
+                // wrong run; `check` counts any such row as superseded in its file.
+                for days in other_range.minus(*range) {
+                    superseded
+                        .entry(run.dir.clone())
+                        .or_default()
+                        .push(Superseded { days, by: other.dir.display().to_string() });
+                }
+            }
         }
     }
     keep.sort_by(|a, b| a.dir.cmp(&b.dir));
@@ -628,6 +700,25 @@ impl DateRange {
             }
         }
         next > self.last
+    }
+
+    /// The days of this range outside `other`: none, one or two ranges.
+    fn minus(self, other: DateRange) -> Vec<DateRange> {
+        if self.intersect(other).is_none() {
+            return vec![self];
+        }
+        let mut out = Vec::new();
+        if self.first < other.first {
+            if let Some(last) = other.first.pred() {
+                out.push(DateRange { first: self.first, last });
+            }
+        }
+        if self.last > other.last {
+            if let Some(first) = other.last.succ() {
+                out.push(DateRange { first, last: self.last });
+            }
+        }
+        out
     }
 
     pub fn contains(self, day: crate::dates::Date) -> bool {

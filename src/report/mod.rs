@@ -60,7 +60,9 @@ pub fn safe_file_names<'a>(teams: impl IntoIterator<Item = &'a str>) -> BTreeMap
     let mut used = HashSet::new();
     let mut out = BTreeMap::new();
     for team in sorted {
-        let base = safe_name(&team.to_ascii_lowercase());
+        // Room for a `-N` suffix within the 100 bytes.
+        let mut base = safe_name(&team.to_ascii_lowercase());
+        base.truncate(90);
         let mut name = base.clone();
         let mut k = 2;
         while !used.insert(name.clone()) {
