@@ -486,23 +486,25 @@ fn a_parquet_file_of_two_thousand_row_groups_reads_in_linear_time() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("groups-amortized.parquet");
+    // As wide as a real export (56 columns): every row group's metadata names every column, so a reader that parses
+    // the footer again for each group does work quadratic in the groups (minutes, before this was fixed).
+    let mut names: Vec<String> = ["Date", "Cost", "BillingCurrency", "ResourceId"].map(String::from).to_vec();
+    names.extend((0..52).map(|i| format!("Extra{i}")));
     let schema = Arc::new(arrow_schema::Schema::new(
-        ["Date", "Cost", "BillingCurrency", "ResourceId"]
-            .iter()
-            .map(|n| arrow_schema::Field::new(*n, arrow_schema::DataType::Utf8, false))
-            .collect::<Vec<_>>(),
+        names.iter().map(|n| arrow_schema::Field::new(n, arrow_schema::DataType::Utf8, false)).collect::<Vec<_>>(),
     ));
     let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(1)).build();
     let mut w =
         parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema.clone(), Some(props))
             .unwrap();
     for i in 0..2000 {
-        let cols: Vec<ArrayRef> = vec![
+        let mut cols: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(vec!["2026-08-01"])),
             Arc::new(StringArray::from(vec![format!("0.{:02}", i % 100)])),
             Arc::new(StringArray::from(vec!["USD"])),
             Arc::new(StringArray::from(vec![format!("r{i}")])),
         ];
+        cols.extend((0..52).map(|_| Arc::new(StringArray::from(vec!["x"])) as ArrayRef));
         w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
         w.flush().unwrap();
     }
