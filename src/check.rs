@@ -335,18 +335,7 @@ pub fn render_text(r: &CheckReport) -> String {
             );
         }
         for s in &input.skipped_runs {
-            let _ = match &s.days {
-                None => writeln!(
-                    out,
-                    "  skipped run {} ({}): {} is newer, by {}",
-                    s.skipped, s.date_range, s.kept, s.chosen_by
-                ),
-                Some(days) => writeln!(
-                    out,
-                    "  skipped the days {days} of run {} ({}): {} is newer and covers them, by {}",
-                    s.skipped, s.date_range, s.kept, s.chosen_by
-                ),
-            };
+            let _ = writeln!(out, "  {}", s.describe());
         }
         for d in &input.duplicate_files {
             let _ = writeln!(out, "  skipped {}: the same bytes as {}", d.skipped, d.same_as);

@@ -221,15 +221,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let (parts, mut load) = ingest::load_parts(&plan, &options.ingest, thread_count(options.threads), &new_state)?;
     load.warnings.splice(0..0, config.warnings.iter().cloned());
     load.warnings.extend(skipped_basis);
-    for (_, s) in &plan.skipped_runs {
-        load.warnings.push(match &s.days {
-            None => format!("skipped run {} ({}): {} is newer, by {}", s.skipped, s.date_range, s.kept, s.chosen_by),
-            Some(days) => format!(
-                "skipped the days {days} of run {} ({}): {} is newer and covers them, by {}",
-                s.skipped, s.date_range, s.kept, s.chosen_by
-            ),
-        });
-    }
+    load.warnings.extend(plan.skipped_runs.iter().map(|(_, s)| s.describe()));
     drop(progress);
     // Merge the parts in input order.
     let mut rollup = Rollup::new();

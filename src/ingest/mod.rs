@@ -80,6 +80,33 @@ pub struct SkippedRun {
     pub days: Option<String>,
 }
 
+impl SkippedRun {
+    fn new(export: &Path, date_range: &str, skipped: &Run, kept: String, chosen_by: &'static str) -> SkippedRun {
+        SkippedRun {
+            export: export.display().to_string(),
+            date_range: date_range.to_string(),
+            skipped: skipped.dir.display().to_string(),
+            kept,
+            chosen_by,
+            days: None,
+        }
+    }
+
+    /// One line for `check` and the run's warnings.
+    pub fn describe(&self) -> String {
+        match &self.days {
+            None => format!(
+                "skipped run {} ({}): {} is newer, by {}",
+                self.skipped, self.date_range, self.kept, self.chosen_by
+            ),
+            Some(days) => format!(
+                "skipped the days {days} of run {} ({}): {} is newer and covers them, by {}",
+                self.skipped, self.date_range, self.kept, self.chosen_by
+            ),
+        }
+    }
+}
+
 /// What to read, worked out before reading anything.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -495,17 +522,8 @@ fn walk_export_folder(
         let (chosen_by, ordered) = newest_first(&group);
         let newest = ordered[0];
         for r in &ordered[1..] {
-            plan.skipped_runs.push((
-                input,
-                SkippedRun {
-                    export: export.display().to_string(),
-                    date_range: range.clone(),
-                    skipped: r.dir.display().to_string(),
-                    kept: newest.dir.display().to_string(),
-                    chosen_by,
-                    days: None,
-                },
-            ));
+            plan.skipped_runs
+                .push((input, SkippedRun::new(&export, &range, r, newest.dir.display().to_string(), chosen_by)));
         }
         by_export.entry(export).or_default().push((newest, range));
     }
@@ -542,30 +560,12 @@ fn walk_export_folder(
             let covered = range.covered_by(overlaps.iter().map(|(i, _)| *i));
             if covered {
                 let kept = overlaps.iter().map(|(_, r)| r.dir.display().to_string()).collect::<Vec<_>>().join(", ");
-                plan.skipped_runs.push((
-                    input,
-                    SkippedRun {
-                        export: export.display().to_string(),
-                        date_range: name.clone(),
-                        skipped: run.dir.display().to_string(),
-                        kept,
-                        chosen_by,
-                        days: None,
-                    },
-                ));
+                plan.skipped_runs.push((input, SkippedRun::new(&export, &name, run, kept, chosen_by)));
             } else {
                 for (days, newer) in &overlaps {
-                    plan.skipped_runs.push((
-                        input,
-                        SkippedRun {
-                            export: export.display().to_string(),
-                            date_range: name.clone(),
-                            skipped: run.dir.display().to_string(),
-                            kept: newer.dir.display().to_string(),
-                            chosen_by,
-                            days: Some(days.to_string()),
-                        },
-                    ));
+                    let mut skipped = SkippedRun::new(&export, &name, run, newer.dir.display().to_string(), chosen_by);
+                    skipped.days = Some(days.to_string());
+                    plan.skipped_runs.push((input, skipped));
                     superseded
                         .entry(run.dir.clone())
                         .or_default()
