@@ -245,14 +245,12 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     if options.strict {
         strict_error(&load)?;
     }
-    months_left_out.extend(rollup.months());
-    months_left_out.sort_unstable();
-    months_left_out.dedup();
-    let months_with_rows = months_left_out;
     let mut chargeback = rollup.compute(&config);
     if let Some(m) = options.month {
         if chargeback.months.is_empty() {
-            let held: Vec<String> = months_with_rows.iter().map(|m| m.to_string()).collect();
+            months_left_out.sort_unstable();
+            months_left_out.dedup();
+            let held: Vec<String> = months_left_out.iter().map(|m| m.to_string()).collect();
             return Err(Error::Usage(format!(
                 "--month {m}: the exports hold no rows of that month; they hold {}",
                 if held.is_empty() { "no rows at all".to_string() } else { held.join(", ") }

@@ -321,14 +321,6 @@ impl Rollup {
         self.providers.entry(key).or_default().add(cost);
     }
 
-    /// The months that rows were read for (before any `--month` filter), in order.
-    pub fn months(&self) -> Vec<Month> {
-        let mut v: Vec<Month> = self.input.keys().map(|(m, _)| *m).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    }
-
     /// Adds another part's sums (its names re-interned here).
     pub fn merge(&mut self, other: Rollup) {
         let map: Vec<u32> = other.names.names.iter().map(|n| self.names.id(n)).collect();

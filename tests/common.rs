@@ -65,3 +65,35 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The `x_SourceLine` column of an `allocated.parquet`, row by row.
+pub fn source_lines(parquet_file: &Path) -> Vec<u64> {
+    use arrow_array::cast::AsArray;
+    let file = std::fs::File::open(parquet_file).unwrap();
+    let mut lines = Vec::new();
+    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
+    {
+        let batch = batch.unwrap();
+        let col = batch.column(batch.schema().index_of("x_SourceLine").unwrap()).clone();
+        lines.extend(col.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied());
+    }
+    lines
+}
+
+/// The given text columns of a Parquet file, row by row.
+pub fn string_columns<const N: usize>(parquet_file: &Path, names: &[&str; N]) -> Vec<[String; N]> {
+    use arrow_array::cast::AsArray;
+    let file = std::fs::File::open(parquet_file).unwrap();
+    let mut rows = Vec::new();
+    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
+    {
+        let batch = batch.unwrap();
+        for r in 0..batch.num_rows() {
+            rows.push(
+                names
+                    .map(|n| batch.column(batch.schema().index_of(n).unwrap()).as_string::<i32>().value(r).to_string()),
+            );
+        }
+    }
+    rows
+}

@@ -110,15 +110,7 @@ fn parquet_row_groups_read_in_parallel_agree_with_csv() {
         assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{} differs", f.display());
     }
     // Rows keep their numbers: allocated.parquet of the Parquet input numbers its rows 1..=150000.
-    use arrow_array::cast::AsArray;
-    let file = std::fs::File::open(b.join("2026-08/allocated.parquet")).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    let mut lines = Vec::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let col = batch.column(batch.schema().index_of("x_SourceLine").unwrap()).clone();
-        lines.extend(col.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied());
-    }
+    let lines = crate::common::source_lines(&b.join("2026-08/allocated.parquet"));
     assert_eq!(lines, (1..=150_000).collect::<Vec<u64>>());
 }
 

@@ -2,7 +2,7 @@
 //! folder. Each test runs the real binary on real samples or on hostile files made here, and names the inputs it
 //! makes; the hostile ones are also kept as a corpus in `tests/fixtures/hostile/`.
 
-use crate::common::{check_json, files_under, mlspend, real, run};
+use crate::common::{check_json, files_under, mlspend, real, run, source_lines, string_columns};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -566,19 +566,6 @@ fn reject_line_numbers_are_right_for_lf_crlf_and_cr_files() {
     }
 }
 
-fn source_lines(parquet_file: &Path) -> Vec<u64> {
-    use arrow_array::cast::AsArray;
-    let file = std::fs::File::open(parquet_file).unwrap();
-    let mut lines = Vec::new();
-    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
-    {
-        let batch = batch.unwrap();
-        let col = batch.column(batch.schema().index_of("x_SourceLine").unwrap()).clone();
-        lines.extend(col.as_primitive::<arrow_array::types::UInt64Type>().values().iter().copied());
-    }
-    lines
-}
-
 #[test]
 fn control_characters_in_tags_never_reach_an_svg() {
     let dir = tempfile::tempdir().unwrap();
@@ -954,24 +941,6 @@ fn the_first_matching_rule_wins() {
         rules,
         [["resource-id", "team-workspace"], ["resource", "team-workspace"], ["workspace-tag", "team-workspace"]]
     );
-}
-
-/// The given text columns of a Parquet file, row by row.
-fn string_columns<const N: usize>(parquet_file: &Path, names: &[&str; N]) -> Vec<[String; N]> {
-    use arrow_array::cast::AsArray;
-    let file = std::fs::File::open(parquet_file).unwrap();
-    let mut rows = Vec::new();
-    for batch in parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap()
-    {
-        let batch = batch.unwrap();
-        for r in 0..batch.num_rows() {
-            rows.push(
-                names
-                    .map(|n| batch.column(batch.schema().index_of(n).unwrap()).as_string::<i32>().value(r).to_string()),
-            );
-        }
-    }
-    rows
 }
 
 #[cfg(unix)]

@@ -186,8 +186,9 @@ struct CsvContext<'a> {
 /// by records.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Terminator {
+    /// Lines end in `\n` (LF, CRLF, or both).
     Lf,
-    CrLf,
+    /// Lines end in `\r` alone.
     Cr,
 }
 
@@ -205,7 +206,7 @@ impl Terminator {
                 b'\n' if !quoted => return Ok(Terminator::Lf),
                 b'\r' if !quoted => {
                     return Ok(match head.get(i + 1) {
-                        Some(b'\n') | None => Terminator::CrLf,
+                        Some(b'\n') | None => Terminator::Lf,
                         Some(_) => Terminator::Cr,
                     })
                 }
@@ -219,7 +220,7 @@ impl Terminator {
     /// from the csv crate's position of it. A reader always starts at the start of a line.
     fn start(self, pos: &csv::Position) -> (u64, u64) {
         match self {
-            Terminator::Lf | Terminator::CrLf => (pos.byte(), pos.line()),
+            Terminator::Lf => (pos.byte(), pos.line()),
             // No `\n` to count: a record is a line (a quoted field holding a line break is counted as one line).
             Terminator::Cr => (pos.byte(), pos.record() + 1),
         }
@@ -227,7 +228,7 @@ impl Terminator {
 
     fn csv(self) -> csv::Terminator {
         match self {
-            Terminator::Lf | Terminator::CrLf => csv::Terminator::Any(b'\n'),
+            Terminator::Lf => csv::Terminator::Any(b'\n'),
             Terminator::Cr => csv::Terminator::Any(b'\r'),
         }
     }

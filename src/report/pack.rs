@@ -28,7 +28,6 @@ fn staging_prefix(name: &str) -> String {
 /// A held lock on an output folder, released when dropped (or when the process ends, however it ends).
 pub struct PackLock {
     _dir: File,
-    pub out: PathBuf,
 }
 
 impl PackLock {
@@ -62,7 +61,7 @@ impl PackLock {
             // `out` now.
             if same_file(&dir, out) {
                 let _ = std::fs::write(out.join(LOCK_FILE), format!("{}\n", std::process::id()));
-                return Ok(PackLock { _dir: dir, out: out.to_path_buf() });
+                return Ok(PackLock { _dir: dir });
             }
         }
         Err(Error::Busy(format!("{}: the folder kept changing while mlspend tried to lock it", out.display())))
