@@ -208,11 +208,10 @@ pub fn run(
         None => {
             // Parts of large files are read on every core, each into an Acc of its own, merged per input.
             let threads = crate::pipeline::thread_count(None);
-            let (parts, load) = ingest::load_parts(plan, options, threads, &Acc::default)?;
-            for part in parts {
+            ingest::load_parts(plan, options, threads, &Acc::default, &mut |part| {
                 accs[input_of[part.source]].merge(part.sink);
-            }
-            load
+                Ok(())
+            })?
         }
     };
     let mut all_months: Vec<(Month, String, Totals)> = Vec::new();

@@ -172,6 +172,16 @@ pub struct GenerateArgs {
     /// What the cost column holds (EA, MCA and legacy layouts); FOCUS carries both.
     #[arg(long, value_enum, default_value_t = CostBasis::Amortized)]
     pub export_type: CostBasis,
+    /// End CSV lines with CRLF instead of LF, as portal downloads do.
+    #[arg(long)]
+    pub crlf: bool,
+    /// Write the rows into N part files: in the folder --out (part_00000.csv...), or with --manifest per month's
+    /// run (by default one part per million rows).
+    #[arg(long, value_name = "N")]
+    pub parts: Option<u32>,
+    /// Leave the descriptive columns no chargeback reads empty: rows of ~365 bytes instead of ~800.
+    #[arg(long)]
+    pub narrow: bool,
 }
 
 /// Parses the command line and runs the command.
@@ -448,7 +458,16 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
         format: args.format,
         manifest: args.manifest,
         export_type: args.export_type,
+        crlf: args.crlf,
+        parts: args.parts.unwrap_or(0),
+        narrow: args.narrow,
     };
+    if args.parts == Some(0) || args.parts.is_some_and(|p| u64::from(p) > args.rows / u64::from(args.months).max(1)) {
+        return Err(Error::Usage("--parts: give 1 part or more, and no more parts than rows per month".into()));
+    }
+    if args.crlf && args.format == generate::FileFormat::Parquet {
+        return Err(Error::Usage("--crlf: line endings apply to CSV; leave it out with --format parquet".into()));
+    }
     let written = generate::write(&spec, &args.out)?;
     let mut err = std::io::stderr().lock();
     for (path, rows) in written {

@@ -47,7 +47,47 @@ pub struct Spec {
     pub format: FileFormat,
     pub manifest: bool,
     pub export_type: CostBasis,
+    /// End lines with CRLF, as portal downloads and many exports do (CSV formats only).
+    pub crlf: bool,
+    /// Without a manifest: write the rows into this many part files in the folder `out`, in order (0: one file
+    /// `out`).
+    /// With a manifest: the part files per month's run (0: one per million rows, as Azure splits).
+    pub parts: u32,
+    /// Leave the descriptive columns mlspend does not read empty: rows of ~365 bytes instead of ~800.
+    pub narrow: bool,
 }
+
+/// The columns a narrow row leaves empty: descriptive text no chargeback reads.
+const NARROW_BLANK: &[&str] = &[
+    "InvoiceSectionName",
+    "AccountName",
+    "AccountOwnerId",
+    "ProductName",
+    "Product",
+    "MeterSubCategory",
+    "MeterId",
+    "MeterRegion",
+    "EffectivePrice",
+    "OfferId",
+    "AdditionalInfo",
+    "UnitPrice",
+    "PublisherType",
+    "PublisherName",
+    "Frequency",
+    "BillingAccountName",
+    "BillingPeriodStartDate",
+    "BillingPeriodEndDate",
+    "BillingProfileId",
+    "BillingProfileName",
+    "IsAzureCreditEligible",
+    "PayGPrice",
+    "ServiceFamily",
+    "ResourceLocation",
+    "SubscriptionName",
+    "MeterName",
+    "UnitOfMeasure",
+    "BillingAccountId",
+];
 
 /// Rows per part file in an export folder, as Azure splits large exports.
 const PART_ROWS: u64 = 1_000_000;
@@ -786,7 +826,16 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        let mut sink = PartWriter::create(out, spec.format, &columns)?;
+        if spec.parts >= 1 {
+            std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+            let mut sink =
+                SplitWriter { dir: out, spec, columns: &columns, next: 0, current: None, written: Vec::new() };
+            for (i, &month) in months.iter().enumerate() {
+                emit_month(&mut gen, spec, month, per_month(i), with_purchases, &columns, &mut sink)?;
+            }
+            return sink.finish();
+        }
+        let mut sink = PartWriter::create(out, spec, &columns)?;
         for (i, &month) in months.iter().enumerate() {
             emit_month(&mut gen, spec, month, per_month(i), with_purchases, &columns, &mut sink)?;
         }
@@ -803,15 +852,15 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
         let dir = out.join(&export_name).join(&range).join(&run_id);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let rows = per_month(i);
-        let parts = rows.div_ceil(PART_ROWS).max(1);
+        let parts = if spec.parts == 0 { rows.div_ceil(PART_ROWS).max(1) } else { u64::from(spec.parts) };
         let mut blobs = Vec::new();
         let mut left = rows;
         for p in 0..parts {
-            let n = left.min(PART_ROWS);
+            let n = if spec.parts == 0 { left.min(PART_ROWS) } else { share(rows, parts, p) };
             left -= n;
             let name = format!("part_{p}_0001.{}", spec.format.extension());
             let path = dir.join(&name);
-            let mut sink = PartWriter::create(&path, spec.format, &columns)?;
+            let mut sink = PartWriter::create(&path, spec, &columns)?;
             // Purchases go in the first part only.
             let spec_part = if p == 0 { with_purchases } else { false };
             emit_month(&mut gen, spec, month, n, spec_part, &columns, &mut sink)?;
@@ -859,6 +908,18 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
     Ok(written)
 }
 
+/// Empties the columns a narrow row leaves out (AdditionalInfo always: the AML details it carries only refine
+/// what the resource id says already).
+fn narrow(spec: &Spec, columns: &[&str], cells: &mut [String]) {
+    if spec.narrow {
+        for (cell, col) in cells.iter_mut().zip(columns) {
+            if NARROW_BLANK.contains(col) {
+                cell.clear();
+            }
+        }
+    }
+}
+
 fn emit_month(
     gen: &mut Generator,
     spec: &Spec,
@@ -866,13 +927,14 @@ fn emit_month(
     rows: u64,
     with_purchase: bool,
     columns: &[&str],
-    sink: &mut PartWriter,
+    sink: &mut dyn RowOut,
 ) -> Result<()> {
     let mut buf = Vec::with_capacity(columns.len());
     let mut produced = 0;
     if with_purchase && rows > 0 {
         let line = gen.purchase(month);
         cells(&line, spec.layout, spec.export_type, columns, &mut buf);
+        narrow(spec, columns, &mut buf);
         sink.row(&buf)?;
         produced += 1;
     }
@@ -887,9 +949,70 @@ fn emit_month(
         });
         let line = gen.line(date);
         cells(&line, spec.layout, spec.export_type, columns, &mut buf);
+        narrow(spec, columns, &mut buf);
         sink.row(&buf)?;
     }
     Ok(())
+}
+
+/// Where generated rows go: one file, or a folder of parts.
+trait RowOut {
+    fn row(&mut self, cells: &[String]) -> Result<()>;
+}
+
+impl RowOut for PartWriter {
+    fn row(&mut self, cells: &[String]) -> Result<()> {
+        self.write_row(cells)
+    }
+}
+
+/// Part `k` of `n`'s share of `rows`, spread evenly (the first parts take the remainder).
+fn share(rows: u64, n: u64, k: u64) -> u64 {
+    rows / n + u64::from(k < rows % n)
+}
+
+/// Writes the rows, in order, into `spec.parts` files `part_00000.csv`... of `dir`, spread evenly.
+struct SplitWriter<'a> {
+    dir: &'a Path,
+    spec: &'a Spec,
+    columns: &'a [&'a str],
+    /// The part the next file is.
+    next: u64,
+    current: Option<PartWriter>,
+    written: Vec<(PathBuf, u64)>,
+}
+
+impl SplitWriter<'_> {
+    fn close_current(&mut self) -> Result<()> {
+        if let Some(w) = self.current.take() {
+            let (path, rows) = (w.path.clone(), w.rows);
+            w.finish()?;
+            self.written.push((path, rows));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<(PathBuf, u64)>> {
+        self.close_current()?;
+        Ok(self.written)
+    }
+}
+
+impl RowOut for SplitWriter<'_> {
+    fn row(&mut self, cells: &[String]) -> Result<()> {
+        let parts = u64::from(self.spec.parts);
+        let full = self.current.as_ref().is_some_and(|w| w.rows >= share(self.spec.rows, parts, self.next - 1));
+        if self.current.is_none() || full {
+            self.close_current()?;
+            let path = self.dir.join(format!("part_{:05}.{}", self.next, self.spec.format.extension()));
+            self.current = Some(PartWriter::create(&path, self.spec, self.columns)?);
+            self.next += 1;
+        }
+        match self.current.as_mut() {
+            Some(w) => w.write_row(cells),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One part file being written.
@@ -917,11 +1040,15 @@ fn numeric_column(name: &str) -> bool {
 }
 
 impl PartWriter {
-    fn create(path: &Path, format: FileFormat, columns: &[&str]) -> Result<PartWriter> {
+    fn create(path: &Path, spec: &Spec, columns: &[&str]) -> Result<PartWriter> {
         let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-        let sink = match format {
+        let mut csv_builder = csv::WriterBuilder::new();
+        if spec.crlf {
+            csv_builder.terminator(csv::Terminator::CRLF);
+        }
+        let sink = match spec.format {
             FileFormat::Csv => {
-                let mut w = csv::WriterBuilder::new().from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+                let mut w = csv_builder.from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
                 w.write_record(columns).map_err(|e| write_error(path, e))?;
                 PartSink::Csv(w)
             }
@@ -930,7 +1057,7 @@ impl PartWriter {
                     std::io::BufWriter::with_capacity(1 << 20, file),
                     flate2::Compression::fast(),
                 );
-                let mut w = csv::WriterBuilder::new().from_writer(gz);
+                let mut w = csv_builder.from_writer(gz);
                 w.write_record(columns).map_err(|e| write_error(path, e))?;
                 PartSink::CsvGz(w)
             }
@@ -954,7 +1081,7 @@ impl PartWriter {
         Ok(PartWriter { path: path.to_path_buf(), sink, rows: 0 })
     }
 
-    fn row(&mut self, cells: &[String]) -> Result<()> {
+    fn write_row(&mut self, cells: &[String]) -> Result<()> {
         self.rows += 1;
         match &mut self.sink {
             PartSink::Csv(w) => w.write_record(cells).map_err(|e| write_error(&self.path, e)),

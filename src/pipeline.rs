@@ -218,27 +218,33 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         months_left_out: Vec::new(),
     };
     let progress = crate::progress::Display::start(plan.bytes(), options.quiet);
-    let (parts, mut load) = ingest::load_parts(&plan, &options.ingest, thread_count(options.threads), &new_state)?;
-    load.warnings.splice(0..0, config.warnings.iter().cloned());
-    load.warnings.extend(skipped_basis);
-    load.warnings.extend(plan.skipped_runs.iter().map(|(_, s)| s.describe()));
-    drop(progress);
-    // Merge the parts in input order.
+    // The parts are merged in input order as they are read; each part's allocated rows are closed into its
+    // temporary files at once, so nothing of a part stays in memory.
     let mut rollup = Rollup::new();
     let mut compare = CompareAcc::new(&config);
     let mut other_months = 0u64;
     let mut months_left_out: Vec<Month> = Vec::new();
-    let mut writers = Vec::new();
-    for part in parts {
-        let state = part.sink;
-        rollup.merge(state.rollup);
-        compare.merge(state.compare);
-        other_months += state.other_months;
-        months_left_out.extend(state.months_left_out);
-        if let Some(w) = state.allocated {
-            writers.push((w, part.line_offset));
-        }
-    }
+    let mut allocated_parts = Vec::new();
+    let mut load =
+        ingest::load_parts(&plan, &options.ingest, thread_count(options.threads), &new_state, &mut |part| {
+            let state = part.sink;
+            rollup.merge(state.rollup);
+            compare.merge(state.compare);
+            other_months += state.other_months;
+            for m in state.months_left_out {
+                if !months_left_out.contains(&m) {
+                    months_left_out.push(m);
+                }
+            }
+            if let Some(w) = state.allocated {
+                allocated_parts.push((w.close()?, part.line_offset));
+            }
+            Ok(())
+        })?;
+    load.warnings.splice(0..0, config.warnings.iter().cloned());
+    load.warnings.extend(skipped_basis);
+    load.warnings.extend(plan.skipped_runs.iter().map(|(_, s)| s.describe()));
+    drop(progress);
     if let Some(problem) = basis_problems(&load, basis) {
         return Err(Error::Usage(problem));
     }
@@ -285,7 +291,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let charts = compare.charts(&chargeback, basis);
     let written = match output {
         Output::Pack => {
-            crate::report::allocated::finish(writers, &chargeback, options.formats)?;
+            crate::report::allocated::finish(allocated_parts, &chargeback, options.formats)?;
             report::write(&chargeback, &estimates, &charts, &info, staging)?
         }
         Output::Topology => report::write_topology(&chargeback, &estimates, &charts, staging)?,

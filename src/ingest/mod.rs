@@ -7,6 +7,7 @@
 //! but recorded as a [`Reject`] with file, line, column and reason; a manifest's declared row counts are checked.
 
 pub mod manifest;
+mod pool;
 mod read;
 
 use crate::error::{Error, Result};
@@ -837,36 +838,26 @@ pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> R
     Ok(report)
 }
 
-/// Like [`load`], but each file, each chunk of a large uncompressed CSV file and each row group of a Parquet file goes
-/// to a sink of its own, read on up to `threads` threads. The parts come back in input order; how files are cut depends only on their size.
+/// Like [`load`], but the files are cut into parts (chunks of 128 MiB of an uncompressed CSV file, a whole
+/// `.csv.gz` file, runs of a Parquet file's row groups), all read by one pool of up to `threads` threads, each part
+/// into a sink of its own. `merge` receives the parts in input order as they are read; how files are cut depends
+/// only on their size and metadata, so the result is the same on every machine.
 pub fn load_parts<S: RowSink>(
     plan: &Plan,
     options: &Options,
     threads: usize,
     new_sink: &(dyn Fn() -> S + Sync),
-) -> Result<(Vec<Part<S>>, LoadReport)> {
+    merge: &mut dyn FnMut(Part<S>) -> Result<()>,
+) -> Result<LoadReport> {
     let mut report = LoadReport { warnings: plan.warnings.clone(), ..LoadReport::default() };
-    let mut parts = Vec::new();
-    for (index, source) in plan.sources.iter().enumerate() {
-        let size = std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0);
-        let file = if source.format == Format::Parquet {
-            let (file, groups) =
-                read::read_parquet_groups(source, index as u32, options, &mut report, threads, new_sink)?;
-            parts.extend(groups.into_iter().map(|(sink, line_offset)| Part { sink, source: index, line_offset }));
-            file
-        } else if source.format == Format::Csv && size >= 2 * read::chunk_bytes() {
-            let (file, chunks) = read::read_csv_chunked(source, index as u32, options, &mut report, threads, new_sink)?;
-            parts.extend(chunks.into_iter().map(|(sink, line_offset)| Part { sink, source: index, line_offset }));
-            file
-        } else {
-            let mut sink = new_sink();
-            let file = read::read_source(source, index as u32, options, &mut report, &mut |row| sink.row(row))?;
-            parts.push(Part { sink, source: index, line_offset: 0 });
-            file
-        };
-        file_read(source, file, &mut report)?;
-    }
+    let opened = plan
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(index, source)| read::Opened::open(source, index as u32, options, &mut report))
+        .collect::<Result<Vec<_>>>()?;
+    pool::read_all(&opened, &mut report, threads, new_sink, merge)?;
     check_manifest_totals(plan, &report)?;
     finish_report(&mut report);
-    Ok((parts, report))
+    Ok(report)
 }

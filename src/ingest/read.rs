@@ -77,11 +77,14 @@ pub(super) fn read_source(
     }
 }
 
-fn open(source: &Source) -> Result<Box<dyn Read>> {
+/// Opens a CSV file for reading from its start, inflating a `.csv.gz` file on a thread of its own when `pipelined`
+/// (there are cores to spare), else on the reading thread.
+fn open(source: &Source, pipelined: bool) -> Result<Box<dyn Read + Send>> {
     let file = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
     let buffered = BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: file });
     Ok(match source.format {
-        Format::CsvGz => Box::new(Pipelined::new(flate2::read::MultiGzDecoder::new(buffered))),
+        Format::CsvGz if pipelined => Box::new(Pipelined::new(flate2::read::MultiGzDecoder::new(buffered))),
+        Format::CsvGz => Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(buffered))),
         _ => Box::new(buffered),
     })
 }
@@ -169,7 +172,7 @@ fn new_report(source: &Source, map: &ColumnMap, basis: Basis) -> FileReport {
 }
 
 /// What every record of one CSV file is read with.
-struct CsvContext<'a> {
+pub(super) struct CsvContext<'a> {
     source: &'a Source,
     index: u32,
     map: ColumnMap,
@@ -196,9 +199,9 @@ impl Terminator {
     /// Reads the first line of the (decompressed) file: the first `\r` or `\n` outside quotes decides.
     fn sniff(source: &Source) -> Result<Terminator> {
         let mut head = Vec::with_capacity(64 << 10);
-        let reader = open(source)?;
+        let reader = open(source, false)?;
         // A read error (a truncated gzip) is the reader's to report, with its line: sniff what could be read.
-        let _ = reader.take(1 << 20).read_to_end(&mut head);
+        let _ = reader.take(256 << 10).read_to_end(&mut head);
         let mut quoted = false;
         for (i, &b) in head.iter().enumerate() {
             match b {
@@ -226,11 +229,15 @@ impl Terminator {
         }
     }
 
-    fn csv(self) -> csv::Terminator {
+    fn byte(self) -> u8 {
         match self {
-            Terminator::Lf => csv::Terminator::Any(b'\n'),
-            Terminator::Cr => csv::Terminator::Any(b'\r'),
+            Terminator::Lf => b'\n',
+            Terminator::Cr => b'\r',
         }
+    }
+
+    fn csv(self) -> csv::Terminator {
+        csv::Terminator::Any(self.byte())
     }
 }
 
@@ -399,7 +406,17 @@ fn read_records<R: Read>(
 }
 
 /// A CSV reader over a whole file (plain or inflated), bounded per record.
-type CsvReader = csv::Reader<Bounded<Box<dyn Read>>>;
+type CsvReader = csv::Reader<Bounded<Box<dyn Read + Send>>>;
+
+/// Opens a CSV file from its start and reads its header record.
+fn csv_with_header(source: &Source, terminator: Terminator, pipelined: bool) -> Result<(CsvReader, csv::ByteRecord)> {
+    let mut reader = csv_builder(terminator).from_reader(Bounded::new(open(source, pipelined)?));
+    let mut record = csv::ByteRecord::new();
+    if !reader.read_byte_record(&mut record).map_err(|e| read_error(source, 1, e))? {
+        return Err(Error::EmptyFile(source.path.clone()));
+    }
+    Ok((reader, record))
+}
 
 /// Opens a CSV file, reads its header and detects its layout.
 fn open_csv<'a>(
@@ -407,13 +424,10 @@ fn open_csv<'a>(
     index: u32,
     options: &Options,
     report: &mut LoadReport,
+    pipelined: bool,
 ) -> Result<(CsvContext<'a>, CsvReader)> {
     let terminator = Terminator::sniff(source)?;
-    let mut reader = csv_builder(terminator).from_reader(Bounded::new(open(source)?));
-    let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(|e| read_error(source, 1, e))? {
-        return Err(Error::EmptyFile(source.path.clone()));
-    }
+    let (reader, record) = csv_with_header(source, terminator, pipelined)?;
     let header = csv::StringRecord::from_byte_record(record).map_err(|_| Error::Read {
         path: source.path.clone(),
         line: 1,
@@ -438,7 +452,7 @@ fn read_csv(
     report: &mut LoadReport,
     sink: &mut dyn FnMut(&CostRow),
 ) -> Result<FileReport> {
-    let (ctx, mut reader) = open_csv(source, index, options, report)?;
+    let (ctx, mut reader) = open_csv(source, index, options, report, true)?;
     let mut file = new_report(source, &ctx.map, ctx.basis);
     let mut rejects = Vec::new();
     read_records(&ctx, &mut reader, u64::MAX, 0, &mut file, &mut rejects, sink)?;
@@ -446,9 +460,9 @@ fn read_csv(
     Ok(file)
 }
 
-/// Files of at least two chunks are read in chunks of 128 MiB, in parallel. Fixed, not derived from the number of
-/// cores, so that every machine splits a file alike and the outputs stay byte-identical. The tests set
-/// `MLSPEND_CHUNK_BYTES` to cut small files into many chunks.
+/// Uncompressed CSV files are read in chunks of 128 MiB, in parallel. Fixed, not derived from the number of cores,
+/// so that every machine cuts a file alike and the outputs stay byte-identical. The tests set `MLSPEND_CHUNK_BYTES`
+/// to cut small files into many chunks.
 pub(super) fn chunk_bytes() -> u64 {
     std::env::var("MLSPEND_CHUNK_BYTES")
         .ok()
@@ -457,53 +471,186 @@ pub(super) fn chunk_bytes() -> u64 {
         .unwrap_or(128 << 20)
 }
 
-/// Runs `work(0)`..`work(n - 1)` on up to `threads` threads, each taking the next index as it finishes; the results
-/// come back in index order (`None` where a thread could not hand its result over).
-fn parallel_map<T: Send>(n: usize, threads: usize, work: &(dyn Fn(usize) -> T + Sync)) -> Vec<Option<T>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<T>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(n).max(1) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if k >= n {
-                    break;
-                }
-                let out = work(k);
-                if let Ok(mut slot) = slots[k].lock() {
-                    *slot = Some(out);
-                }
-            });
+/// What one task read: a chunk of a CSV file, a whole `.csv.gz` file, or a run of a Parquet file's row groups.
+pub(super) struct Piece<S> {
+    pub sink: S,
+    /// Where the first record it did not read starts (bytes in the file).
+    pub end: u64,
+    /// Relative line of that first unread record: the piece covered `end_line - 1` lines.
+    pub end_line: u64,
+    pub rows: u64,
+    pub rejected: u64,
+    pub superseded: u64,
+    /// Line numbers relative to the piece's start (chunks after a file's first), else the file's own.
+    pub rejects: Vec<Reject>,
+}
+
+/// A file opened once before reading: its header read, its layout detected, its warnings given.
+pub(super) enum Opened<'a> {
+    Csv {
+        ctx: CsvContext<'a>,
+        /// Where the first record after the header starts, and the lines the header took.
+        header_end: u64,
+        header_lines: u64,
+        len: u64,
+    },
+    Parquet(ParquetContext<'a>),
+}
+
+/// One unit of reading work.
+pub(super) enum Task {
+    /// Chunk `k` of an uncompressed CSV file: records starting in `lo..hi` (chunk 0 starts after the header).
+    Chunk { file: usize, k: usize, lo: u64, hi: u64 },
+    /// A whole `.csv.gz` file (one gzip stream can't be split).
+    Whole { file: usize },
+    /// Consecutive row groups of a Parquet file, whose first row is `first_row` + 1.
+    Groups { file: usize, groups: Vec<usize>, first_row: u64 },
+}
+
+impl Task {
+    pub fn file(&self) -> usize {
+        match self {
+            Task::Chunk { file, .. } | Task::Whole { file } | Task::Groups { file, .. } => *file,
         }
-    });
-    slots.into_iter().map(|s| s.into_inner().ok().flatten()).collect()
+    }
 }
 
-/// One chunk's outcome.
-struct ChunkOut<S> {
-    sink: S,
-    /// Where its first record started, and where the first record it did not read starts (bytes in the file).
-    start: u64,
-    end: u64,
-    /// Relative line of that first unread record: the chunk covered `end_line - 1` lines.
-    end_line: u64,
-    rows: u64,
-    rejected: u64,
-    superseded: u64,
-    rejects: Vec<Reject>,
+impl<'a> Opened<'a> {
+    /// Opens source `index`: reads its header (CSV) or footer (Parquet), detects the layout, decides the basis.
+    pub fn open(source: &'a Source, index: u32, options: &Options, report: &mut LoadReport) -> Result<Opened<'a>> {
+        if source.format == Format::Parquet {
+            return Ok(Opened::Parquet(open_parquet(source, index, options, report)?));
+        }
+        let (ctx, reader) = open_csv(source, index, options, report, false)?;
+        let (header_end, after_header) = ctx.terminator.start(reader.position());
+        let len = std::fs::metadata(&source.path).map_err(|e| Error::io(&source.path, e))?.len();
+        Ok(Opened::Csv { ctx, header_end, header_lines: after_header - 1, len })
+    }
+
+    pub fn source(&self) -> &'a Source {
+        match self {
+            Opened::Csv { ctx, .. } => ctx.source,
+            Opened::Parquet(ctx) => ctx.source,
+        }
+    }
+
+    /// An empty report of this file.
+    pub fn report(&self) -> FileReport {
+        match self {
+            Opened::Csv { ctx, .. } => new_report(ctx.source, &ctx.map, ctx.basis),
+            Opened::Parquet(ctx) => new_report(ctx.source, &ctx.map, ctx.basis),
+        }
+    }
+
+    /// The file's tasks, in order: how a file is cut depends only on its size (CSV) or its metadata (Parquet).
+    pub fn tasks(&self, file: usize, out: &mut Vec<Task>) {
+        match self {
+            Opened::Csv { ctx, .. } if ctx.source.format == Format::CsvGz => out.push(Task::Whole { file }),
+            Opened::Csv { len, .. } => {
+                let size = chunk_bytes();
+                let chunks = len.div_ceil(size).max(1);
+                out.extend((0..chunks).map(|k| Task::Chunk {
+                    file,
+                    k: k as usize,
+                    lo: k * size,
+                    hi: if k + 1 == chunks { u64::MAX } else { (k + 1) * size },
+                }));
+            }
+            Opened::Parquet(ctx) => {
+                // Consecutive row groups are read together until a part holds 64 Ki rows: a file of many tiny
+                // groups becomes a few tasks, not thousands.
+                let mut first_row = 0u64;
+                let mut rows_in_last = u64::MAX;
+                for (g, &n) in ctx.groups.iter().enumerate() {
+                    if rows_in_last >= 64 * 1024 {
+                        out.push(Task::Groups { file, groups: Vec::new(), first_row });
+                        rows_in_last = 0;
+                    }
+                    if let Some(Task::Groups { groups, .. }) = out.last_mut() {
+                        groups.push(g);
+                    }
+                    rows_in_last += n;
+                    first_row += n;
+                }
+            }
+        }
+    }
+
+    /// Runs one of this file's tasks into `sink`. Returns where the piece guessed it starts (chunks after the first
+    /// guess it from the next line break, to be checked against the previous chunk's true end) and what it read.
+    pub fn run<S: super::RowSink>(&self, task: &Task, sink: S, pipelined: bool) -> (u64, Result<Piece<S>>) {
+        match (self, task) {
+            (Opened::Csv { ctx, header_end, header_lines, .. }, Task::Chunk { k: 0, hi, .. }) => {
+                (*header_end, parse_chunk(ctx, *header_end, *hi, Some(*header_lines), sink))
+            }
+            (Opened::Csv { ctx, .. }, Task::Chunk { lo, hi, .. }) => {
+                match next_record_start(&ctx.source.path, *lo, ctx.terminator.byte()) {
+                    Ok(start) => (start, parse_chunk(ctx, start, *hi, None, sink)),
+                    Err(e) => (u64::MAX, Err(Error::io(&ctx.source.path, e))),
+                }
+            }
+            (Opened::Csv { ctx, .. }, Task::Whole { .. }) => (0, read_whole(ctx, pipelined, sink)),
+            (Opened::Parquet(ctx), Task::Groups { groups, first_row, .. }) => {
+                let mut sink = sink;
+                let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
+                let mut rejects = Vec::new();
+                let read =
+                    read_row_groups(ctx, Some(groups.clone()), *first_row, &mut file, &mut rejects, &mut |row| {
+                        sink.row(row)
+                    });
+                let piece = read.map(|()| Piece {
+                    sink,
+                    end: 0,
+                    end_line: 0,
+                    rows: file.rows,
+                    rejected: file.rejected,
+                    superseded: file.superseded,
+                    rejects,
+                });
+                (0, piece)
+            }
+            _ => (0, Err(Error::Read { path: self.source().path.clone(), line: 0, detail: "no such task".into() })),
+        }
+    }
+
+    /// Reads chunk `task` again from `start`, the true end of the chunk before (a quoted field held the line break
+    /// the chunk's guess started at).
+    pub fn reread<S: super::RowSink>(&self, task: &Task, start: u64, sink: S) -> Result<Piece<S>> {
+        match (self, task) {
+            (Opened::Csv { ctx, .. }, Task::Chunk { hi, .. }) => parse_chunk(ctx, start, (*hi).max(start), None, sink),
+            _ => Err(Error::Read { path: self.source().path.clone(), line: 0, detail: "no such chunk".into() }),
+        }
+    }
 }
 
-/// The first record boundary at or after `at`, assuming the newline before it is not inside a quoted field (the
-/// assumption is checked against the previous chunk's true end).
-fn next_record_start(path: &std::path::Path, at: u64) -> std::io::Result<u64> {
+/// A whole `.csv.gz` file into one sink; its rows carry the file's line numbers.
+fn read_whole<S: super::RowSink>(ctx: &CsvContext, pipelined: bool, mut sink: S) -> Result<Piece<S>> {
+    let (mut reader, _) = csv_with_header(ctx.source, ctx.terminator, pipelined)?;
+    let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
+    let mut rejects = Vec::new();
+    let stop = read_records(ctx, &mut reader, u64::MAX, 0, &mut file, &mut rejects, &mut |row| sink.row(row))?;
+    Ok(Piece {
+        sink,
+        end: stop.byte,
+        end_line: stop.line,
+        rows: file.rows,
+        rejected: file.rejected,
+        superseded: file.superseded,
+        rejects,
+    })
+}
+
+/// The first record boundary at or after `at`, assuming the line break before it (`terminator`) is not inside a
+/// quoted field (the assumption is checked against the previous chunk's true end).
+fn next_record_start(path: &std::path::Path, at: u64, terminator: u8) -> std::io::Result<u64> {
     use std::io::{BufRead, Seek, SeekFrom};
     if at == 0 {
         return Ok(0);
     }
-    let mut f = BufReader::new(File::open(path)?);
+    let mut f = BufReader::with_capacity(64 << 10, File::open(path)?);
     f.seek(SeekFrom::Start(at - 1))?;
     let mut skipped = Vec::new();
-    let n = f.read_until(b'\n', &mut skipped)?;
+    let n = f.read_until(terminator, &mut skipped)?;
     Ok(at - 1 + n as u64)
 }
 
@@ -513,7 +660,7 @@ fn parse_chunk<S: super::RowSink>(
     stop_at: u64,
     absolute_lines: Option<u64>,
     mut sink: S,
-) -> Result<ChunkOut<S>> {
+) -> Result<Piece<S>> {
     use std::io::{Seek, SeekFrom};
     let mut f = File::open(&ctx.source.path).map_err(|e| Error::io(&ctx.source.path, e))?;
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
@@ -530,9 +677,8 @@ fn parse_chunk<S: super::RowSink>(
         &mut rejects,
         &mut |row| sink.row(row),
     )?;
-    Ok(ChunkOut {
+    Ok(Piece {
         sink,
-        start,
         end: start + stop.byte,
         end_line: stop.line,
         rows: file.rows,
@@ -542,82 +688,8 @@ fn parse_chunk<S: super::RowSink>(
     })
 }
 
-/// Reads one large CSV file in fixed-size chunks on up to `threads` threads, each chunk into its own sink. Chunk k
-/// starts at the first newline at or after k x [`chunk_bytes`]; once all are read, each start is checked against
-/// where the chunk before really ended (a quoted field can hold a newline), and a chunk that guessed wrong is read
-/// again from the right place. Returns the sinks in file order with the line offset of each.
-pub(super) fn read_csv_chunked<S: super::RowSink>(
-    source: &Source,
-    index: u32,
-    options: &Options,
-    report: &mut LoadReport,
-    threads: usize,
-    new_sink: &(dyn Fn() -> S + Sync),
-) -> Result<(FileReport, Vec<(S, u64)>)> {
-    let len = std::fs::metadata(&source.path).map_err(|e| Error::io(&source.path, e))?.len();
-    let (ctx, reader) = open_csv(source, index, options, report)?;
-    let (header_end, after_header) = ctx.terminator.start(reader.position());
-    let header_lines = after_header - 1;
-    drop(reader);
-    let size = chunk_bytes();
-    // A CR-only file has no `\n` to start a chunk at: it is read whole.
-    let chunks = if ctx.terminator == Terminator::Cr { 1 } else { len.div_ceil(size).max(1) };
-    let nominal: Vec<(u64, u64)> =
-        (0..chunks).map(|k| (k * size, if k + 1 == chunks { u64::MAX } else { (k + 1) * size })).collect();
-    let results = parallel_map(chunks as usize, threads, &|k| {
-        let (lo, hi) = nominal[k];
-        if k == 0 {
-            parse_chunk(&ctx, header_end, hi, Some(header_lines), new_sink())
-        } else {
-            next_record_start(&source.path, lo)
-                .map_err(|e| Error::io(&source.path, e))
-                .and_then(|start| parse_chunk(&ctx, start, hi, None, new_sink()))
-        }
-    });
-    let mut outs: Vec<ChunkOut<S>> = Vec::with_capacity(results.len());
-    for out in results {
-        outs.push(out.unwrap_or_else(|| {
-            Err(Error::Read { path: source.path.clone(), line: 0, detail: "a reading thread stopped".into() })
-        })?);
-    }
-    // Check each chunk's start against the true end of the one before; read again where the guess was wrong.
-    let mut read_twice = 0;
-    for k in 1..outs.len() {
-        let true_start = outs[k - 1].end;
-        if outs[k].start != true_start {
-            let hi = nominal[k].1.max(true_start);
-            outs[k] = parse_chunk(&ctx, true_start, hi, None, new_sink())?;
-            read_twice += 1;
-        }
-    }
-    // Test builds only: how many chunks had to be read again (a quoted field held the newline a chunk started at).
-    #[cfg(debug_assertions)]
-    if std::env::var_os("MLSPEND_DEBUG_CHUNKS").is_some() {
-        eprintln!("chunks: {}: {} read, {read_twice} read twice", source.path.display(), outs.len());
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = read_twice;
-    let mut file = new_report(source, &ctx.map, ctx.basis);
-    let mut parts = Vec::with_capacity(outs.len());
-    // Lines before chunk 0's first record are the header's; its rows carry absolute lines already.
-    let mut lines_before = header_lines;
-    for (k, out) in outs.into_iter().enumerate() {
-        let offset = if k == 0 { 0 } else { lines_before };
-        file.rows += out.rows;
-        file.rejected += out.rejected;
-        file.superseded += out.superseded;
-        report.rejects.extend(out.rejects.into_iter().map(|mut r| {
-            r.line += offset;
-            r
-        }));
-        lines_before = if k == 0 { header_lines + out.end_line - 1 } else { lines_before + out.end_line - 1 };
-        parts.push((out.sink, offset));
-    }
-    Ok((file, parts))
-}
-
 /// A Parquet file's layout and the columns to read.
-struct ParquetContext<'a> {
+pub(super) struct ParquetContext<'a> {
     source: &'a Source,
     index: u32,
     map: ColumnMap,
@@ -733,59 +805,4 @@ fn read_parquet(
     report.rejects.extend(rejects);
     crate::progress::add_bytes(std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0));
     Ok(file)
-}
-
-/// Reads a Parquet file of several row groups on up to `threads` threads, each row group into a sink of its own
-/// (row numbers are known from the file's metadata, so they come out right).
-pub(super) fn read_parquet_groups<S: super::RowSink>(
-    source: &Source,
-    index: u32,
-    options: &Options,
-    report: &mut LoadReport,
-    threads: usize,
-    new_sink: &(dyn Fn() -> S + Sync),
-) -> Result<(FileReport, Vec<(S, u64)>)> {
-    let ctx = open_parquet(source, index, options, report)?;
-    let first_rows: Vec<u64> = ctx
-        .groups
-        .iter()
-        .scan(0u64, |acc, n| {
-            let first = *acc;
-            *acc += n;
-            Some(first)
-        })
-        .collect();
-    // Consecutive row groups are read together until a part holds 64 Ki rows: a file of many tiny groups becomes a
-    // few parts, not thousands (how the file is cut depends only on its metadata).
-    let mut spans: Vec<Vec<usize>> = Vec::new();
-    let mut rows_in_last = u64::MAX;
-    for (g, &n) in ctx.groups.iter().enumerate() {
-        if rows_in_last >= 64 * 1024 {
-            spans.push(Vec::new());
-            rows_in_last = 0;
-        }
-        spans.last_mut().expect("a span was pushed").push(g);
-        rows_in_last += n;
-    }
-    let results = parallel_map(spans.len(), threads, &|k| {
-        let mut sink = new_sink();
-        let mut file = new_report(source, &ctx.map, ctx.basis);
-        let mut rejects = Vec::new();
-        let groups = spans[k].clone();
-        let first = first_rows[groups[0]];
-        read_row_groups(&ctx, Some(groups), first, &mut file, &mut rejects, &mut |row| sink.row(row))
-            .map(|()| (sink, file, rejects))
-    });
-    let mut file = new_report(source, &ctx.map, ctx.basis);
-    let mut parts = Vec::new();
-    for out in results {
-        let (sink, part, rejects) = out.unwrap_or_else(|| Err(perr(source, "a reading thread stopped".into())))?;
-        file.rows += part.rows;
-        file.rejected += part.rejected;
-        file.superseded += part.superseded;
-        report.rejects.extend(rejects);
-        parts.push((sink, 0));
-    }
-    crate::progress::add_bytes(std::fs::metadata(&source.path).map(|m| m.len()).unwrap_or(0));
-    Ok((file, parts))
 }

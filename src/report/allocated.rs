@@ -285,7 +285,7 @@ impl<'c> AllocatedWriter<'c> {
     }
 
     /// Closes this writer's temporary files: (month, file) for each month it saw.
-    fn close(mut self) -> Result<Vec<(Month, PathBuf)>> {
+    pub fn close(mut self) -> Result<Vec<(Month, PathBuf)>> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -319,12 +319,16 @@ impl Drop for AllocatedWriter<'_> {
     }
 }
 
-/// Closes every part's writer and writes each month's `allocated.parquet` and/or `allocated.jsonl`: the parts' rows
+/// From every part's closed temporary files, writes each month's `allocated.parquet` and/or `allocated.jsonl`: the parts' rows
 /// in input order, their line numbers made the file's (each part's offset added), with the split shares of pool rows.
-pub fn finish(writers: Vec<(AllocatedWriter, u64)>, chargeback: &Chargeback, formats: Formats) -> Result<Vec<PathBuf>> {
+pub fn finish(
+    parts: Vec<(Vec<(Month, PathBuf)>, u64)>,
+    chargeback: &Chargeback,
+    formats: Formats,
+) -> Result<Vec<PathBuf>> {
     let mut by_month: std::collections::BTreeMap<Month, Vec<(PathBuf, u64)>> = std::collections::BTreeMap::new();
-    for (w, offset) in writers {
-        for (month, tmp) in w.close()? {
+    for (closed, offset) in parts {
+        for (month, tmp) in closed {
             by_month.entry(month).or_default().push((tmp, offset));
         }
     }
