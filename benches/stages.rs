@@ -2,7 +2,7 @@
 //!
 //!     cargo bench --bench stages
 //!
-//! `ingest` reads and maps every row; `attribute` adds the workspace and owner rules; `rollup` adds summing,
+//! `ingest` reads and maps every row (of wide LF rows, and of narrow CRLF rows); `attribute` adds the workspace and owner rules; `rollup` adds summing,
 //! splitting and rounding; `report` writes a month's pack (CSV, HTML, JSON, charts) from a computed chargeback.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 
 const ROWS: u64 = 50_000;
 
-fn export(dir: &Path) -> PathBuf {
-    let path = dir.join("ea-amortized.csv");
+/// A generated export: wide LF rows (~800 B), or narrow CRLF rows (~400 B), where per-row cost shows most.
+fn export(dir: &Path, narrow: bool) -> PathBuf {
+    let path = dir.join(if narrow { "narrow-crlf-amortized.csv" } else { "ea-amortized.csv" });
     let spec = Spec {
         seed: 42,
         rows: ROWS,
@@ -30,6 +31,9 @@ fn export(dir: &Path) -> PathBuf {
         format: FileFormat::Csv,
         manifest: false,
         export_type: CostBasis::Amortized,
+        crlf: narrow,
+        parts: 0,
+        narrow,
     };
     generate::write(&spec, &path).expect("the export is written");
     path
@@ -42,8 +46,10 @@ fn config() -> Config {
 
 fn stages(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let path = export(dir.path());
+    let path = export(dir.path(), false);
     let plan = ingest::plan(std::slice::from_ref(&path), false).expect("a plan");
+    let narrow = export(dir.path(), true);
+    let narrow_plan = ingest::plan(std::slice::from_ref(&narrow), false).expect("a plan");
     let options = ingest::Options::default();
     let config = config();
 
@@ -54,6 +60,13 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             let mut n = 0u64;
             ingest::load(&plan, &options, &mut |row| n += u64::from(row.is_ml)).expect("readable");
+            black_box(n)
+        })
+    });
+    group.bench_function("narrow-crlf-csv", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            ingest::load(&narrow_plan, &options, &mut |row| n += u64::from(row.is_ml)).expect("readable");
             black_box(n)
         })
     });
