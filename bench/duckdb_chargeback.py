@@ -5,7 +5,10 @@ resource name and resource group (first match wins), gives shared-workspace rows
 or to the pool, splits the pool in proportion to the members' direct spend, and sums per month, currency and team.
 Prints one JSON object: {"month|currency|team": "total", ...}.
 
-    python bench/duckdb_chargeback.py EXPORT.csv
+    python bench/duckdb_chargeback.py EXPORT.csv        # or EXPORT.csv.gz, 'FOLDER/*.csv', EXPORT.parquet
+
+DuckDB reads `.csv.gz` and globs of part files itself; Parquet costs (DOUBLE) are read through their shortest text,
+as mlspend reads them.
 """
 import json
 import sys
@@ -32,10 +35,10 @@ CREATE TEMP TABLE owned AS
 WITH src AS (
   SELECT strftime(strptime("Date", '%m/%d/%Y'), '%Y-%m') AS month,
          BillingCurrencyCode AS currency,
-         CAST(CostInBillingCurrency AS DECIMAL(38, 10)) AS cost,
+         CAST(CAST(CostInBillingCurrency AS VARCHAR) AS DECIMAL(38, 10)) AS cost,
          lower(ResourceId) AS rid, lower(ResourceName) AS rname, lower(ResourceGroup) AS rg,
          lower(ConsumedService) AS cs, lower(Tags) AS tags
-  FROM read_csv($file, header = true, all_varchar = true)
+  FROM {source}
 ), attributed AS (
   SELECT s.month, s.currency, s.cost,
          COALESCE(wa.name, wb.name, rc.ws, rd.ws) AS ws,
@@ -82,9 +85,14 @@ SELECT month, currency, team, SUM(cost) AS total FROM (
 
 def main() -> None:
     con = duckdb.connect()
-    statements = [s for s in SQL.split(";") if s.strip()]
+    path = sys.argv[1]
+    if path.endswith(".parquet"):
+        source = "read_parquet($file)"
+    else:
+        source = "read_csv($file, header = true, all_varchar = true)"
+    statements = [s for s in SQL.replace("{source}", source).split(";") if s.strip()]
     for s in statements[:-1]:
-        con.execute(s, {"file": sys.argv[1]} if "$file" in s else None)
+        con.execute(s, {"file": path} if "$file" in s else None)
     rows = con.execute(statements[-1]).fetchall()
     print(json.dumps({f"{m}|{c}|{t}": f"{total:.6f}" for m, c, t, total in rows}, sort_keys=True))
 

@@ -303,7 +303,7 @@ impl ColumnMap {
         let text = |f: Field| -> &'r str {
             match self.at(f) {
                 Some(i) => {
-                    let v = get(i).trim();
+                    let v = crate::text::trim(get(i));
                     if v == "NULL" {
                         ""
                     } else {

@@ -25,5 +25,6 @@ pub mod resource;
 pub mod rollup;
 pub mod schema;
 pub mod tags;
+pub mod text;
 
 pub use error::{Error, Result};

@@ -38,8 +38,20 @@ pub enum MoneyError {
     OutOfRange(String),
 }
 
+/// 10^n, from a table built once (the row loop scales every cost by a power of ten).
 fn pow10(n: u32) -> I256 {
-    I256::new(10).pow(n)
+    static TABLE: std::sync::OnceLock<[I256; 77]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [I256::ONE; 77];
+        for i in 1..t.len() {
+            t[i] = t[i - 1] * I256::new(10);
+        }
+        t
+    });
+    match table.get(n as usize) {
+        Some(p) => *p,
+        None => I256::new(10).pow(n),
+    }
 }
 
 impl Money {
@@ -69,7 +81,7 @@ impl Money {
 
     /// Parses `-12.5`, `0.0000000072922557592391990000`, `5.64902E-05`, `+3`, `.5`. Surrounding spaces are ignored.
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
-        let s = text.trim();
+        let s = crate::text::trim(text);
         if s.is_empty() {
             return Err(MoneyError::Empty);
         }
@@ -95,7 +107,9 @@ impl Money {
                 digits_end -= 1;
             }
         }
-        // Mantissa digits without leading zeros, and how many of them follow the decimal point.
+        // Mantissa digits without leading zeros, and how many of them follow the decimal point: summed in 128 bits
+        // while they fit (38 digits), in 256 from there.
+        let mut small: u128 = 0;
         let mut mantissa = I256::ZERO;
         let mut significant = 0u32;
         let mut frac_digits: i64 = 0;
@@ -118,7 +132,14 @@ impl Money {
                                 MoneyError::OutOfRange(s.to_string())
                             });
                         }
-                        mantissa = mantissa * I256::new(10) + I256::new((d - b'0') as i128);
+                        if significant <= 38 {
+                            small = small * 10 + u128::from(d - b'0');
+                        } else {
+                            if significant == 39 {
+                                mantissa = I256::new(small as i128);
+                            }
+                            mantissa = mantissa * I256::new(10) + I256::new((d - b'0') as i128);
+                        }
                     }
                 }
                 b'.' if !seen_point => seen_point = true,
@@ -128,6 +149,9 @@ impl Money {
         }
         if !seen_digit {
             return Err(bad());
+        }
+        if significant <= 38 {
+            mantissa = I256::new(small as i128);
         }
         let mut exponent: i64 = 0;
         if mantissa_end < bytes.len() {

@@ -22,13 +22,13 @@ pub struct ResourceId<'a> {
 /// Splits a resource id. Ids that are not ARM paths (empty, `the name or GUID`, a bare name) give a name only.
 /// Called for every row: it walks the id once and allocates only for nested resource types.
 pub fn parse(id: &str) -> ResourceId<'_> {
-    let id = id.trim();
+    let id = crate::text::trim(id);
     let mut out = ResourceId::default();
     if !id.starts_with('/') {
         out.name = id.rsplit('/').next().unwrap_or("");
         return out;
     }
-    let mut segments = id.split('/').filter(|s| !s.is_empty());
+    let mut segments = Segments { id, pos: 0 };
     let mut last = "";
     let mut count = 0usize;
     while let Some(seg) = segments.next() {
@@ -90,6 +90,30 @@ pub fn parse(id: &str) -> ResourceId<'_> {
         out.name = out.resource_group;
     }
     out
+}
+
+/// The non-empty `/`-separated segments of an id, found byte by byte (`split('/')`'s searcher was a measured 3% of a
+/// run). A `/` is ASCII, so every cut is a character boundary.
+struct Segments<'a> {
+    id: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.id.as_bytes();
+        while self.pos < b.len() && b[self.pos] == b'/' {
+            self.pos += 1;
+        }
+        if self.pos >= b.len() {
+            return None;
+        }
+        let start = self.pos;
+        self.pos = crate::text::find_byte(&b[start..], b'/').map_or(b.len(), |p| start + p);
+        self.id.get(start..self.pos)
+    }
 }
 
 fn offset(whole: &str, part: &str) -> usize {

@@ -48,9 +48,11 @@ pub struct Unparsed;
 
 /// Folds a tag key for matching: surrounding white space trimmed, lower-cased.
 pub fn fold(key: &str) -> Cow<'_, str> {
-    let t = key.trim();
-    if t.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+    let t = crate::text::trim(key);
+    if !t.is_ascii() {
         Cow::Owned(t.to_lowercase())
+    } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(t.to_ascii_lowercase())
     } else {
         Cow::Borrowed(t)
     }
@@ -58,7 +60,7 @@ pub fn fold(key: &str) -> Cow<'_, str> {
 
 /// Parses a `Tags` cell.
 pub fn parse(cell: &str) -> Result<Tags<'_>, Unparsed> {
-    let body = cell.trim();
+    let body = crate::text::trim(cell);
     if body.is_empty() || body == "NULL" || body == "{}" {
         return Ok(Tags::default());
     }
@@ -110,7 +112,7 @@ fn fold_cow<'a>(name: &Cow<'a, str>) -> Cow<'a, str> {
 
 fn trim_cow(name: Cow<'_, str>) -> Cow<'_, str> {
     match name {
-        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Borrowed(s) => Cow::Borrowed(crate::text::trim(s)),
         Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
     }
 }

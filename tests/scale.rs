@@ -129,14 +129,15 @@ fn chunk_counts(input: &Path, chunk: u64) -> (u64, u64) {
 
 #[test]
 fn no_chunk_is_read_twice_without_quoted_newlines() {
-    // The bundled sample's August part (1.6 MB, LF) as it is and with CRLF line endings, in 64 KiB chunks: every
-    // chunk's start, found after a newline, is where the chunk before ended.
+    // The bundled sample's August part (1.6 MB, LF) as it is, with CRLF and with CR-only line endings, in 64 KiB
+    // chunks: every chunk's start, found after a line break, is where the chunk before ended.
     let dir = tempfile::tempdir().unwrap();
     let sample = root().join("data/sample/mlspend-ea-amortizedcost/20260801-20260831");
     let part = files_under(&sample).into_iter().find(|f| f.extension().is_some_and(|x| x == "csv")).unwrap();
     let lf = std::fs::read_to_string(sample.join(part)).unwrap();
     let crlf = lf.replace('\n', "\r\n");
-    for (name, text) in [("lf-amortized.csv", &lf), ("crlf-amortized.csv", &crlf)] {
+    let cr = lf.replace('\n', "\r");
+    for (name, text) in [("lf-amortized.csv", &lf), ("crlf-amortized.csv", &crlf), ("cr-amortized.csv", &cr)] {
         let f = dir.path().join(name);
         std::fs::write(&f, text).unwrap();
         let (read, twice) = chunk_counts(&f, 64 * 1024);
@@ -150,4 +151,80 @@ fn no_chunk_is_read_twice_without_quoted_newlines() {
     std::fs::write(&f, quoted).unwrap();
     let (_, twice) = chunk_counts(&f, 64 * 1024);
     assert!(twice > 0, "the quoted newlines are found and read again");
+}
+
+/// Runs `mlspend generate` with extra options.
+fn generate(out: &Path, rows: &str, extra: &[&str]) {
+    let mut cmd = mlspend();
+    cmd.arg("generate").arg("--out").arg(out).args(["--rows", rows, "--months", "2", "--seed", "11"]).args(extra);
+    let (o, e, code) = run(&mut cmd);
+    assert_eq!(code, 0, "{o}{e}");
+}
+
+#[test]
+fn folders_of_parts_in_every_format_read_alike_on_one_thread_and_many() {
+    // The same 30,000 rows as one file and as folders of 7 parts (CRLF CSV, .csv.gz, Parquet): every split gives
+    // the chargeback of the whole, and a run over all the folders writes the same files on 1 thread and on 2, with
+    // CSV parts cut into chunks as well (their tasks then finish out of order).
+    let dir = tempfile::tempdir().unwrap();
+    let config = root().join("data/sample.toml");
+    let whole = dir.path().join("whole-amortized.csv");
+    generate(&whole, "30000", &[]);
+    let one = dir.path().join("one");
+    pack(&one, &config, &[&whole], None, "2");
+    let mut folders = Vec::new();
+    for (name, extra) in [
+        ("crlf-parts", vec!["--crlf", "--parts", "7"]),
+        ("gz-parts", vec!["--format", "csv.gz", "--parts", "7"]),
+        ("parquet-parts", vec!["--format", "parquet", "--parts", "7"]),
+    ] {
+        let folder = dir.path().join(name).join("amortized");
+        generate(&folder, "30000", &extra);
+        assert_eq!(files_under(&folder).len(), 7, "{name}");
+        let out = dir.path().join(format!("{name}-out"));
+        pack(&out, &config, &[&folder], Some(256 * 1024), "2");
+        for month in ["2026-08", "2026-09"] {
+            let a = std::fs::read_to_string(one.join(month).join("chargeback.csv")).unwrap();
+            let b = std::fs::read_to_string(out.join(month).join("chargeback.csv")).unwrap();
+            assert_eq!(a, b, "{name} {month}");
+        }
+        folders.push(folder);
+    }
+    let inputs: Vec<&Path> = folders.iter().map(|f| f.as_path()).collect();
+    let (a, b) = (dir.path().join("threads-1"), dir.path().join("threads-2"));
+    pack(&a, &config, &inputs, Some(256 * 1024), "1");
+    pack(&b, &config, &inputs, Some(256 * 1024), "2");
+    assert_same_files(&a, &b);
+    // Rows keep their file's line numbers in allocated.parquet: the CRLF parts' rows are numbered 2.. in each file.
+    let lines = crate::common::source_lines(&a.join("2026-08/allocated.parquet"));
+    assert_eq!(lines.len(), 3 * 15_000);
+}
+
+#[test]
+fn an_error_in_a_later_chunk_names_the_files_line() {
+    // A cost no row may carry on line 20,000 of a 30,000-row file cut into 64 KiB chunks (the line lies in a chunk
+    // far from the first): the error names that line, as reading the file whole does.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big-amortized.csv");
+    generate(&f, "30000", &["--crlf"]);
+    let text = std::fs::read_to_string(&f).unwrap();
+    let mut lines: Vec<String> = text.split("\r\n").map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let cost = header.iter().position(|h| *h == "CostInBillingCurrency").unwrap();
+    // Rows without quoted fields before the cost column: the cost is the cost column'th comma-separated field.
+    let row = &lines[19_999];
+    let mut cells: Vec<&str> = row.split(',').collect();
+    cells[cost] = "2E36";
+    lines[19_999] = cells.join(",");
+    std::fs::write(&f, lines.join("\r\n")).unwrap();
+    for chunk in [None, Some(64 * 1024u64)] {
+        let mut cmd = mlspend();
+        if let Some(bytes) = chunk {
+            cmd.env("MLSPEND_CHUNK_BYTES", bytes.to_string());
+        }
+        cmd.arg("run").arg("--config").arg(root().join("data/sample.toml")).arg("--out").arg(dir.path().join("r"));
+        let (_, e, code) = run(cmd.arg(&f));
+        assert_eq!(code, 1, "{e}");
+        assert!(e.contains("big-amortized.csv: line 20000: column CostInBillingCurrency"), "{chunk:?}: {e}");
+    }
 }
