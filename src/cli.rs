@@ -56,7 +56,7 @@ pub struct RunArgs {
     /// Write the time of the run into summary.json and the HTML pages (reruns are otherwise byte-identical).
     #[arg(long)]
     pub timestamp: bool,
-    /// Threads that read the input (large CSV files are read in 128 MiB chunks); every core by default.
+    /// Threads that read the input (uncompressed CSV files are read in 64 MiB chunks); every core by default.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Machine-readable formats: csv (chargeback.csv), parquet (chargeback.parquet, allocated.parquet), json

@@ -252,7 +252,7 @@ pub fn load(plan: &Plan, options: &Options, sink: &mut dyn FnMut(&CostRow)) -> R
     Ok(report)
 }
 
-/// Like [`load`], but the files are cut into parts (chunks of 128 MiB of an uncompressed CSV file, a whole
+/// Like [`load`], but the files are cut into parts (chunks of 64 MiB of an uncompressed CSV file, a whole
 /// `.csv.gz` file, runs of a Parquet file's row groups), all read by one pool of up to `threads` threads, each part
 /// into a sink of its own. `merge` receives the parts in input order as they are read; how files are cut depends
 /// only on their size and metadata, so the result is the same on every machine.

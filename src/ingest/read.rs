@@ -460,15 +460,11 @@ fn read_csv(
     Ok(file)
 }
 
-/// Uncompressed CSV files are read in chunks of 128 MiB, in parallel. Fixed, not derived from the number of cores,
+/// Uncompressed CSV files are read in chunks of 64 MiB, in parallel. Fixed, not derived from the number of cores,
 /// so that every machine cuts a file alike and the outputs stay byte-identical. The tests set `MLSPEND_CHUNK_BYTES`
 /// to cut small files into many chunks.
 pub(super) fn chunk_bytes() -> u64 {
-    std::env::var("MLSPEND_CHUNK_BYTES")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|&b| b > 0)
-        .unwrap_or(128 << 20)
+    std::env::var("MLSPEND_CHUNK_BYTES").ok().and_then(|v| v.parse::<u64>().ok()).filter(|&b| b > 0).unwrap_or(64 << 20)
 }
 
 /// What one task read: a chunk of a CSV file, a whole `.csv.gz` file, or a run of a Parquet file's row groups.
