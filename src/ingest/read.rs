@@ -80,12 +80,15 @@ pub(super) fn read_source(
 /// Opens a CSV file for reading from its start, inflating a `.csv.gz` file on a thread of its own when `pipelined`
 /// (there are cores to spare), else on the reading thread.
 fn open(source: &Source, pipelined: bool) -> Result<Box<dyn Read + Send>> {
-    let file = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
-    let buffered = BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: file });
+    let file = crate::progress::Counting { inner: File::open(&source.path).map_err(|e| Error::io(&source.path, e))? };
+    // The CSV reader buffers what it reads (1 MiB): a plain file and the inflated stream are read straight into it,
+    // with no second buffer to copy through.
     Ok(match source.format {
-        Format::CsvGz if pipelined => Box::new(Pipelined::new(flate2::read::MultiGzDecoder::new(buffered))),
-        Format::CsvGz => Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(buffered))),
-        _ => Box::new(buffered),
+        Format::CsvGz if pipelined => {
+            Box::new(Pipelined::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file))))
+        }
+        Format::CsvGz => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file))),
+        _ => Box::new(file),
     })
 }
 
@@ -317,7 +320,7 @@ fn fatal_row(source: &Source, line: u64, e: RowError) -> Error {
 
 fn csv_builder(terminator: Terminator) -> csv::ReaderBuilder {
     let mut b = csv::ReaderBuilder::new();
-    b.has_headers(false).flexible(true).buffer_capacity(1 << 18).terminator(terminator.csv());
+    b.has_headers(false).flexible(true).buffer_capacity(1 << 20).terminator(terminator.csv());
     b
 }
 
@@ -660,8 +663,7 @@ fn parse_chunk<S: super::RowSink>(
     use std::io::{Seek, SeekFrom};
     let mut f = File::open(&ctx.source.path).map_err(|e| Error::io(&ctx.source.path, e))?;
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
-    let mut reader = csv_builder(ctx.terminator)
-        .from_reader(Bounded::new(BufReader::with_capacity(1 << 20, crate::progress::Counting { inner: f })));
+    let mut reader = csv_builder(ctx.terminator).from_reader(Bounded::new(crate::progress::Counting { inner: f }));
     let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
     let mut rejects = Vec::new();
     let stop = read_records(
