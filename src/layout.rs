@@ -299,6 +299,8 @@ impl ColumnMap {
         basis: Basis,
         file: u32,
         line: u64,
+        ids: &mut resource::IdCache,
+        tag_cache: &'r mut tags::TagCache,
     ) -> Result<CostRow<'r>, RowError> {
         let text = |f: Field| -> &'r str {
             match self.at(f) {
@@ -343,7 +345,7 @@ impl ColumnMap {
         };
 
         let resource_id = text(Field::ResourceId);
-        let parsed = resource::parse(resource_id);
+        let parsed = ids.parse(resource_id);
         let mut group = text(Field::ResourceGroup);
         if group.is_empty() {
             group = parsed.resource_group;
@@ -380,7 +382,7 @@ impl ColumnMap {
         let consumed_service = text(Field::ConsumedService);
 
         let tags_cell = text(Field::Tags);
-        let (tags, tags_unparsed) = match tags::parse(tags_cell) {
+        let (tags, tags_unparsed) = match tag_cache.parse(tags_cell) {
             Ok(t) => (t, None),
             Err(tags::Unparsed) => (tags::Tags::default(), Some(tags_cell)),
         };

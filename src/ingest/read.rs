@@ -344,6 +344,8 @@ fn read_records<R: Read>(
     sink: &mut dyn FnMut(&CostRow),
 ) -> Result<Stop> {
     let mut record = csv::ByteRecord::new();
+    let mut ids = crate::resource::IdCache::default();
+    let mut tag_cache = crate::tags::TagCache::default();
     let mut unreported = 0u64;
     loop {
         if unreported == 8192 {
@@ -398,7 +400,7 @@ fn read_records<R: Read>(
             }
         };
         let get = |i: usize| text.get(i).unwrap_or("");
-        match ctx.map.map(&get, ctx.basis, ctx.index, line) {
+        match ctx.map.map(&get, ctx.basis, ctx.index, line, &mut ids, &mut tag_cache) {
             Ok(row) if ctx.source.is_superseded(row.usage_date) => file.superseded += 1,
             Ok(row) => sink(&row),
             Err(e) if e.fatal => return Err(fatal_row(ctx.source, line, e)),
@@ -752,6 +754,8 @@ fn read_row_groups(
     }
     let reader = builder.build().map_err(|e| perr(source, e.to_string()))?;
     let mut row_number = first_row;
+    let mut ids = crate::resource::IdCache::default();
+    let mut tag_cache = crate::tags::TagCache::default();
     for batch in reader {
         let batch = batch.map_err(|e| perr(source, format!("row {}: {e}", row_number + 1)))?;
         crate::progress::add_rows(batch.num_rows() as u64);
@@ -770,7 +774,7 @@ fn read_row_groups(
                 Some(a) if !a.is_null(r) => a.value(r),
                 _ => "",
             };
-            match ctx.map.map(&get, ctx.basis, ctx.index, row_number) {
+            match ctx.map.map(&get, ctx.basis, ctx.index, row_number, &mut ids, &mut tag_cache) {
                 Ok(row) if source.is_superseded(row.usage_date) => file.superseded += 1,
                 Ok(row) => sink(&row),
                 Err(e) if e.fatal => return Err(fatal_row(source, row_number, e)),
