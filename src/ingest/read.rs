@@ -748,7 +748,9 @@ fn read_row_groups(
     let f = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
     let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, ctx.metadata.clone());
     let mask = ProjectionMask::roots(builder.parquet_schema(), ctx.used.iter().copied());
-    builder = builder.with_projection(mask).with_batch_size(16 * 1024);
+    // Record batches of 4 Ki rows: the batch's text columns are most of the memory a Parquet read takes (batches of
+    // 16 Ki rows peaked at 34 MiB of heap on 10M rows, of 4 Ki at 15 MiB, and ran no slower).
+    builder = builder.with_projection(mask).with_batch_size(4 * 1024);
     if let Some(g) = groups {
         builder = builder.with_row_groups(g);
     }
