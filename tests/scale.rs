@@ -228,3 +228,22 @@ fn an_error_in_a_later_chunk_names_the_files_line() {
         assert!(e.contains("big-amortized.csv: line 20000: column CostInBillingCurrency"), "{chunk:?}: {e}");
     }
 }
+
+#[test]
+fn a_reading_task_that_panics_fails_the_run_and_nothing_hangs() {
+    // A test build's MLSPEND_FAULT=panic-task panics in the second task (the second chunk here): the run ends with an
+    // error naming the file, on any thread count, and leaves no pack behind.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big-amortized.csv");
+    generate(&f, "3000", &[]);
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("r{threads}"));
+        let mut cmd = mlspend();
+        cmd.env("MLSPEND_FAULT", "panic-task").env("MLSPEND_CHUNK_BYTES", "65536");
+        cmd.arg("run").arg("--config").arg(root().join("data/sample.toml")).arg("--out").arg(&out);
+        let (_, e, code) = run(cmd.args(["--threads", threads]).arg(&f));
+        assert_eq!(code, 1, "{e}");
+        assert!(e.contains("big-amortized.csv") && e.contains("a reading thread panicked"), "{e}");
+        assert!(!out.join("2026-08").exists(), "no pack");
+    }
+}

@@ -10,10 +10,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
+/// A finished task: where it guessed it started and what it read; `Err` when it panicked.
+type Outcome<S> = std::result::Result<(u64, Result<Piece<S>>), Error>;
+
 /// What the workers and the merger share.
 struct Shared<S> {
-    /// Finished tasks not yet merged, by task number: where each guessed it started, and what it read.
-    done: HashMap<usize, (u64, Result<Piece<S>>)>,
+    /// Finished tasks not yet merged, by task number: where each guessed it started and what it read, or the error
+    /// of a task that panicked.
+    done: HashMap<usize, Outcome<S>>,
     /// Tasks merged so far: a worker starts task `k` only when `k < merged + window`.
     merged: usize,
     /// Workers still running: when none is and a task never came in, its thread stopped.
@@ -21,17 +25,27 @@ struct Shared<S> {
     abort: bool,
 }
 
-/// Counts a worker out when it ends, however it ends.
+/// Counts a worker out when it ends, however it ends. A worker that panicked stops the others too: the task it
+/// held never arrives, so the merge could never move past it and the workers waiting on the window would wait for
+/// ever; instead every worker ends and the merge reports that a reading thread stopped.
 struct Running<'a, S> {
     shared: &'a Mutex<Shared<S>>,
     merger: &'a Condvar,
+    workers: &'a Condvar,
 }
 
 impl<S> Drop for Running<'_, S> {
     fn drop(&mut self) {
-        if let Ok(mut s) = self.shared.lock() {
-            s.running -= 1;
+        let mut s = match self.shared.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        s.running -= 1;
+        if std::thread::panicking() {
+            s.abort = true;
         }
+        drop(s);
+        self.workers.notify_all();
         self.merger.notify_all();
     }
 }
@@ -87,7 +101,7 @@ pub(super) fn read_all<S: RowSink>(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                let _running = Running { shared: &shared, merger: &merger_cv };
+                let _running = Running { shared: &shared, merger: &merger_cv, workers: &worker_cv };
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     if k >= n {
@@ -106,7 +120,20 @@ pub(super) fn read_all<S: RowSink>(
                         }
                     }
                     let task = &tasks[k];
-                    let out = opened[task.file()].run(task, new_sink(), pipelined);
+                    // A task that panics (a bug) fails the run with an error naming its file, rather than taking
+                    // the process down or leaving the merge waiting for it.
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        #[cfg(debug_assertions)]
+                        if k == 1 && std::env::var("MLSPEND_FAULT").is_ok_and(|f| f == "panic-task") {
+                            panic!("fault injected by MLSPEND_FAULT=panic-task");
+                        }
+                        opened[task.file()].run(task, new_sink(), pipelined)
+                    }))
+                    .map_err(|_| Error::Read {
+                        path: opened[task.file()].source().path.clone(),
+                        line: 0,
+                        detail: "internal error: a reading thread panicked; please report it".into(),
+                    });
                     let Ok(mut s) = shared.lock() else { return };
                     s.done.insert(k, out);
                     merger_cv.notify_all();
@@ -121,7 +148,7 @@ pub(super) fn read_all<S: RowSink>(
                     let mut s = lock()?;
                     loop {
                         if let Some(out) = s.done.remove(&k) {
-                            break out;
+                            break out?;
                         }
                         if s.running == 0 {
                             return Err(Error::Read {
