@@ -462,8 +462,11 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
         parts: args.parts.unwrap_or(0),
         narrow: args.narrow,
     };
-    if args.parts == Some(0) || args.parts.is_some_and(|p| u64::from(p) > args.rows / u64::from(args.months).max(1)) {
-        return Err(Error::Usage("--parts: give 1 part or more, and no more parts than rows per month".into()));
+    // Without --manifest the parts split all the rows; with it, each month's rows.
+    let rows_to_split = if args.manifest { args.rows / u64::from(args.months).max(1) } else { args.rows };
+    if args.parts == Some(0) || args.parts.is_some_and(|p| u64::from(p) > rows_to_split) {
+        let what = if args.manifest { "rows per month (--manifest splits each month's run)" } else { "rows" };
+        return Err(Error::Usage(format!("--parts: give 1 part or more, and no more parts than {what}")));
     }
     if args.crlf && args.format == generate::FileFormat::Parquet {
         return Err(Error::Usage("--crlf: line endings apply to CSV; leave it out with --format parquet".into()));

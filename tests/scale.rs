@@ -247,3 +247,21 @@ fn a_reading_task_that_panics_fails_the_run_and_nothing_hangs() {
         assert!(!out.join("2026-08").exists(), "no pack");
     }
 }
+
+#[test]
+fn generate_parts_split_all_the_rows_or_each_months_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without --manifest: 10 rows of 3 months into 4 files, in order.
+    let folder = dir.path().join("parts");
+    generate(&folder, "10", &["--parts", "4"]);
+    let files = files_under(&folder);
+    assert_eq!(files.len(), 4);
+    let rows: usize = files.iter().map(|f| std::fs::read_to_string(folder.join(f)).unwrap().lines().count() - 1).sum();
+    assert_eq!(rows, 10);
+    // More parts than rows is refused, naming the option.
+    let mut cmd = mlspend();
+    cmd.args(["generate", "--rows", "10", "--parts", "11", "--out"]).arg(dir.path().join("x"));
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("--parts"), "{e}");
+}
