@@ -179,7 +179,7 @@ pub struct GenerateArgs {
     /// run (by default one part per million rows).
     #[arg(long, value_name = "N")]
     pub parts: Option<u32>,
-    /// Leave the descriptive columns no chargeback reads empty: rows of ~365 bytes instead of ~800.
+    /// Leave the descriptive columns no chargeback reads empty: rows of ~400 bytes instead of ~800.
     #[arg(long)]
     pub narrow: bool,
 }

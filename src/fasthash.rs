@@ -62,3 +62,47 @@ impl Hasher for FxHasher {
 
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+
+/// The FxHash of a string's bytes and length.
+pub fn hash_str(s: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(s.as_bytes());
+    h.write_usize(s.len());
+    h.finish()
+}
+
+/// Values derived from text (a parsed resource id, a parsed `Tags` cell), remembered by that text for the rows that
+/// repeat it. Direct-mapped and fixed in size, a new text taking its slot, so memory stays bounded whatever the
+/// input; a value is only handed out for a text that is equal to the one it was made from.
+pub struct TextCache<V> {
+    slots: Vec<Option<(String, V)>>,
+    /// Longer texts are not cached (nor copied).
+    max_len: usize,
+}
+
+impl<V> TextCache<V> {
+    pub fn new(slots: usize, max_len: usize) -> TextCache<V> {
+        TextCache { slots: (0..slots.max(1)).map(|_| None).collect(), max_len }
+    }
+
+    /// The value for `text`, made by `make` when it is not cached; `None` for a text longer than the cache takes.
+    pub fn get_or_make(&mut self, text: &str, make: impl FnOnce() -> V) -> Option<&V> {
+        if text.len() > self.max_len {
+            return None;
+        }
+        let slot = (hash_str(text) >> 32) as usize % self.slots.len();
+        let hit = matches!(&self.slots[slot], Some((t, _)) if t == text);
+        if !hit {
+            let value = make();
+            match &mut self.slots[slot] {
+                Some((t, v)) => {
+                    t.clear();
+                    t.push_str(text);
+                    *v = value;
+                }
+                empty => *empty = Some((text.to_string(), value)),
+            }
+        }
+        self.slots[slot].as_ref().map(|(_, v)| v)
+    }
+}

@@ -216,6 +216,13 @@ pub struct RowError {
     pub fatal: bool,
 }
 
+/// What one reader keeps between rows to map them faster: parsed resource ids and `Tags` cells, by their text.
+#[derive(Default)]
+pub struct RowCaches {
+    ids: resource::IdCache,
+    tags: tags::TagCache,
+}
+
 impl ColumnMap {
     /// Detects the layout of a header.
     pub fn detect(header: &[&str]) -> Result<ColumnMap, HeaderError> {
@@ -299,8 +306,7 @@ impl ColumnMap {
         basis: Basis,
         file: u32,
         line: u64,
-        ids: &mut resource::IdCache,
-        tag_cache: &'r mut tags::TagCache,
+        caches: &'r mut RowCaches,
     ) -> Result<CostRow<'r>, RowError> {
         let text = |f: Field| -> &'r str {
             match self.at(f) {
@@ -345,7 +351,7 @@ impl ColumnMap {
         };
 
         let resource_id = text(Field::ResourceId);
-        let parsed = ids.parse(resource_id);
+        let parsed = caches.ids.parse(resource_id);
         let mut group = text(Field::ResourceGroup);
         if group.is_empty() {
             group = parsed.resource_group;
@@ -382,7 +388,7 @@ impl ColumnMap {
         let consumed_service = text(Field::ConsumedService);
 
         let tags_cell = text(Field::Tags);
-        let (tags, tags_unparsed) = match tag_cache.parse(tags_cell) {
+        let (tags, tags_unparsed) = match caches.tags.parse(tags_cell) {
             Ok(t) => (t, None),
             Err(tags::Unparsed) => (tags::Tags::default(), Some(tags_cell)),
         };

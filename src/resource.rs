@@ -117,14 +117,10 @@ impl<'a> Iterator for Segments<'a> {
 }
 
 /// Parsed resource ids, remembered by their text: an export repeats each resource's id on every row of it (a row a
-/// day per meter), and parsing is a measured 7% of the row path. Direct-mapped and fixed in size (a new id takes
-/// its slot), so memory stays bounded whatever the input; an id is only taken from it when its text is equal.
-pub struct IdCache {
-    slots: Vec<Option<(String, Parts)>>,
-}
+/// day per meter), and parsing is a measured 7% of the row path.
+pub struct IdCache(crate::fasthash::TextCache<Parts>);
 
 /// A parse as positions in the id's text (the type of a nested resource, which is not a slice, as its text).
-#[derive(Clone)]
 struct Parts {
     subscription: (u32, u32),
     resource_group: (u32, u32),
@@ -134,34 +130,25 @@ struct Parts {
     ml_workspace: (u32, u32),
 }
 
-const CACHE_SLOTS: usize = 1024;
-/// Longer ids are parsed every time (and not copied into the cache).
-const CACHE_MAX_ID: usize = 1024;
-
 impl Default for IdCache {
+    /// 1,024 ids of up to 1,024 bytes (longer ones are parsed every time).
     fn default() -> Self {
-        IdCache { slots: vec![None; CACHE_SLOTS] }
+        IdCache(crate::fasthash::TextCache::new(1024, 1024))
     }
 }
 
 impl IdCache {
     /// [`parse`], from the cache when this id was parsed before.
     pub fn parse<'a>(&mut self, id: &'a str) -> ResourceId<'a> {
-        if id.len() > CACHE_MAX_ID {
-            return parse(id);
+        match self.0.get_or_make(id, || Parts::of(id, &parse(id))) {
+            Some(parts) => parts.rebuild(id),
+            None => parse(id),
         }
-        let slot = {
-            use std::hash::Hasher;
-            let mut h = crate::fasthash::FxHasher::default();
-            h.write(id.as_bytes());
-            (h.finish() >> 32) as usize % self.slots.len().max(1)
-        };
-        if let Some((text, parts)) = &self.slots[slot] {
-            if text == id {
-                return parts.rebuild(id);
-            }
-        }
-        let parsed = parse(id);
+    }
+}
+
+impl Parts {
+    fn of(id: &str, parsed: &ResourceId) -> Parts {
         let span = |part: &str| -> (u32, u32) {
             if part.is_empty() {
                 (0, 0)
@@ -170,7 +157,7 @@ impl IdCache {
                 (start, start + part.len() as u32)
             }
         };
-        let parts = Parts {
+        Parts {
             subscription: span(parsed.subscription),
             resource_group: span(parsed.resource_group),
             provider: span(parsed.provider),
@@ -180,20 +167,9 @@ impl IdCache {
             },
             name: span(parsed.name),
             ml_workspace: span(parsed.ml_workspace),
-        };
-        match &mut self.slots[slot] {
-            Some((text, old)) => {
-                text.clear();
-                text.push_str(id);
-                *old = parts;
-            }
-            empty => *empty = Some((id.to_string(), parts)),
         }
-        parsed
     }
-}
 
-impl Parts {
     fn rebuild<'a>(&self, id: &'a str) -> ResourceId<'a> {
         let at = |(s, e): (u32, u32)| id.get(s as usize..e as usize).unwrap_or("");
         ResourceId {
@@ -257,7 +233,7 @@ mod tests {
         ];
         let mut cache = IdCache::default();
         // Twice round, and with a one-slot cache so that ids evict one another.
-        let mut tiny = IdCache { slots: vec![None; 1] };
+        let mut tiny = IdCache(crate::fasthash::TextCache::new(1, 1024));
         for _ in 0..2 {
             for id in ids {
                 assert_eq!(cache.parse(id), parse(id), "{id:?}");

@@ -143,14 +143,6 @@ struct Names {
     names: Vec<String>,
 }
 
-fn hash_of(s: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = crate::fasthash::FxHasher::default();
-    h.write(s.as_bytes());
-    h.write_usize(s.len());
-    h.finish()
-}
-
 /// Byte equality without a call into the C library: names are short.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
@@ -158,7 +150,7 @@ fn same(a: &str, b: &str) -> bool {
 
 impl Names {
     fn id(&mut self, s: &str) -> u32 {
-        let h = hash_of(s);
+        let h = crate::fasthash::hash_str(s);
         if let Some(&i) = self.by_hash.get(&h) {
             if same(&self.names[i as usize], s) {
                 return i;
@@ -179,7 +171,7 @@ impl Names {
 
     /// The id of a name already interned.
     fn get(&self, s: &str) -> Option<u32> {
-        match self.by_hash.get(&hash_of(s)) {
+        match self.by_hash.get(&crate::fasthash::hash_str(s)) {
             Some(&i) if same(&self.names[i as usize], s) => Some(i),
             Some(_) => self.collided.get(s).copied(),
             None => None,

@@ -59,58 +59,35 @@ pub fn fold(key: &str) -> Cow<'_, str> {
 }
 
 /// Parsed `Tags` cells, remembered by their text: an export repeats a resource's tags on every row of it, and
-/// parsing them is a measured 6% of the row path. Direct-mapped and fixed in size (a new cell takes its slot), so
-/// memory stays bounded whatever the input; a cell is only taken from it when its text is equal.
-pub struct TagCache {
-    slots: Vec<Option<(String, Option<Vec<OwnedTag>>)>>,
-}
+/// parsing them is a measured 6% of the row path. A cell that is not a JSON object is remembered as such.
+pub struct TagCache(crate::fasthash::TextCache<Option<Vec<OwnedTag>>>);
 
 /// A cached tag: its key, name and value.
 type OwnedTag = (String, String, String);
 
-/// Longer cells are parsed every time (and not copied into the cache).
-const CACHE_MAX_CELL: usize = 4096;
-
 impl Default for TagCache {
+    /// 1,024 cells of up to 4 KiB (longer ones are parsed every time).
     fn default() -> Self {
-        TagCache { slots: vec![None; 1024] }
+        TagCache(crate::fasthash::TextCache::new(1024, 4096))
     }
 }
 
 impl TagCache {
     /// [`parse`], from the cache when this cell was parsed before; the tags borrow from the cache.
     pub fn parse<'c>(&'c mut self, cell: &'c str) -> Result<Tags<'c>, Unparsed> {
-        if cell.len() > CACHE_MAX_CELL || self.slots.is_empty() {
-            return parse(cell);
-        }
-        let slot = {
-            use std::hash::Hasher;
-            let mut h = crate::fasthash::FxHasher::default();
-            h.write(cell.as_bytes());
-            (h.finish() >> 32) as usize % self.slots.len()
-        };
-        let hit = matches!(&self.slots[slot], Some((text, _)) if text == cell);
-        if !hit {
-            let parsed = parse(cell)
+        let owned = || {
+            parse(cell)
                 .ok()
-                .map(|t| t.list.iter().map(|t| (t.key.to_string(), t.name.to_string(), t.value.to_string())).collect());
-            match &mut self.slots[slot] {
-                Some((text, list)) => {
-                    text.clear();
-                    text.push_str(cell);
-                    *list = parsed;
-                }
-                empty => *empty = Some((cell.to_string(), parsed)),
-            }
-        }
-        match &self.slots[slot] {
-            Some((_, Some(list))) => Ok(Tags {
+                .map(|t| t.list.iter().map(|t| (t.key.to_string(), t.name.to_string(), t.value.to_string())).collect())
+        };
+        match self.0.get_or_make(cell, owned) {
+            Some(Some(list)) => Ok(Tags {
                 list: list
                     .iter()
                     .map(|(k, n, v)| Tag { key: Cow::Borrowed(k), name: Cow::Borrowed(n), value: Cow::Borrowed(v) })
                     .collect(),
             }),
-            Some((_, None)) => Err(Unparsed),
+            Some(None) => Err(Unparsed),
             None => parse(cell),
         }
     }
@@ -289,7 +266,7 @@ mod tests {
             r#""ComputeType": "Compute Instance","Team": "nlp""#,
         ];
         let mut cache = TagCache::default();
-        let mut tiny = TagCache { slots: vec![None; 1] };
+        let mut tiny = TagCache(crate::fasthash::TextCache::new(1, 4096));
         for _ in 0..2 {
             for cell in cells {
                 assert_eq!(cache.parse(cell), parse(cell), "{cell}");

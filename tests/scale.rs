@@ -153,12 +153,9 @@ fn no_chunk_is_read_twice_without_quoted_newlines() {
     assert!(twice > 0, "the quoted newlines are found and read again");
 }
 
-/// Runs `mlspend generate` with extra options.
+/// `mlspend generate` of `rows` rows over two months, with extra options.
 fn generate(out: &Path, rows: &str, extra: &[&str]) {
-    let mut cmd = mlspend();
-    cmd.arg("generate").arg("--out").arg(out).args(["--rows", rows, "--months", "2", "--seed", "11"]).args(extra);
-    let (o, e, code) = run(&mut cmd);
-    assert_eq!(code, 0, "{o}{e}");
+    crate::common::generate(out, &[&["--rows", rows, "--months", "2", "--seed", "11"], extra].concat());
 }
 
 #[test]
@@ -195,9 +192,19 @@ fn folders_of_parts_in_every_format_read_alike_on_one_thread_and_many() {
     pack(&a, &config, &inputs, Some(256 * 1024), "1");
     pack(&b, &config, &inputs, Some(256 * 1024), "2");
     assert_same_files(&a, &b);
-    // Rows keep their file's line numbers in allocated.parquet: the CRLF parts' rows are numbered 2.. in each file.
-    let lines = crate::common::source_lines(&a.join("2026-08/allocated.parquet"));
+    // Rows keep their file's line numbers in allocated.parquet: in each part, August's rows come first, numbered
+    // from 2 in the CSV parts (after the header) and from 1 in the Parquet parts (row numbers), one after another.
+    let allocated = a.join("2026-08/allocated.parquet");
+    let lines = crate::common::source_lines(&allocated);
+    let files = crate::common::string_columns(&allocated, &["x_SourceFile"]);
     assert_eq!(lines.len(), 3 * 15_000);
+    let mut expected: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for (line, [file]) in lines.iter().zip(&files) {
+        let next = expected.entry(file.as_str()).or_insert(if file.ends_with(".parquet") { 1 } else { 2 });
+        assert_eq!(*line, *next, "{file}");
+        *next += 1;
+    }
+    assert_eq!(expected.len(), 3 * 4, "August's 15,000 rows lie in the first 4 of 7 parts of each folder");
 }
 
 #[test]

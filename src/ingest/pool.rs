@@ -52,7 +52,7 @@ impl<S> Drop for Running<'_, S> {
 
 /// Where a file stands in the merge.
 struct FileState {
-    /// The true end of the last chunk merged, in bytes, and the file's lines up to there.
+    /// The true end of the last chunk merged, in bytes, and the file's lines up to there (the header's at first).
     end: u64,
     lines_before: u64,
     tasks_left: usize,
@@ -77,7 +77,7 @@ pub(super) fn read_all<S: RowSink>(
         .iter()
         .map(|o| FileState {
             end: 0,
-            lines_before: 0,
+            lines_before: o.header_lines(),
             tasks_left: 0,
             report: Some(o.report()),
             read_twice: 0,
@@ -87,7 +87,6 @@ pub(super) fn read_all<S: RowSink>(
     for t in &tasks {
         files[t.file()].tasks_left += 1;
     }
-    // A file with no tasks (a Parquet file without row groups) is complete before anything is read.
     let n = tasks.len();
     // A `.csv.gz` file inflates on a thread of its own only when there are more threads than tasks to give them.
     let pipelined = threads > n;
@@ -174,14 +173,11 @@ pub(super) fn read_all<S: RowSink>(
                         } else {
                             piece
                         };
+                        // Chunk 0's rows carry the file's lines already (it knows the header's); a later chunk's
+                        // are made the file's by the lines of the chunks before.
                         let offset = if *c == 0 { 0 } else { state.lines_before };
                         let piece = piece.map_err(|e| shift_line(e, offset))?;
-                        let header_lines = match o {
-                            Opened::Csv { header_lines, .. } if *c == 0 => *header_lines,
-                            _ => 0,
-                        };
-                        state.lines_before =
-                            if *c == 0 { header_lines } else { state.lines_before } + piece.end_line - 1;
+                        state.lines_before += piece.end_line - 1;
                         state.end = piece.end;
                         (piece, offset)
                     }
@@ -203,7 +199,8 @@ pub(super) fn read_all<S: RowSink>(
                     s.merged = k + 1;
                     worker_cv.notify_all();
                 }
-                // Files complete in order: every task of a file comes before the next file's.
+                // Files complete in order: every task of a file comes before the next file's, and a file of no
+                // tasks (a Parquet file without row groups) completes when the files before it have.
                 while next_file < files.len() && files[next_file].tasks_left == 0 {
                     complete(&opened[next_file], &mut files[next_file], report)?;
                     next_file += 1;

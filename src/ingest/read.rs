@@ -318,9 +318,14 @@ fn fatal_row(source: &Source, line: u64, e: RowError) -> Error {
     }
 }
 
-fn csv_builder(terminator: Terminator) -> csv::ReaderBuilder {
+/// The CSV reader's buffer when reading a file's rows: 1 MiB (the file is read straight into it).
+const READ_BUFFER: usize = 1 << 20;
+/// The buffer when only the header is read, before the rows are.
+const HEADER_BUFFER: usize = 64 << 10;
+
+fn csv_builder(terminator: Terminator, buffer: usize) -> csv::ReaderBuilder {
     let mut b = csv::ReaderBuilder::new();
-    b.has_headers(false).flexible(true).buffer_capacity(1 << 20).terminator(terminator.csv());
+    b.has_headers(false).flexible(true).buffer_capacity(buffer).terminator(terminator.csv());
     b
 }
 
@@ -344,8 +349,7 @@ fn read_records<R: Read>(
     sink: &mut dyn FnMut(&CostRow),
 ) -> Result<Stop> {
     let mut record = csv::ByteRecord::new();
-    let mut ids = crate::resource::IdCache::default();
-    let mut tag_cache = crate::tags::TagCache::default();
+    let mut caches = crate::layout::RowCaches::default();
     let mut unreported = 0u64;
     loop {
         if unreported == 8192 {
@@ -400,7 +404,7 @@ fn read_records<R: Read>(
             }
         };
         let get = |i: usize| text.get(i).unwrap_or("");
-        match ctx.map.map(&get, ctx.basis, ctx.index, line, &mut ids, &mut tag_cache) {
+        match ctx.map.map(&get, ctx.basis, ctx.index, line, &mut caches) {
             Ok(row) if ctx.source.is_superseded(row.usage_date) => file.superseded += 1,
             Ok(row) => sink(&row),
             Err(e) if e.fatal => return Err(fatal_row(ctx.source, line, e)),
@@ -413,9 +417,16 @@ fn read_records<R: Read>(
 /// A CSV reader over a whole file (plain or inflated), bounded per record.
 type CsvReader = csv::Reader<Bounded<Box<dyn Read + Send>>>;
 
-/// Opens a CSV file from its start and reads its header record.
-fn csv_with_header(source: &Source, terminator: Terminator, pipelined: bool) -> Result<(CsvReader, csv::ByteRecord)> {
-    let mut reader = csv_builder(terminator).from_reader(Bounded::new(open(source, pipelined)?));
+/// Opens a CSV file from its start and reads its header record; `rows`: the rows will be read next (a full buffer,
+/// a `.csv.gz` inflated ahead when `pipelined`), else only the header is wanted.
+fn csv_with_header(
+    source: &Source,
+    terminator: Terminator,
+    rows: bool,
+    pipelined: bool,
+) -> Result<(CsvReader, csv::ByteRecord)> {
+    let buffer = if rows { READ_BUFFER } else { HEADER_BUFFER };
+    let mut reader = csv_builder(terminator, buffer).from_reader(Bounded::new(open(source, rows && pipelined)?));
     let mut record = csv::ByteRecord::new();
     if !reader.read_byte_record(&mut record).map_err(|e| read_error(source, 1, e))? {
         return Err(Error::EmptyFile(source.path.clone()));
@@ -423,16 +434,16 @@ fn csv_with_header(source: &Source, terminator: Terminator, pipelined: bool) -> 
     Ok((reader, record))
 }
 
-/// Opens a CSV file, reads its header and detects its layout.
+/// Opens a CSV file, reads its header and detects its layout; `rows`: its rows will be read from the reader returned.
 fn open_csv<'a>(
     source: &'a Source,
     index: u32,
     options: &Options,
     report: &mut LoadReport,
-    pipelined: bool,
+    rows: bool,
 ) -> Result<(CsvContext<'a>, CsvReader)> {
     let terminator = Terminator::sniff(source)?;
-    let (reader, record) = csv_with_header(source, terminator, pipelined)?;
+    let (reader, record) = csv_with_header(source, terminator, rows, true)?;
     let header = csv::StringRecord::from_byte_record(record).map_err(|_| Error::Read {
         path: source.path.clone(),
         line: 1,
@@ -528,6 +539,14 @@ impl<'a> Opened<'a> {
         Ok(Opened::Csv { ctx, header_end, header_lines: after_header - 1, len })
     }
 
+    /// The lines before the first record (the header's; none in Parquet).
+    pub fn header_lines(&self) -> u64 {
+        match self {
+            Opened::Csv { header_lines, .. } => *header_lines,
+            Opened::Parquet(_) => 0,
+        }
+    }
+
     pub fn source(&self) -> &'a Source {
         match self {
             Opened::Csv { ctx, .. } => ctx.source,
@@ -599,6 +618,11 @@ impl<'a> Opened<'a> {
                     read_row_groups(ctx, Some(groups.clone()), *first_row, &mut file, &mut rejects, &mut |row| {
                         sink.row(row)
                     });
+                // Progress in bytes: the row groups' share of the file.
+                let meta = ctx.metadata.metadata();
+                crate::progress::add_bytes(
+                    groups.iter().map(|&g| meta.row_group(g).compressed_size().max(0) as u64).sum(),
+                );
                 let piece = read.map(|()| Piece {
                     sink,
                     end: 0,
@@ -626,7 +650,7 @@ impl<'a> Opened<'a> {
 
 /// A whole `.csv.gz` file into one sink; its rows carry the file's line numbers.
 fn read_whole<S: super::RowSink>(ctx: &CsvContext, pipelined: bool, mut sink: S) -> Result<Piece<S>> {
-    let (mut reader, _) = csv_with_header(ctx.source, ctx.terminator, pipelined)?;
+    let (mut reader, _) = csv_with_header(ctx.source, ctx.terminator, true, pipelined)?;
     let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
     let mut rejects = Vec::new();
     let stop = read_records(ctx, &mut reader, u64::MAX, 0, &mut file, &mut rejects, &mut |row| sink.row(row))?;
@@ -665,7 +689,8 @@ fn parse_chunk<S: super::RowSink>(
     use std::io::{Seek, SeekFrom};
     let mut f = File::open(&ctx.source.path).map_err(|e| Error::io(&ctx.source.path, e))?;
     f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&ctx.source.path, e))?;
-    let mut reader = csv_builder(ctx.terminator).from_reader(Bounded::new(crate::progress::Counting { inner: f }));
+    let mut reader =
+        csv_builder(ctx.terminator, READ_BUFFER).from_reader(Bounded::new(crate::progress::Counting { inner: f }));
     let mut file = new_report(ctx.source, &ctx.map, ctx.basis);
     let mut rejects = Vec::new();
     let stop = read_records(
@@ -756,8 +781,7 @@ fn read_row_groups(
     }
     let reader = builder.build().map_err(|e| perr(source, e.to_string()))?;
     let mut row_number = first_row;
-    let mut ids = crate::resource::IdCache::default();
-    let mut tag_cache = crate::tags::TagCache::default();
+    let mut caches = crate::layout::RowCaches::default();
     for batch in reader {
         let batch = batch.map_err(|e| perr(source, format!("row {}: {e}", row_number + 1)))?;
         crate::progress::add_rows(batch.num_rows() as u64);
@@ -776,7 +800,7 @@ fn read_row_groups(
                 Some(a) if !a.is_null(r) => a.value(r),
                 _ => "",
             };
-            match ctx.map.map(&get, ctx.basis, ctx.index, row_number, &mut ids, &mut tag_cache) {
+            match ctx.map.map(&get, ctx.basis, ctx.index, row_number, &mut caches) {
                 Ok(row) if source.is_superseded(row.usage_date) => file.superseded += 1,
                 Ok(row) => sink(&row),
                 Err(e) if e.fatal => return Err(fatal_row(source, row_number, e)),
