@@ -114,11 +114,12 @@ fn stages(c: &mut Criterion) {
         timestamp: None,
         formats: mlspend::report::allocated::Formats { csv: true, parquet: true, json: true },
     };
+    let charts = mlspend::report::charts::build(&config, &chargeback, &[], CostBasis::Amortized);
     let mut group = c.benchmark_group("report");
     group.throughput(Throughput::Elements(ROWS));
     group.sample_size(10);
     group.bench_function("month-pack", |b| {
-        b.iter(|| black_box(mlspend::report::month_files(month, None, &[], &[], &info).expect("written").len()))
+        b.iter(|| black_box(mlspend::report::month_files(month, None, &[], &charts, &info).expect("written").len()))
     });
     group.finish();
 }

@@ -83,6 +83,9 @@ pub struct ExplainArgs {
     /// The resource: a full resource id, a resource name, or an id whose child resources to include.
     #[arg(long, value_name = "ID")]
     pub resource: String,
+    /// Which cost to show; overrides the configuration's `basis`.
+    #[arg(long, value_enum, value_name = "BASIS")]
+    pub basis: Option<CostBasis>,
     /// Print the explanation as JSON.
     #[arg(long)]
     pub json: bool,
@@ -335,6 +338,14 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
             &body,
             &[false, true, true, true, true, true, true, false],
         );
+        for s in m.splits.iter().filter(|s| s.fell_back()) {
+            text.push_str(&format!(
+                "  shared pool {}: no member had direct {} spend in {}, so it was split evenly, not proportionally\n",
+                crate::report::pool_label(&s.workspace, &s.environment),
+                s.currency,
+                m.month
+            ));
+        }
         for p in &m.other_providers {
             text.push_str(&format!(
                 "  not in the Azure bill: {} rows of {}, {} {} (another cloud in a multi-cloud FOCUS export)\n",
@@ -415,7 +426,8 @@ fn run_explain(args: &ExplainArgs) -> Result<()> {
     let config = Config::load(&args.config)?;
     let inputs = pipeline::inputs(&args.input.exports, &config)?;
     let plan = ingest::plan(&inputs, args.input.allow_overlap)?;
-    let found = pipeline::explain(&config, &plan, &args.input.options(), &args.resource)?;
+    let basis = args.basis.unwrap_or(config.basis);
+    let found = pipeline::explain(&config, &plan, &args.input.options(), &args.resource, basis)?;
     if args.json {
         let text = serde_json::to_string_pretty(&found).map_err(|e| Error::Usage(e.to_string()))?;
         return stdout_write(&(text + "\n"));
@@ -429,14 +441,21 @@ fn run_explain(args: &ExplainArgs) -> Result<()> {
     let mut text = String::new();
     for e in &found {
         let months: Vec<String> = e.months.iter().map(|m| m.to_string()).collect();
+        let name = if basis == CostBasis::Actual { "actual" } else { "amortized" };
         let cost: Vec<String> = e.cost.iter().map(|(c, (rows, sum))| format!("{sum} {c} in {rows} rows")).collect();
+        let missing = if e.rows_without_basis > 0 {
+            format!(" ({} rows hold no {name} cost: not counted; try --basis)", e.rows_without_basis)
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
-            "{}\n  workspace rule: {}\n  owner:          {}\n  environment:    {}\n  months:         {}\n  cost:           {}\n",
+            "{}\n  workspace rule: {}\n  owner:          {}\n  environment:    {}\n  months:         {}\n  {:<15} {}{missing}\n",
             e.resource_id,
             e.rule,
             e.owner,
             if e.environment.is_empty() { "(none)" } else { &e.environment },
             months.join(", "),
+            format!("{name} cost:"),
             cost.join("; ")
         ));
     }

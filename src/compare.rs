@@ -8,15 +8,13 @@
 //! whatever the topology. The footprint per workspace is measured as footprint / workspaces with spend that month
 //! (or given in the configuration). Topology X's estimate = usage + (workspaces X needs) x footprint per workspace.
 //! Attributability is the share of spend that reaches a team (or a project) without a shared-pool split under X,
-//! from the tag coverage seen in the rows.
+//! from the tag coverage seen in the rows. The charts of these figures are drawn by `report::charts`.
 
 use crate::attribute::{Attribution, Owner};
 use crate::config::{Config, Topology};
 use crate::dates::Month;
 use crate::money::Money;
-use crate::report::chart::{Chart, Kind, Series};
-use crate::rollup::{Chargeback, CATEGORIES, UNALLOCATED};
-use crate::schema::{CostBasis, CostRow};
+use crate::schema::CostRow;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -57,32 +55,65 @@ pub struct Estimate {
     pub delta: Money,
     pub team_attributable_pct: Option<f64>,
     pub project_attributable_pct: Option<f64>,
+    /// Workspaces with spend that month: the topology in use.
+    #[serde(skip)]
+    pub in_use: u64,
 }
 
 impl Estimate {
     /// The cells of a comparison table from `topology` on, at `decimals`; `missing` stands for an unknown share.
     pub fn cells(&self, decimals: u32, missing: &str) -> Vec<String> {
-        let pct = |p: Option<f64>| p.map(|v| format!("{v:.1}")).unwrap_or_else(|| missing.to_string());
-        let (usage, footprint, total, delta) = self.rounded(decimals);
+        let pct = |p: Option<f64>| p.map(|v| percent(v, 1)).unwrap_or_else(|| missing.to_string());
+        let r = self.rounded(decimals);
         vec![
             self.topology.clone(),
             self.workspaces.to_string(),
-            self.footprint_per_workspace.to_fixed(decimals),
-            footprint.to_fixed(decimals),
-            usage.to_fixed(decimals),
-            total.to_fixed(decimals),
-            delta.to_fixed(decimals),
+            r.footprint_per_workspace.to_fixed(decimals),
+            r.footprint.to_fixed(decimals),
+            r.usage.to_fixed(decimals),
+            r.total.to_fixed(decimals),
+            r.delta.to_fixed(decimals),
             pct(self.team_attributable_pct),
             pct(self.project_attributable_pct),
         ]
     }
 
-    /// (usage, footprint, total, delta) rounded to `decimals` so that the rounded figures still hold together:
-    /// usage is the same in every topology, footprint = total - usage, delta = total - the rounded actual.
-    pub fn rounded(&self, decimals: u32) -> (Money, Money, Money, Money) {
-        let usage = self.usage.round(decimals);
-        let total = self.total.round(decimals);
-        (usage, total - usage, total, total - (self.total - self.delta).round(decimals))
+    /// The figures rounded to `decimals` so that every row reads true: the footprint per workspace is rounded once,
+    /// footprint = workspaces x that, total = usage + footprint, and usage is the same in every topology. Usage takes
+    /// the rounding so that the topology in use still totals the actual spend: usage = (the in-use estimate,
+    /// rounded) - workspaces in use x the rounded footprint per workspace.
+    pub fn rounded(&self, decimals: u32) -> Rounded {
+        let whole = |n: u64| Money::from_minor_units(n as i128, 0);
+        let times = |m: Money, n: u64| m.mul_div(whole(n), whole(1)).unwrap_or_default();
+        let fpw = self.footprint_per_workspace.round(decimals);
+        let in_use_total = (self.usage + times(self.footprint_per_workspace, self.in_use)).round(decimals);
+        let usage = in_use_total - times(fpw, self.in_use);
+        let footprint = times(fpw, self.workspaces);
+        let total = usage + footprint;
+        let actual = (self.total - self.delta).round(decimals);
+        Rounded { footprint_per_workspace: fpw, footprint, usage, total, delta: total - actual }
+    }
+}
+
+/// The figures of an estimate as the tables and charts show them, rounded so that they hold together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rounded {
+    pub footprint_per_workspace: Money,
+    /// workspaces x footprint_per_workspace, exactly.
+    pub footprint: Money,
+    pub usage: Money,
+    /// usage + footprint, exactly.
+    pub total: Money,
+    /// total - the actual spend rounded: 0 for the topology in use when the footprint is measured.
+    pub delta: Money,
+}
+
+/// A percentage at `decimals`, never a negative zero (`-0.0` -> `0.0`).
+pub fn percent(v: f64, decimals: usize) -> String {
+    let text = format!("{v:.decimals$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => text,
     }
 }
 
@@ -100,7 +131,8 @@ fn pct(part: Money, whole: Money) -> Option<f64> {
     }
     let p: f64 = part.to_plain().parse().ok()?;
     let w: f64 = whole.to_plain().parse().ok()?;
-    Some((p / w * 1000.0).round() / 10.0)
+    // + 0.0 turns a -0.0 (a zero part of a negative whole) into 0.0.
+    Some((p / w * 1000.0).round() / 10.0 + 0.0)
 }
 
 impl<'c> CompareAcc<'c> {
@@ -284,186 +316,8 @@ impl<'c> CompareAcc<'c> {
                     delta: total - f.total,
                     team_attributable_pct: team_pct,
                     project_attributable_pct: project_pct,
+                    in_use,
                 });
-            }
-        }
-        out
-    }
-
-    /// The charts of every month: (month, file stem, chart).
-    pub fn charts(&self, chargeback: &Chargeback, basis: CostBasis) -> Vec<(Month, String, Chart)> {
-        let basis = if basis == CostBasis::Actual { "actual" } else { "amortized" };
-        let f = |m: Money| m.to_plain().parse::<f64>().unwrap_or(0.0);
-        let estimates = self.estimates();
-        let mut out = Vec::new();
-        // Every number a chart shows is a number of the chargeback: its rounded lines, summed.
-        let mut by_team: BTreeMap<(Month, String, String), [Money; 4]> = BTreeMap::new();
-        for m in &chargeback.months {
-            for l in m.lines.iter().filter(|l| !l.team.starts_with('(')) {
-                let k = CATEGORIES.iter().position(|c| *c == l.service_category).unwrap_or(3);
-                by_team.entry((m.month, l.currency.clone(), l.team.clone())).or_default()[k] += l.cost;
-            }
-        }
-        // Team totals per month and currency, from the chargeback lines, for the trend.
-        let mut trend: BTreeMap<String, BTreeMap<String, BTreeMap<Month, Money>>> = BTreeMap::new();
-        for m in &chargeback.months {
-            for l in m.lines.iter().filter(|l| !l.team.starts_with('(')) {
-                *trend
-                    .entry(l.currency.clone())
-                    .or_default()
-                    .entry(l.team.clone())
-                    .or_default()
-                    .entry(m.month)
-                    .or_default() += l.cost;
-            }
-        }
-        let all_months: Vec<Month> = chargeback.months.iter().map(|m| m.month).collect();
-        for m in &chargeback.months {
-            let currencies: BTreeSet<&str> = m.totals.iter().map(|t| t.currency.as_str()).collect();
-            for cur in currencies {
-                let axis = format!("{cur}, {basis} cost");
-                // Spend by team, stacked by service category.
-                let teams: Vec<String> =
-                    by_team.keys().filter(|(mm, c, _)| *mm == m.month && c == cur).map(|(_, _, t)| t.clone()).collect();
-                let series = CATEGORIES
-                    .iter()
-                    .enumerate()
-                    .map(|(k, name)| Series {
-                        name: name.to_string(),
-                        values: teams.iter().map(|t| f(by_team[&(m.month, cur.to_string(), t.clone())][k])).collect(),
-                    })
-                    .collect();
-                out.push((
-                    m.month,
-                    format!("spend-by-team-{cur}"),
-                    Chart {
-                        kind: Kind::StackedBars,
-                        title: format!("ML spend by team and service, {} ({basis} cost, {cur})", m.month),
-                        value_axis: axis.clone(),
-                        category_axis: "team".into(),
-                        categories: teams,
-                        series,
-                        notes: vec![],
-                    },
-                ));
-                // Trend per team across every month of the input.
-                let teams_trend = trend.get(cur).cloned().unwrap_or_default();
-                out.push((
-                    m.month,
-                    format!("trend-{cur}"),
-                    Chart {
-                        kind: Kind::Lines,
-                        title: format!(
-                            "Monthly ML spend per team, {} to {} ({basis} cost, {cur})",
-                            all_months.first().map(|x| x.to_string()).unwrap_or_default(),
-                            all_months.last().map(|x| x.to_string()).unwrap_or_default()
-                        ),
-                        value_axis: axis.clone(),
-                        category_axis: "billing month".into(),
-                        categories: all_months.iter().map(|x| x.to_string()).collect(),
-                        series: teams_trend
-                            .iter()
-                            .map(|(t, by_month)| Series {
-                                name: t.clone(),
-                                values: all_months
-                                    .iter()
-                                    .map(|x| f(by_month.get(x).copied().unwrap_or_default()))
-                                    .collect(),
-                            })
-                            .collect(),
-                        notes: vec![],
-                    },
-                ));
-                // Shared pools and how each was split.
-                let pools: Vec<&crate::rollup::PoolSplit> = m.splits.iter().filter(|s| s.currency == cur).collect();
-                let members: BTreeSet<&str> =
-                    pools.iter().flat_map(|p| p.shares.iter().map(|s| s.0.as_str())).collect();
-                out.push((
-                    m.month,
-                    format!("shared-pools-{cur}"),
-                    Chart {
-                        kind: Kind::StackedBars,
-                        title: format!("Shared pools and their split, {} ({basis} cost, {cur})", m.month),
-                        value_axis: axis.clone(),
-                        category_axis: "shared pool (workspace, environment)".into(),
-                        categories: pools
-                            .iter()
-                            .map(|p| {
-                                if p.environment.is_empty() {
-                                    p.workspace.clone()
-                                } else {
-                                    format!("{} ({})", p.workspace, p.environment)
-                                }
-                            })
-                            .collect(),
-                        series: members
-                            .iter()
-                            .map(|team| Series {
-                                name: team.to_string(),
-                                values: pools
-                                    .iter()
-                                    .map(|p| p.shares.iter().find(|s| s.0 == *team).map(|s| f(s.2)).unwrap_or(0.0))
-                                    .collect(),
-                            })
-                            .collect(),
-                        notes: pools
-                            .iter()
-                            .map(|p| p.method.allocation().trim_start_matches("shared-").to_string())
-                            .collect(),
-                    },
-                ));
-                // The topology comparison.
-                let est: Vec<&Estimate> =
-                    estimates.iter().filter(|e| e.month == m.month && e.currency == cur).collect();
-                let pct = |p: Option<f64>| p.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "-".into());
-                out.push((
-                    m.month,
-                    format!("topology-{cur}"),
-                    Chart {
-                        kind: Kind::StackedBars,
-                        title: format!("Workspace topologies: footprint and usage, {} ({basis} cost, {cur})", m.month),
-                        value_axis: axis.clone(),
-                        category_axis: "topology".into(),
-                        categories: est.iter().map(|e| e.topology.clone()).collect(),
-                        series: vec![
-                            Series { name: "usage".into(), values: est.iter().map(|e| f(e.usage)).collect() },
-                            Series { name: "footprint".into(), values: est.iter().map(|e| f(e.footprint)).collect() },
-                        ],
-                        notes: est
-                            .iter()
-                            .map(|e| {
-                                format!(
-                                    "{} workspace{}\nteam {} · project {}",
-                                    e.workspaces,
-                                    if e.workspaces == 1 { "" } else { "s" },
-                                    pct(e.team_attributable_pct),
-                                    pct(e.project_attributable_pct)
-                                )
-                            })
-                            .collect(),
-                    },
-                ));
-                // Unallocated ML spend by reason.
-                let mut reasons: BTreeMap<&str, Money> = BTreeMap::new();
-                for l in m.lines.iter().filter(|l| l.currency == cur && l.allocation == UNALLOCATED) {
-                    *reasons.entry(l.reason.as_str()).or_default() += l.cost;
-                }
-                out.push((
-                    m.month,
-                    format!("unallocated-{cur}"),
-                    Chart {
-                        kind: Kind::StackedBars,
-                        title: format!("Unallocated ML spend by reason, {} ({basis} cost, {cur})", m.month),
-                        value_axis: axis,
-                        category_axis: "reason".into(),
-                        categories: reasons.keys().map(|r| r.to_string()).collect(),
-                        series: vec![Series {
-                            name: "unallocated".into(),
-                            values: reasons.values().map(|v| f(*v)).collect(),
-                        }],
-                        notes: vec![],
-                    },
-                ));
             }
         }
         out

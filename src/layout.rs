@@ -106,9 +106,10 @@ enum Field {
     AdditionalInfo,
     Provider,
     CostAllocationRule,
+    Product,
 }
 
-const FIELD_COUNT: usize = 22;
+const FIELD_COUNT: usize = 23;
 
 const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::Cost, &["costinbillingcurrency", "cost", "pretaxcost"]),
@@ -133,6 +134,7 @@ const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::AdditionalInfo, &["additionalinfo"]),
     (Field::Provider, &["providername"]),
     (Field::CostAllocationRule, &["costallocationrulename", "x_costallocationrulename"]),
+    (Field::Product, &["product", "productname", "chargedescription"]),
 ];
 
 /// A header name as matched: BOM and spaces stripped, the English name taken from `Local (English)`, lower-cased.
@@ -381,7 +383,8 @@ impl ColumnMap {
             subscription_id = parsed.subscription;
         }
         let service_name = text(Field::ServiceName);
-        let mut service = text(Field::MeterCategory);
+        let meter_category = text(Field::MeterCategory);
+        let mut service = meter_category;
         if service.is_empty() {
             service = service_name;
         }
@@ -422,6 +425,8 @@ impl ColumnMap {
             service,
             consumed_service,
             service_category: text(Field::ServiceCategory),
+            product: text(Field::Product),
+            meter_category,
             meter_name: text(Field::MeterName),
             charge_type: text(Field::ChargeType),
             pricing_model: text(Field::PricingModel),

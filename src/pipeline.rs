@@ -288,7 +288,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         warnings: &warnings,
     };
     let estimates = compare.estimates();
-    let charts = compare.charts(&chargeback, basis);
+    let charts = report::charts::build(&config, &chargeback, &estimates, basis);
     let written = match output {
         Output::Pack => {
             crate::report::allocated::finish(allocated_parts, &chargeback, options.formats)?;
@@ -404,12 +404,22 @@ pub struct Explanation {
     pub workspace: String,
     pub environment: String,
     pub months: Vec<Month>,
+    /// The cost basis `cost` is on.
+    pub basis: CostBasis,
     /// Rows and cost per currency.
     pub cost: BTreeMap<String, (u64, Money)>,
+    /// Rows that hold no cost on that basis (an actual-only file under amortized): not in `cost`.
+    pub rows_without_basis: u64,
 }
 
 /// Explains how the rows of one resource (matched by full id, by name, or as lying under the given id) are attributed.
-pub fn explain(config: &Config, plan: &Plan, options: &ingest::Options, resource: &str) -> Result<Vec<Explanation>> {
+pub fn explain(
+    config: &Config,
+    plan: &Plan,
+    options: &ingest::Options,
+    resource: &str,
+    basis: CostBasis,
+) -> Result<Vec<Explanation>> {
     let attributor = Attributor::new(config);
     let wanted = resource.trim().trim_end_matches('/').to_ascii_lowercase();
     let mut found: BTreeMap<(String, String, String, String, String), Explanation> = BTreeMap::new();
@@ -432,16 +442,23 @@ pub fn explain(config: &Config, plan: &Plan, options: &ingest::Options, resource
             workspace,
             environment: a.environment.to_string(),
             months: vec![],
+            basis,
             cost: BTreeMap::new(),
+            rows_without_basis: 0,
         });
         let m = row.billing_month();
         if !e.months.contains(&m) {
             e.months.push(m);
             e.months.sort();
         }
-        let c = e.cost.entry(row.currency.to_string()).or_default();
-        c.0 += 1;
-        c.1 += row.cost(config.basis).unwrap_or(Money::ZERO);
+        match row.cost(basis) {
+            Some(cost) => {
+                let c = e.cost.entry(row.currency.to_string()).or_default();
+                c.0 += 1;
+                c.1 += cost;
+            }
+            None => e.rows_without_basis += 1,
+        }
     })?;
     Ok(found.into_values().collect())
 }

@@ -67,9 +67,14 @@ pub struct CostRow<'a> {
     pub ml_workspace: &'a str,
     /// Meter category, else the FOCUS service name or the legacy service name.
     pub service: &'a str,
+    /// The meter category alone (`MeterCategory`, FOCUS `x_SkuMeterCategory`); empty when the layout has none.
+    pub meter_category: &'a str,
     pub consumed_service: &'a str,
     /// FOCUS `ServiceCategory` when present.
     pub service_category: &'a str,
+    /// What was bought, in words: EA `Product`, MCA `ProductName`, FOCUS `ChargeDescription`
+    /// (`Premium SSD Managed Disks - P6 LRS - US East 2`).
+    pub product: &'a str,
     pub meter_name: &'a str,
     pub charge_type: &'a str,
     pub pricing_model: &'a str,

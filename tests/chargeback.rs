@@ -371,17 +371,24 @@ fn real_samples_land_on_their_configured_owners() {
     let out = dir.path().join("focus");
     let (o, e, code) = run_into(&out, &fixture("real.toml"), &[&real("focus_sample.csv")], &[]);
     assert_eq!(code, 0, "{o}{e}");
-    // EffectiveCost, the same way, of the 51 Microsoft rows only (Python, Decimal, grouped by ServiceCategory): the
-    // 9 zmltestplayground rows ("AI and Machine Learning": other) sum to -0.15189756178; the other Azure rows are
-    // out of scope: compute 1.75656109020, storage 0.00088291550, other 0.37096774194; the Azure total 1.97651418586.
-    // The 942 AWS rows (13.00000000000) and 7 Oracle rows (0) are another cloud's bill: beside it, never in it.
+    // EffectiveCost, the same way, of the 51 Microsoft rows only (Python, Decimal), each row's category by hand from
+    // what it bought: FOCUS gives Azure ML's rows the ServiceCategory "AI and Machine Learning", so their
+    // ChargeDescription says what they are (a disk, a VM, a load balancer, bandwidth, IP addresses); the other rows
+    // by ChargeDescription where it names a category, else their ServiceCategory. The 9 zmltestplayground rows: compute
+    // -0.149, storage -0.01288992, network 0.00999235822; out of scope: compute 1.58088, storage 0.1765636355, network
+    // 0.0000003702, other (Azure Database for MySQL) 0.37096774194; the Azure total 1.97651418586 -> 1.98, the cents
+    // by largest remainder. The 942 AWS rows (13.00000000000) and 7 Oracle rows (0) are another cloud's bill: beside
+    // it, never in it.
     assert_eq!(
         read(&out.join("2024-09/chargeback.csv")),
         [
             HEADER,
-            "2024-09,USD,playground,,zmltestplayground,,other,team,direct,,-0.15",
-            "2024-09,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,1.76",
-            "2024-09,USD,(out-of-scope),,,,storage,,out-of-scope,not Azure ML spend,0.00",
+            "2024-09,USD,playground,,zmltestplayground,,compute,team,direct,,-0.15",
+            "2024-09,USD,playground,,zmltestplayground,,storage,team,direct,,-0.01",
+            "2024-09,USD,playground,,zmltestplayground,,network,team,direct,,0.01",
+            "2024-09,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,1.58",
+            "2024-09,USD,(out-of-scope),,,,storage,,out-of-scope,not Azure ML spend,0.18",
+            "2024-09,USD,(out-of-scope),,,,network,,out-of-scope,not Azure ML spend,0.00",
             "2024-09,USD,(out-of-scope),,,,other,,out-of-scope,not Azure ML spend,0.37",
             ""
         ]

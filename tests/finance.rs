@@ -36,26 +36,30 @@ fn report_page_has_totals_reconciliation_and_charts() {
         html.contains("<tr><td>USD</td><td class=\"n\">149.88</td><td class=\"n\">28.01</td><td class=\"n\">12.99</td><td class=\"n\">8.88</td><td class=\"n\">100.00</td><td class=\"n\">149.88</td><td class=\"n\">13</td><td><span class=\"ok\">yes</span></td></tr>"),
         "{html}"
     );
-    // Per team: alpha 26.84 (see the chargeback tests), beta 9.83, gamma 4.33.
-    for row in [
-        "<td>alpha</td><td>USD</td><td class=\"n\">26.84</td>",
-        "<td>beta</td><td>USD</td><td class=\"n\">9.83</td>",
-        "<td>gamma</td><td>USD</td><td class=\"n\">4.33</td>",
+    // Per team: alpha 26.84 (see the chargeback tests), beta 9.83, gamma 4.33: direct, shared, total.
+    for (team, row) in [
+        ("alpha", "<td>USD</td><td class=\"n\">22.51</td><td class=\"n\">4.33</td><td class=\"n\">26.84</td>"),
+        ("beta", "<td>USD</td><td class=\"n\">5.50</td><td class=\"n\">4.33</td><td class=\"n\">9.83</td>"),
+        ("gamma", "<td>USD</td><td class=\"n\">0.00</td><td class=\"n\">4.33</td><td class=\"n\">4.33</td>"),
     ] {
-        assert!(html.contains(row), "{row}");
+        assert!(html.contains(&format!("<a href=\"#team-{team}\">{team}</a></td>{row}")), "{team}: {row}");
     }
-    assert!(html.contains("<strong>ws-shared</strong>: pool 13.00 USD from 2 rows, split even"));
-    assert!(html.contains("<td>unknown workspace ws-ghost</td><td>ws-ghost</td><td>USD</td><td class=\"n\">7.77</td>"));
+    // The pool: its amount as billed (the three rounded shares, 12.99 of the exact 13.00), the weights' basis.
+    assert!(html.contains("<h3>ws-shared (no environment tag)</h3>\n<p>Pool of <strong>12.99 USD</strong> from 2 rows, split even. Weights: 1 each (an even split).</p>"), "{html}");
+    assert!(html.contains(
+        "<td class=\"w\">unknown workspace ws-ghost</td><td>ws-ghost</td><td>USD</td><td class=\"n\">7.77</td>"
+    ));
     // Self-contained: inline SVG charts, no scripts, no external resources.
     assert!(html.contains("<figure id=\"spend-by-team-USD\"><svg"));
     // (the SVG namespace URI is a name, not a resource)
-    for banned in ["<script", "<link", "@import", "src=", "href=", "url("] {
+    // (links go to the page's own anchors and statements: tests/pages.rs follows them)
+    for banned in ["<script", "<link", "@import", "src=", "url("] {
         assert!(!html.contains(banned), "{banned}");
     }
-    // The statement page: total, lines and the pool share with its method.
+    // The statement page: total, lines and the pool share with its method and the weights' basis.
     let statement = read(&out.join("2026-01/statements/alpha.html"));
     assert!(statement.contains("<tr><td>USD</td><td class=\"n\">26.84</td></tr>"), "{statement}");
-    assert!(statement.contains("<td>ws-shared</td><td></td><td>even</td><td>USD</td><td class=\"n\">13.00</td><td class=\"n\">33.3</td><td class=\"n\">4.33</td>"), "{statement}");
+    assert!(statement.contains("<td>ws-shared (no environment tag)</td><td>even</td><td>USD</td><td class=\"n\">12.99</td><td class=\"n\">1</td><td class=\"w\">1 each (an even split)</td><td class=\"n\">33.4</td><td class=\"n\">4.33</td>"), "{statement}");
 }
 
 #[test]

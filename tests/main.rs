@@ -5,6 +5,7 @@ mod common;
 mod finance;
 mod fuzz;
 mod ingest;
+mod pages;
 mod scale;
 mod topology;
 mod trust;

@@ -10,6 +10,7 @@
 
 pub mod allocated;
 pub mod chart;
+pub mod charts;
 pub mod html;
 pub mod pack;
 
@@ -17,7 +18,8 @@ use crate::compare::Estimate;
 use crate::dates::Month;
 use crate::error::{Error, Result};
 use crate::ingest::Reject;
-use crate::report::chart::Chart;
+use crate::money::Money;
+use crate::report::charts::Charts;
 use crate::rollup::{Chargeback, CurrencyTotals, Line, MonthChargeback, PoolSplit};
 use crate::schema::CostBasis;
 pub use pack::Staging;
@@ -96,6 +98,106 @@ pub fn safe_name(text: &str) -> String {
     }
     base.truncate(100);
     base
+}
+
+/// An amount at `d` decimals with thousands separators, exactly (`-1,234.50`); never a negative zero.
+pub fn grouped(m: Money, d: u32) -> String {
+    let text = m.to_fixed(d);
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text.as_str()),
+    };
+    let (whole, frac) = match rest.split_once('.') {
+        Some((w, f)) => (w, format!(".{f}")),
+        None => (rest, String::new()),
+    };
+    let mut out = String::from(sign);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out + &frac
+}
+
+/// A shared pool's name: its workspace, and its environment or that its rows had none.
+pub fn pool_label(workspace: &str, environment: &str) -> String {
+    if environment.is_empty() {
+        format!("{workspace} (no environment tag)")
+    } else {
+        format!("{workspace} ({environment})")
+    }
+}
+
+/// Each member's share of a pool as the chargeback holds it: the sum of its rounded lines of that pool.
+pub fn pool_shares(m: &MonthChargeback, s: &PoolSplit) -> Vec<(String, Money)> {
+    s.shares
+        .iter()
+        .map(|(team, _, _)| {
+            let rounded: Money = m
+                .lines
+                .iter()
+                .filter(|l| {
+                    l.team == *team
+                        && l.workspace == s.workspace
+                        && l.environment == s.environment
+                        && l.currency == s.currency
+                        && l.allocation.starts_with("shared-")
+                })
+                .map(|l| l.cost)
+                .sum();
+            (team.clone(), rounded)
+        })
+        .collect()
+}
+
+/// A pool's amount as the chargeback bills it: the sum of its members' rounded shares (the exact pool, rounded on
+/// its own, can differ by a minor unit; `summary.json` holds the exact one).
+pub fn pool_total(m: &MonthChargeback, s: &PoolSplit) -> Money {
+    pool_shares(m, s).iter().map(|x| x.1).sum()
+}
+
+/// What a pool's weights are, in words: `USD of direct spend in mlw-research, 2026-10`.
+pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
+    if s.fell_back() {
+        return format!("1 each (an even split, as no member had direct spend in {} in {month})", s.workspace);
+    }
+    match s.method {
+        crate::config::Split::Even => "1 each (an even split)".into(),
+        crate::config::Split::Fixed => "% of the pool, fixed in the configuration".into(),
+        crate::config::Split::Proportional => {
+            format!("{} of direct spend in {}, {month}", s.currency, s.workspace)
+        }
+    }
+}
+
+/// A member's weight as text, in the unit [`weight_basis`] names.
+pub fn weight_text(s: &PoolSplit, weight: Money, decimals: u32) -> String {
+    match s.method {
+        crate::config::Split::Proportional if !s.fell_back() => grouped(weight, decimals),
+        _ => weight.to_plain(),
+    }
+}
+
+/// Each weight's part of the whole in tenths of a percent, rounded so that they add up to exactly 100.0%
+/// (largest remainders); all zero when the weights are.
+pub fn percentages(weights: &[Money]) -> Vec<String> {
+    let total: Money = weights.iter().copied().sum();
+    if total.is_zero() || total.is_negative() {
+        return vec!["0.0".into(); weights.len()];
+    }
+    let thousand = Money::from_minor_units(1000, 0);
+    let parts: Vec<(i128, Money)> =
+        weights.iter().map(|w| w.mul_div(thousand, total).unwrap_or_default().floor_minor_units(0)).collect();
+    let mut tenths: Vec<i128> = parts.iter().map(|p| p.0).collect();
+    let missing = 1000 - tenths.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| parts[b].1.cmp(&parts[a].1).then(a.cmp(&b)));
+    for &i in order.iter().take(missing.max(0) as usize) {
+        tenths[i] += 1;
+    }
+    tenths.iter().map(|t| format!("{}.{}", t / 10, (t % 10).abs())).collect()
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
@@ -232,6 +334,8 @@ struct PoolSplitView<'a> {
     currency: &'a str,
     environment: &'a str,
     method: &'a str,
+    /// What the weights are, with their unit.
+    weight_basis: String,
     rows: u64,
     pool: String,
     shares: Vec<ShareView<'a>>,
@@ -243,21 +347,38 @@ struct PoolSplitView<'a> {
 struct ShareView<'a> {
     team: &'a str,
     weight: String,
+    /// The weight's part of all weights, in percent, rounded to add up to 100.0.
+    share_pct: String,
+    /// The exact share, and the sum of the member's rounded chargeback lines of this pool.
     share: String,
+    share_rounded: String,
 }
 
-fn split_view(s: &PoolSplit) -> PoolSplitView<'_> {
+fn split_view<'a>(m: &'a MonthChargeback, s: &'a PoolSplit) -> PoolSplitView<'a> {
+    let d = m.totals.iter().find(|t| t.currency == s.currency).map(|t| t.decimals).unwrap_or(2);
+    let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
+    let pcts = percentages(&weights);
+    let rounded = pool_shares(m, s);
     PoolSplitView {
         workspace: &s.workspace,
         currency: &s.currency,
         environment: &s.environment,
         method: s.method.allocation().trim_start_matches("shared-"),
+        weight_basis: weight_basis(s, m.month),
         rows: s.rows,
         pool: s.pool.to_plain(),
         shares: s
             .shares
             .iter()
-            .map(|(t, w, sh)| ShareView { team: t, weight: w.to_plain(), share: sh.to_plain() })
+            .zip(pcts)
+            .zip(rounded)
+            .map(|(((t, w, sh), pct), (_, r))| ShareView {
+                team: t,
+                weight: w.to_plain(),
+                share_pct: pct,
+                share: sh.to_plain(),
+                share_rounded: r.to_fixed(d),
+            })
             .collect(),
         note: &s.note,
     }
@@ -309,7 +430,7 @@ pub const TOPOLOGY_COLUMNS: [&str; 11] = [
 ];
 
 /// `topology.csv` and the topology charts of one month.
-fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &[(Month, String, Chart)]) -> Result<Files> {
+fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &Charts) -> Result<Files> {
     let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
     let rows = estimates.iter().filter(|e| e.month == m.month).map(|e| {
         let d = decimals.get(e.currency.as_str()).copied().unwrap_or(2);
@@ -323,9 +444,9 @@ fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &[(Month,
 }
 
 /// SVG and PNG of the charts of one month whose file stem passes `keep`.
-fn chart_files(month: Month, charts: &[(Month, String, Chart)], keep: impl Fn(&str) -> bool) -> Result<Files> {
+fn chart_files(month: Month, charts: &Charts, keep: impl Fn(&str) -> bool) -> Result<Files> {
     let mut files = Vec::new();
-    for (_, stem, chart) in charts.iter().filter(|(m, stem, _)| *m == month && keep(stem)) {
+    for (_, stem, chart) in charts.of_month(month).filter(|(_, stem, _)| keep(stem)) {
         let fail = |e: String| Error::Write {
             path: PathBuf::from(format!("charts/{stem}")),
             source: std::io::Error::other(e),
@@ -343,7 +464,7 @@ pub fn month_files(
     m: &MonthChargeback,
     previous: Option<&MonthChargeback>,
     estimates: &[Estimate],
-    charts: &[(Month, String, Chart)],
+    charts: &Charts,
     info: &RunInfo,
 ) -> Result<Files> {
     let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
@@ -354,6 +475,15 @@ pub fn month_files(
         config: info.config,
         basis: info.basis_name(),
         timestamp: info.timestamp.as_deref(),
+        line_files: [
+            (info.formats.csv, "chargeback.csv"),
+            (info.formats.parquet, "chargeback.parquet"),
+            (info.formats.json, "chargeback.json"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect(),
     };
     let mut files = Vec::new();
     if info.formats.csv {
@@ -372,7 +502,7 @@ pub fn month_files(
         let bytes = crate::report::allocated::chargeback_json(&m.lines, cost_column, widest, report.map(|r| r.0))?;
         files.push((PathBuf::from("chargeback.json"), bytes));
     }
-    files.push((PathBuf::from("report.html"), crate::report::html::report(m, &page, charts).into_bytes()));
+    files.push((PathBuf::from("report.html"), crate::report::html::report(m, previous, &page, charts).into_bytes()));
 
     let teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
     for (team, file) in safe_file_names(teams) {
@@ -410,7 +540,7 @@ pub fn month_files(
         ));
     }
 
-    let splits: Vec<PoolSplitView> = m.splits.iter().map(split_view).collect();
+    let splits: Vec<PoolSplitView> = m.splits.iter().map(|s| split_view(m, s)).collect();
     let summary = Summary {
         billing_month: m.month,
         basis: info.basis,
@@ -459,7 +589,7 @@ pub fn month_files(
 pub fn write(
     chargeback: &Chargeback,
     estimates: &[Estimate],
-    charts: &[(Month, String, Chart)],
+    charts: &Charts,
     info: &RunInfo,
     staging: Staging,
 ) -> Result<Vec<PathBuf>> {
@@ -476,7 +606,7 @@ pub fn write(
 pub fn write_topology(
     chargeback: &Chargeback,
     estimates: &[Estimate],
-    charts: &[(Month, String, Chart)],
+    charts: &Charts,
     staging: Staging,
 ) -> Result<Vec<PathBuf>> {
     let mut prepared = Vec::new();

@@ -1,0 +1,262 @@
+//! The charts of a run: what each month's pack draws, from the chargeback and the topology estimates.
+//!
+//! Every number a chart shows is a number of the pack: team totals are sums of the rounded chargeback lines, bar
+//! labels are exact sums formatted at the currency's decimals, topology figures are the rounded ones `topology.csv`
+//! holds. A chart with nothing to show is left out, with a one-line reason the pages print instead.
+
+use crate::compare::Estimate;
+use crate::config::Config;
+use crate::dates::Month;
+use crate::money::Money;
+use crate::report::chart::{neutral, Chart, Kind, Series, TeamColours};
+use crate::report::{grouped, pool_label, pool_shares};
+use crate::rollup::{Chargeback, CATEGORIES, UNALLOCATED};
+use crate::schema::CostBasis;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The charts of a run, and those left out with why.
+#[derive(Default)]
+pub struct Charts {
+    /// (month, file stem, chart).
+    pub drawn: Vec<(Month, String, Chart)>,
+    /// (month, file stem, why it is not drawn).
+    pub omitted: Vec<(Month, String, String)>,
+    /// Each team's colour, for the pages too.
+    pub colours: TeamColours,
+}
+
+impl Charts {
+    pub fn of_month(&self, month: Month) -> impl Iterator<Item = &(Month, String, Chart)> {
+        self.drawn.iter().filter(move |(m, _, _)| *m == month)
+    }
+
+    pub fn omitted_in(&self, month: Month) -> impl Iterator<Item = &(Month, String, String)> {
+        self.omitted.iter().filter(move |(m, _, _)| *m == month)
+    }
+}
+
+fn display(m: Money) -> f64 {
+    m.to_plain().parse::<f64>().unwrap_or(0.0)
+}
+
+/// The teams of a run, for their colours: every configured team and every team with a line.
+pub fn team_colours(config: &Config, chargeback: &Chargeback) -> TeamColours {
+    let configured = config
+        .workspaces
+        .iter()
+        .flat_map(|w| std::iter::once(w.team.as_str()).chain(w.teams.iter().map(String::as_str)));
+    let seen = chargeback.months.iter().flat_map(|m| m.lines.iter()).map(|l| l.team.as_str());
+    TeamColours::new(configured.chain(seen).filter(|t| !t.is_empty() && !t.starts_with('(')))
+}
+
+/// Every chart of every month and currency.
+pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], basis: CostBasis) -> Charts {
+    let basis = if basis == CostBasis::Actual { "actual" } else { "amortized" };
+    let colours = team_colours(config, chargeback);
+    let mut out = Charts { colours: colours.clone(), ..Charts::default() };
+    let all_months: Vec<Month> = chargeback.months.iter().map(|m| m.month).collect();
+    // Team totals per currency and month, from the rounded lines, for the trend.
+    let mut trend: BTreeMap<&str, BTreeMap<&str, BTreeMap<Month, Money>>> = BTreeMap::new();
+    for m in &chargeback.months {
+        for l in m.lines.iter().filter(|l| !l.team.starts_with('(')) {
+            *trend.entry(&l.currency).or_default().entry(&l.team).or_default().entry(m.month).or_default() += l.cost;
+        }
+    }
+    for m in &chargeback.months {
+        let month = m.month;
+        for t in &m.totals {
+            let (cur, d) = (t.currency.as_str(), t.decimals);
+            let axis = format!("{cur}, {basis} cost");
+            let chart = |title: String, category_axis: &str| Chart {
+                kind: Kind::Bars,
+                title: format!("{title}, {month} ({basis} cost, {cur})"),
+                value_axis: axis.clone(),
+                decimals: d,
+                category_axis: category_axis.to_string(),
+                categories: Vec::new(),
+                series: Vec::new(),
+                labels: Vec::new(),
+            };
+            let mut push = |stem: &str, result: Result<Chart, String>| match result {
+                Ok(c) => out.drawn.push((month, format!("{stem}-{cur}"), c)),
+                Err(why) => out.omitted.push((month, format!("{stem}-{cur}"), why)),
+            };
+
+            // Spend by team, stacked by service category (greys: colour is for teams).
+            let mut by_team: BTreeMap<&str, [Money; 4]> = BTreeMap::new();
+            for l in m.lines.iter().filter(|l| l.currency == cur && !l.team.starts_with('(')) {
+                let k = CATEGORIES.iter().position(|c| *c == l.service_category).unwrap_or(3);
+                by_team.entry(&l.team).or_default()[k] += l.cost;
+            }
+            push(
+                "spend-by-team",
+                if by_team.is_empty() {
+                    Err(format!("no {cur} spend reached a team in {month}"))
+                } else {
+                    let mut c = chart("ML spend by team and service".into(), "team");
+                    c.categories = by_team.keys().map(|t| t.to_string()).collect();
+                    c.series = CATEGORIES
+                        .iter()
+                        .enumerate()
+                        .map(|(k, name)| Series {
+                            name: name.to_string(),
+                            values: by_team.values().map(|v| display(v[k])).collect(),
+                            swatch: neutral(name, k),
+                        })
+                        .collect();
+                    c.labels = by_team.values().map(|v| grouped(v.iter().copied().sum(), d)).collect();
+                    Ok(c)
+                },
+            );
+
+            // The trend per team across the run's months.
+            let teams = trend.get(cur).cloned().unwrap_or_default();
+            push(
+                "trend",
+                if all_months.len() < 2 {
+                    Err(format!("a trend needs two months or more; this run holds one ({month})"))
+                } else if teams.is_empty() {
+                    Err(format!("no {cur} spend reached a team in any month of this run"))
+                } else {
+                    Ok(Chart {
+                        kind: Kind::Lines,
+                        title: format!(
+                            "Monthly ML spend per team, {} to {} ({basis} cost, {cur})",
+                            all_months[0],
+                            all_months[all_months.len() - 1]
+                        ),
+                        value_axis: axis.clone(),
+                        decimals: d,
+                        category_axis: "billing month".into(),
+                        categories: all_months.iter().map(|x| x.to_string()).collect(),
+                        series: teams
+                            .iter()
+                            .map(|(team, by_month)| Series {
+                                name: team.to_string(),
+                                values: all_months
+                                    .iter()
+                                    .map(|x| display(by_month.get(x).copied().unwrap_or_default()))
+                                    .collect(),
+                                swatch: colours.swatch(team),
+                            })
+                            .collect(),
+                        labels: Vec::new(),
+                    })
+                },
+            );
+
+            // Shared pools and how each was split: one bar per pool, one colour per team.
+            let pools: Vec<&crate::rollup::PoolSplit> = m.splits.iter().filter(|s| s.currency == cur).collect();
+            push(
+                "shared-pools",
+                if pools.is_empty() {
+                    Err(format!("no shared pool held {cur} spend in {month}"))
+                } else {
+                    let shares: Vec<Vec<(String, Money)>> = pools.iter().map(|p| pool_shares(m, p)).collect();
+                    let members: BTreeSet<&str> =
+                        pools.iter().flat_map(|p| p.shares.iter().map(|s| s.0.as_str())).collect();
+                    let mut c = chart("Shared pools and their split".into(), "shared pool");
+                    c.categories = pools.iter().map(|p| pool_label(&p.workspace, &p.environment)).collect();
+                    c.series = members
+                        .iter()
+                        .map(|team| Series {
+                            name: team.to_string(),
+                            values: shares
+                                .iter()
+                                .map(|s| s.iter().find(|(t, _)| t == team).map(|(_, v)| display(*v)).unwrap_or(0.0))
+                                .collect(),
+                            swatch: colours.swatch(team),
+                        })
+                        .collect();
+                    c.labels = pools
+                        .iter()
+                        .zip(&shares)
+                        .map(|(p, s)| {
+                            let total: Money = s.iter().map(|x| x.1).sum();
+                            let how = if p.fell_back() {
+                                "split evenly (no member had direct spend)".to_string()
+                            } else {
+                                format!("split {}", p.method.allocation().trim_start_matches("shared-"))
+                            };
+                            format!("{}\n{how}", grouped(total, d))
+                        })
+                        .collect();
+                    Ok(c)
+                },
+            );
+
+            // The topology comparison: usage and footprint, with what each topology can still attribute.
+            let est: Vec<&Estimate> = estimates.iter().filter(|e| e.month == month && e.currency == cur).collect();
+            push(
+                "topology",
+                if est.is_empty() {
+                    Err(format!("no {cur} spend was attributed to a workspace in {month}"))
+                } else {
+                    let pct = |p: Option<f64>| {
+                        p.map(|v| format!("{}%", crate::compare::percent(v, 0))).unwrap_or_else(|| "-".into())
+                    };
+                    let rounded: Vec<_> = est.iter().map(|e| e.rounded(d)).collect();
+                    let mut c = chart("Workspace topologies: footprint and usage".into(), "topology");
+                    c.categories = est.iter().map(|e| e.topology.clone()).collect();
+                    c.series = vec![
+                        Series {
+                            name: "usage".into(),
+                            values: rounded.iter().map(|r| display(r.usage)).collect(),
+                            swatch: neutral("usage", 1),
+                        },
+                        Series {
+                            name: "footprint".into(),
+                            values: rounded.iter().map(|r| display(r.footprint)).collect(),
+                            swatch: neutral("footprint", 0),
+                        },
+                    ];
+                    c.labels = est
+                        .iter()
+                        .zip(&rounded)
+                        .map(|(e, r)| {
+                            let delta = if e.topology == "as-configured" {
+                                String::new()
+                            } else if r.delta.is_negative() {
+                                format!(" ({} against today)", grouped(r.delta, d))
+                            } else {
+                                format!(" (+{} against today)", grouped(r.delta, d))
+                            };
+                            format!(
+                                "{}{delta}\n{} workspace{} · team {} · project {}",
+                                grouped(r.total, d),
+                                e.workspaces,
+                                if e.workspaces == 1 { "" } else { "s" },
+                                pct(e.team_attributable_pct),
+                                pct(e.project_attributable_pct)
+                            )
+                        })
+                        .collect();
+                    Ok(c)
+                },
+            );
+
+            // Unallocated ML spend by reason.
+            let mut reasons: BTreeMap<&str, Money> = BTreeMap::new();
+            for l in m.lines.iter().filter(|l| l.currency == cur && l.allocation == UNALLOCATED) {
+                *reasons.entry(l.reason.as_str()).or_default() += l.cost;
+            }
+            push(
+                "unallocated",
+                if reasons.is_empty() {
+                    Err(format!("no unallocated {cur} ML spend in {month}"))
+                } else {
+                    let mut c = chart("Unallocated ML spend by reason".into(), "reason");
+                    c.categories = reasons.keys().map(|r| r.to_string()).collect();
+                    c.series = vec![Series {
+                        name: "unallocated".into(),
+                        values: reasons.values().map(|v| display(*v)).collect(),
+                        swatch: neutral("unallocated", 1),
+                    }];
+                    c.labels = reasons.values().map(|v| grouped(*v, d)).collect();
+                    Ok(c)
+                },
+            );
+        }
+    }
+    out
+}
