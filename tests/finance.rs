@@ -59,7 +59,7 @@ fn report_page_has_totals_reconciliation_and_charts() {
     // The statement page: total, lines and the pool share with its method and the weights' basis.
     let statement = read(&out.join("2026-01/statements/alpha.html"));
     assert!(statement.contains("<tr><td>USD</td><td class=\"n\">26.84</td></tr>"), "{statement}");
-    assert!(statement.contains("<td>ws-shared (no environment tag)</td><td>even</td><td>USD</td><td class=\"n\">12.99</td><td class=\"n\">1</td><td class=\"w\">1 each (an even split)</td><td class=\"n\">33.4</td><td class=\"n\">4.33</td>"), "{statement}");
+    assert!(statement.contains("<td class=\"w\">ws-shared (no environment tag)</td><td>even</td><td>USD</td><td class=\"n\">12.99</td><td class=\"n\">1</td><td class=\"w\">1 each (an even split)</td><td class=\"n\">33.4</td><td class=\"n\">4.33</td>"), "{statement}");
 }
 
 #[test]

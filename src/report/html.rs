@@ -39,7 +39,7 @@ pub fn escape(text: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;padding:0 1rem;line-height:1.45}\
 h1{font-size:1.6rem;margin-bottom:.3rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}h3{font-size:1.05rem;margin:1.6rem 0 .3rem}\
 nav.toc{background:#f6f6f7;border:1px solid #e3e3e3;border-radius:6px;padding:.5rem 1.2rem;font-size:.92rem}nav.toc ol{margin:.3rem 0;padding-left:1.3rem}nav.toc ol ol{padding-left:1rem;columns:3}\
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{padding:.3rem .7rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top;white-space:nowrap}td.w{white-space:normal;min-width:16rem}\
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{padding:.3rem .7rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top;white-space:nowrap}td.w{white-space:normal;min-width:10rem}\
 thead th{position:sticky;top:0;background:#fff;box-shadow:0 1px 0 #bbb;z-index:1}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.total td{font-weight:600;border-top:2px solid #999}\
 .ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}.muted{color:#666;font-size:.85rem}\
@@ -47,7 +47,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 a{color:#0b57d0}figure{margin:1rem 0;break-inside:avoid}figure svg{max-width:100%;height:auto}\
 @page{size:A4;margin:14mm 12mm}\
 @media print{body{max-width:none;margin:0;padding:0;font-size:9.5pt}nav.toc{break-after:page}h2,h3{break-after:avoid}\
-table{font-size:8pt;max-width:100%}th,td{padding:.15rem .4rem}td{overflow-wrap:anywhere}td.w{min-width:0}tr{break-inside:avoid}\
+table{font-size:8pt;max-width:100%}th,td{padding:.15rem .4rem}td{overflow-wrap:anywhere;white-space:normal}td.n{white-space:nowrap}td.w{min-width:0}tr{break-inside:avoid}\
 thead{display:table-header-group}thead th{position:static;box-shadow:none;border-bottom:1px solid #999}a{color:inherit;text-decoration:none}\
 figure svg{width:100%}}";
 
@@ -615,7 +615,7 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
             let mut r = vec![
                 escape(&l.project),
                 escape(&l.workspace),
-                escape(&l.environment),
+                environment(&l.environment),
                 escape(&l.service_category),
                 escape(&l.allocation),
                 escape(&l.currency),
@@ -654,7 +654,7 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
             .collect();
         table(
             &mut body,
-            &["pool", "method", "currency", "#pool", "#your weight", "~weights are", "#your share %", "#your share"],
+            &["~pool", "method", "currency", "#pool", "#your weight", "~weights are", "#your share %", "#your share"],
             &rows,
             None,
         );

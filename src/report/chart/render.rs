@@ -70,6 +70,13 @@ pub fn descent(size: f64) -> f64 {
 /// `text` broken into lines no wider than `max` px: at spaces first, then after `-`, `/`, `_`, `.` or `,`, and
 /// inside a word only when a word alone is wider than a line. Beyond `max_lines`, the last line ends in `…`.
 pub fn wrap(text: &str, size: f64, bold: bool, max: f64, max_lines: usize) -> Vec<String> {
+    // No glyph of the font is narrower than a quarter em: more characters than this can't fit in the lines, so a
+    // name of any length costs no more than one that fills them.
+    let fits = ((max / (size * 0.25)).ceil() as usize + 1) * max_lines.max(1) + 1;
+    let (text, cut) = match text.char_indices().nth(fits) {
+        Some((at, _)) => (&text[..at], true),
+        None => (text, false),
+    };
     let mut lines: Vec<String> = Vec::new();
     for paragraph in text.split('\n') {
         // Pieces that may end a line: each keeps its trailing break character.
@@ -108,7 +115,7 @@ pub fn wrap(text: &str, size: f64, bold: bool, max: f64, max_lines: usize) -> Ve
         }
         lines.push(line.trim_end().to_string());
     }
-    if lines.len() > max_lines.max(1) {
+    if lines.len() > max_lines.max(1) || cut {
         lines.truncate(max_lines.max(1));
         let last = lines.last_mut().expect("at least one line");
         while !last.is_empty() && text_width(&format!("{last}…"), size, bold) > max {
