@@ -340,7 +340,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         );
         for s in m.splits.iter().filter(|s| s.fell_back()) {
             text.push_str(&format!(
-                "  shared pool {}: no member had direct {} spend in {}, so it was split evenly, not proportionally\n",
+                "  shared pool {}: no member had positive direct {} spend in {}, so it was split evenly, not proportionally\n",
                 crate::report::pool_label(&s.workspace, &s.environment),
                 s.currency,
                 m.month

@@ -551,6 +551,15 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             }
         }
     }
+    for t in &teams {
+        // `(unallocated)` and `(out-of-scope)` stand in the team column for spend of no team: a team named like them
+        // would be taken for them and left out of every team's view.
+        if t.trim_start().starts_with('(') {
+            problems.push(format!(
+                "team `{t}`: a team name can't start with `(`, which marks `(unallocated)` and `(out-of-scope)` lines; rename the team"
+            ));
+        }
+    }
     let mut warnings = Vec::new();
     for (i, t) in teams.iter().enumerate() {
         if let Some(other) = teams[..i].iter().find(|x| x.to_lowercase() == t.to_lowercase() && *x != t) {

@@ -309,7 +309,7 @@ pub struct PoolSplit {
     pub pool: Money,
     /// Each member's weight (percentage, direct spend, or 1) and exact share.
     pub shares: Vec<(String, Money, Money)>,
-    /// Set when a proportional split fell back to even because no member had direct spend.
+    /// Set when a proportional split fell back to even because no member had positive direct spend.
     pub note: Option<String>,
 }
 
@@ -544,8 +544,9 @@ impl Rollup {
                     .collect(),
             };
             let fallback = weights.iter().copied().sum::<Money>().is_zero();
-            let note = fallback
-                .then(|| format!("no member of {} had direct spend in {month} {}: split evenly", w.name, n.name(cur)));
+            let note = fallback.then(|| {
+                format!("no member of {} had positive direct spend in {month} {}: split evenly", w.name, n.name(cur))
+            });
             let used = if fallback { &even } else { &weights };
             let entry = months.entry(month).or_default();
             let mut total = Acc::default();

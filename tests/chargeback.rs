@@ -128,7 +128,7 @@ fn proportional_split_without_direct_spend_falls_back_to_even_and_says_so() {
     assert!(csv.contains("2026-01,USD,epsilon,,ws-shared,,compute,shared,shared-proportional,,11.00\r\n"), "{csv}");
     assert!(csv.contains("2026-01,USD,gamma,,ws-shared,,compute,shared,shared-proportional,,11.00\r\n"), "{csv}");
     let summary: Value = serde_json::from_str(&read(&out.join("2026-01/summary.json"))).unwrap();
-    let note = "no member of ws-shared had direct spend in 2026-01 USD: split evenly";
+    let note = "no member of ws-shared had positive direct spend in 2026-01 USD: split evenly";
     assert_eq!(summary["splits"][0]["note"], note);
     assert!(summary["warnings"].as_array().unwrap().iter().any(|w| w == note));
 }
@@ -517,6 +517,10 @@ fn each_bad_configuration_alone() {
         ("[tags]\nteem = [\"team\"]\n[[workspace]]\nname = \"w\"\ntopology = \"team\"\nteam = \"t\"\n", "unknown key `tags.teem` (allowed here: workspace, team, project, environment)"),
         ("basis = \n", "not valid TOML"),
         ("basis = \"actual\"\n", "no [[workspace]] is configured"),
+        (
+            "[[workspace]]\nname = \"w\"\ntopology = \"shared\"\nteams = [\"a\", \"(core)\"]\n",
+            "team `(core)`: a team name can't start with `(`, which marks `(unallocated)` and `(out-of-scope)` lines",
+        ),
     ];
     for (text, needle) in cases {
         let (err, code) = bad_config(text);

@@ -8,7 +8,7 @@ use crate::compare::Estimate;
 use crate::config::Config;
 use crate::dates::Month;
 use crate::money::Money;
-use crate::report::chart::{neutral, Chart, Kind, Series, TeamColours};
+use crate::report::chart::{neutral, Chart, Kind, Series, Swatch, TeamColours};
 use crate::report::{grouped, pool_label, pool_shares};
 use crate::rollup::{Chargeback, CATEGORIES, UNALLOCATED};
 use crate::schema::CostBasis;
@@ -37,6 +37,17 @@ impl Charts {
 
 fn display(m: Money) -> f64 {
     m.to_plain().parse::<f64>().unwrap_or(0.0)
+}
+
+/// A series of amounts: drawn from their display values, labelled with the exact figures at `d` decimals.
+fn series(name: &str, swatch: Swatch, amounts: impl Iterator<Item = Money>, d: u32) -> Series {
+    let amounts: Vec<Money> = amounts.collect();
+    Series {
+        name: name.to_string(),
+        values: amounts.iter().map(|m| display(*m)).collect(),
+        exact: amounts.iter().map(|m| grouped(*m, d)).collect(),
+        swatch,
+    }
 }
 
 /// The teams of a run, for their colours: every configured team and every team with a line.
@@ -78,6 +89,12 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                 labels: Vec::new(),
             };
             let mut push = |stem: &str, result: Result<Chart, String>| match result {
+                // Bars of nothing: a month whose figures all net to zero has nothing to show either.
+                Ok(c) if c.series.iter().all(|s| s.values.iter().all(|v| *v == 0.0)) => out.omitted.push((
+                    month,
+                    format!("{stem}-{cur}"),
+                    format!("its {cur} figures in {month} are all zero"),
+                )),
                 Ok(c) => out.drawn.push((month, format!("{stem}-{cur}"), c)),
                 Err(why) => out.omitted.push((month, format!("{stem}-{cur}"), why)),
             };
@@ -98,11 +115,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                     c.series = CATEGORIES
                         .iter()
                         .enumerate()
-                        .map(|(k, name)| Series {
-                            name: name.to_string(),
-                            values: by_team.values().map(|v| display(v[k])).collect(),
-                            swatch: neutral(name, k),
-                        })
+                        .map(|(k, name)| series(name, neutral(name, k), by_team.values().map(|v| v[k]), d))
                         .collect();
                     c.labels = by_team.values().map(|v| grouped(v.iter().copied().sum(), d)).collect();
                     Ok(c)
@@ -131,13 +144,9 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                         categories: all_months.iter().map(|x| x.to_string()).collect(),
                         series: teams
                             .iter()
-                            .map(|(team, by_month)| Series {
-                                name: team.to_string(),
-                                values: all_months
-                                    .iter()
-                                    .map(|x| display(by_month.get(x).copied().unwrap_or_default()))
-                                    .collect(),
-                                swatch: colours.swatch(team),
+                            .map(|(team, by_month)| {
+                                let amounts = all_months.iter().map(|x| by_month.get(x).copied().unwrap_or_default());
+                                series(team, colours.swatch(team), amounts, d)
                             })
                             .collect(),
                         labels: Vec::new(),
@@ -159,13 +168,11 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                     c.categories = pools.iter().map(|p| pool_label(&p.workspace, &p.environment)).collect();
                     c.series = members
                         .iter()
-                        .map(|team| Series {
-                            name: team.to_string(),
-                            values: shares
+                        .map(|team| {
+                            let amounts = shares
                                 .iter()
-                                .map(|s| s.iter().find(|(t, _)| t == team).map(|(_, v)| display(*v)).unwrap_or(0.0))
-                                .collect(),
-                            swatch: colours.swatch(team),
+                                .map(|s| s.iter().find(|(t, _)| t == team).map(|(_, v)| *v).unwrap_or_default());
+                            series(team, colours.swatch(team), amounts, d)
                         })
                         .collect();
                     c.labels = pools
@@ -174,7 +181,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                         .map(|(p, s)| {
                             let total: Money = s.iter().map(|x| x.1).sum();
                             let how = if p.fell_back() {
-                                "split evenly (no member had direct spend)".to_string()
+                                "split evenly (no member had positive direct spend)".to_string()
                             } else {
                                 format!("split {}", p.method.allocation().trim_start_matches("shared-"))
                             };
@@ -199,16 +206,8 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                     let mut c = chart("Workspace topologies: footprint and usage".into(), "topology");
                     c.categories = est.iter().map(|e| e.topology.clone()).collect();
                     c.series = vec![
-                        Series {
-                            name: "usage".into(),
-                            values: rounded.iter().map(|r| display(r.usage)).collect(),
-                            swatch: neutral("usage", 1),
-                        },
-                        Series {
-                            name: "footprint".into(),
-                            values: rounded.iter().map(|r| display(r.footprint)).collect(),
-                            swatch: neutral("footprint", 0),
-                        },
+                        series("usage", neutral("usage", 1), rounded.iter().map(|r| r.usage), d),
+                        series("footprint", neutral("footprint", 0), rounded.iter().map(|r| r.footprint), d),
                     ];
                     c.labels = est
                         .iter()
@@ -247,11 +246,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                 } else {
                     let mut c = chart("Unallocated ML spend by reason".into(), "reason");
                     c.categories = reasons.keys().map(|r| r.to_string()).collect();
-                    c.series = vec![Series {
-                        name: "unallocated".into(),
-                        values: reasons.values().map(|v| display(*v)).collect(),
-                        swatch: neutral("unallocated", 1),
-                    }];
+                    c.series = vec![series("unallocated", neutral("unallocated", 1), reasons.values().copied(), d)];
                     c.labels = reasons.values().map(|v| grouped(*v, d)).collect();
                     Ok(c)
                 },

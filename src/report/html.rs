@@ -38,8 +38,8 @@ pub fn escape(text: &str) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;padding:0 1rem;line-height:1.45}\
 h1{font-size:1.6rem;margin-bottom:.3rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}h3{font-size:1.05rem;margin:1.6rem 0 .3rem}\
-nav.toc{background:#f6f6f7;border:1px solid #e3e3e3;border-radius:6px;padding:.5rem 1.2rem;font-size:.92rem}nav.toc ol{margin:.3rem 0;padding-left:1.3rem}nav.toc ol ol{padding-left:1rem;columns:3}\
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{padding:.3rem .7rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top;white-space:nowrap}td.w{white-space:normal;min-width:10rem}\
+nav.toc{background:#f6f6f7;border:1px solid #e3e3e3;border-radius:6px;padding:.5rem 1.2rem;font-size:.92rem}nav.toc ol{margin:.3rem 0;padding-left:1.3rem}nav.toc ol ol{padding-left:1rem;columns:3}nav.toc li{overflow-wrap:anywhere;break-inside:avoid}\
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}th,td{padding:.3rem .7rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top;white-space:nowrap}td.w{white-space:normal;min-width:10rem;overflow-wrap:anywhere}\
 thead th{position:sticky;top:0;background:#fff;box-shadow:0 1px 0 #bbb;z-index:1}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.total td{font-weight:600;border-top:2px solid #999}\
 .ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}.muted{color:#666;font-size:.85rem}\
@@ -127,14 +127,37 @@ pub fn money(m: Money, d: u32) -> String {
     grouped(m, d)
 }
 
-/// `a` against `b` in percent at one decimal, never a negative zero; `-` when `b` is zero.
+/// `a` against `b` in percent at one decimal, never a negative zero; `-` when `b` is zero or negative (a change
+/// against a credit has no meaningful percentage).
 fn change_pct(a: Money, b: Money) -> String {
     let (a, b): (f64, f64) = (a.to_plain().parse().unwrap_or(0.0), b.to_plain().parse().unwrap_or(0.0));
-    if b == 0.0 {
+    if b <= 0.0 {
         "-".into()
     } else {
         crate::compare::percent(a / b * 100.0, 1)
     }
+}
+
+/// `; 9,686.95 USD in 2026-09, so down 486.12 (-5.0%)`: the change from last month in words, its sign and its word
+/// agreeing; no percentage against nothing or a credit.
+fn change_words(now: Money, before: Money, d: u32, cur: &str, month: crate::dates::Month) -> String {
+    if before.is_zero() {
+        return format!("; nothing in {month}");
+    }
+    let diff = now - before;
+    let (word, size) = if diff.is_zero() {
+        ("unchanged", String::new())
+    } else if diff.is_negative() {
+        ("down", format!(" {}", money(Money::ZERO - diff, d)))
+    } else {
+        ("up", format!(" {}", money(diff, d)))
+    };
+    let pct = if before.is_negative() || diff.is_zero() {
+        String::new()
+    } else {
+        format!(" ({}%)", change_pct(diff, before))
+    };
+    format!("; {} {} in {month}, so {word}{size}{pct}", money(before, d), escape(cur))
 }
 
 /// Sums of lines per key, per currency.
@@ -329,7 +352,7 @@ pub fn report(m: &MonthChargeback, previous: Option<&MonthChargeback>, info: &Pa
     } else {
         let prev_head = previous.map(|p| p.month.to_string());
         let mut header: Vec<String> =
-            ["team", "currency", "#direct", "#shared", "#total"].iter().map(|s| s.to_string()).collect();
+            ["~team", "currency", "#direct", "#shared", "#total"].iter().map(|s| s.to_string()).collect();
         if let Some(p) = &prev_head {
             header.extend([format!("#{p}"), "#change".into(), "#change %".into()]);
         }
@@ -382,16 +405,7 @@ pub fn report(m: &MonthChargeback, previous: Option<&MonthChargeback>, info: &Pa
                     .map(|p| {
                         let before: Money =
                             p.lines.iter().filter(|l| l.team == *team && l.currency == cur).map(|l| l.cost).sum();
-                        let diff = total - before;
-                        let word = if diff.is_negative() { "down" } else { "up" };
-                        format!(
-                            "; {} {} in {}, so {word} {} ({}%)",
-                            money(before, d),
-                            escape(cur),
-                            p.month,
-                            money(if diff.is_negative() { Money::ZERO - diff } else { diff }, d),
-                            change_pct(diff, before)
-                        )
+                        change_words(total, before, d, cur, p.month)
                     })
                     .unwrap_or_default();
                 let _ = writeln!(

@@ -161,7 +161,7 @@ pub fn pool_total(m: &MonthChargeback, s: &PoolSplit) -> Money {
 /// What a pool's weights are, in words: `USD of direct spend in mlw-research, 2026-10`.
 pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
     if s.fell_back() {
-        return format!("1 each (an even split, as no member had direct spend in {} in {month})", s.workspace);
+        return format!("1 each (an even split, as no member had positive direct spend in {} in {month})", s.workspace);
     }
     match s.method {
         crate::config::Split::Even => "1 each (an even split)".into(),

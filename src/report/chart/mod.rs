@@ -75,16 +75,20 @@ pub enum Key {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Swatch {
     pub fill: Rgb,
-    /// 0: solid; 1..: a hatch over the fill (stripes one way, the other, both), for when the palette repeats.
+    /// 0: solid; 1..=15: a hatch over the fill, for when the palette repeats: bit 1 rising stripes, 2 falling, 4
+    /// horizontal, 8 vertical.
     pub pattern: u8,
     /// The marker shape of a line (0 circle, 1 square, 2 triangle, 3 diamond, 4 triangle down).
     pub marker: u8,
+    /// A line's dashes: 0 solid, 1 dashed, 2 dotted.
+    pub dash: u8,
     pub key: Key,
 }
 
 /// Team colours for a whole run: the same team has the same colour, marker and hatch in every chart and month.
 /// A team's place is its rank in the sorted names of all the run's teams (configured or seen), so the colours follow
-/// from the names alone and don't depend on which teams a chart happens to show.
+/// from the names alone and don't depend on which teams a chart happens to show. Up to 7 teams are told apart by
+/// colour alone; up to 112 bars by colour and hatch, up to 105 lines by colour, marker and dashes.
 #[derive(Debug, Clone, Default)]
 pub struct TeamColours {
     teams: Vec<String>,
@@ -106,8 +110,9 @@ impl TeamColours {
         };
         Swatch {
             fill: TEAM_PALETTE[i % TEAM_PALETTE.len()],
-            pattern: ((i / TEAM_PALETTE.len()) % 4) as u8,
+            pattern: ((i / TEAM_PALETTE.len()) % 16) as u8,
             marker: (i % 5) as u8,
+            dash: ((i / 35) % 3) as u8,
             key: Key::Team(team.to_string()),
         }
     }
@@ -115,14 +120,17 @@ impl TeamColours {
 
 /// A grey swatch for a series that is not a team.
 pub fn neutral(name: &str, k: usize) -> Swatch {
-    Swatch { fill: NEUTRAL[k % NEUTRAL.len()], pattern: 0, marker: 0, key: Key::Category(name.to_string()) }
+    Swatch { fill: NEUTRAL[k % NEUTRAL.len()], pattern: 0, marker: 0, dash: 0, key: Key::Category(name.to_string()) }
 }
 
 /// One named series of values, one value per category.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
+    /// Where to draw each value.
     pub values: Vec<f64>,
+    /// Each value as text, exactly (tooltips); a value without one is shown from `values`.
+    pub exact: Vec<String>,
     pub swatch: Swatch,
 }
 
@@ -223,6 +231,7 @@ impl Chart {
                 .map(|s| Series {
                     name: clean(&s.name),
                     values: s.values.clone(),
+                    exact: s.exact.clone(),
                     swatch: Swatch { key: key(&s.swatch.key), ..s.swatch.clone() },
                 })
                 .collect(),
@@ -305,10 +314,13 @@ mod tests {
             assert_eq!(a.swatch(t), b.swatch(t));
         }
         assert_ne!(a.swatch("vision").fill, a.swatch("nlp").fill);
-        let many = TeamColours::new((0..20).map(|i| format!("t{i:02}")).collect::<Vec<_>>().iter().map(String::as_str));
-        let looks: std::collections::HashSet<(Rgb, u8)> =
-            (0..20).map(|i| many.swatch(&format!("t{i:02}"))).map(|s| (s.fill, s.pattern)).collect();
-        assert_eq!(looks.len(), 20, "twenty teams look different");
+        let names: Vec<String> = (0..105).map(|i| format!("t{i:03}")).collect();
+        let many = TeamColours::new(names.iter().map(String::as_str));
+        let bars: std::collections::HashSet<(Rgb, u8)> =
+            names.iter().map(|t| many.swatch(t)).map(|s| (s.fill, s.pattern)).collect();
+        let lines: std::collections::HashSet<(Rgb, u8, u8)> =
+            names.iter().map(|t| many.swatch(t)).map(|s| (s.fill, s.marker, s.dash)).collect();
+        assert_eq!((bars.len(), lines.len()), (105, 105), "105 teams look different as bars and as lines");
         assert!(TEAM_PALETTE.iter().all(|c| !NEUTRAL.contains(c)));
     }
 }

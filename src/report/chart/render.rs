@@ -49,7 +49,9 @@ pub fn text_width(text: &str, size: f64, bold: bool) -> f64 {
         if let Some(prev) = last {
             width += scaled.kern(prev, id);
         }
-        width += scaled.h_advance(id);
+        // A character the font lacks (CJK, emoji) is drawn by the reader's browser in another font, about an em
+        // wide or more: measured as 1.25 em, so the layout leaves it room.
+        width += if id.0 == 0 && !c.is_control() { (size * 1.25) as f32 } else { scaled.h_advance(id) };
         last = Some(id);
     }
     width as f64
@@ -188,20 +190,25 @@ pub fn svg(scene: &Scene) -> String {
         writeln!(out, "<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>", scene.width, scene.height);
     for item in &scene.items {
         match item {
-            Item::Rect { x, y, w, h, fill, key, tip: t } => {
+            Item::Rect { x, y, w, h, fill, pattern, key, tip: t } => {
+                let hatch = if *pattern > 0 { format!(" data-pattern=\"{pattern}\"") } else { String::new() };
                 let _ = writeln!(
                     out,
-                    "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{}\"{}>{}</rect>",
+                    "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{}\"{hatch}{}>{}</rect>",
                     fill.hex(),
                     key_attr(key),
                     tip(t)
                 );
             }
-            Item::Line { points, color, width, key } => {
+            Item::Line { points, color, width, dash, key } => {
                 let pts: Vec<String> = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                let dashes = match DASHES.get(*dash as usize).copied().flatten() {
+                    Some((on, off)) => format!(" stroke-dasharray=\"{on} {off}\""),
+                    None => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{width:.1}\" stroke-linejoin=\"round\"{}/>",
+                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{width:.1}\" stroke-linejoin=\"round\"{dashes}{}/>",
                     pts.join(" "),
                     color.hex(),
                     key_attr(key)
@@ -211,7 +218,7 @@ pub fn svg(scene: &Scene) -> String {
                 if *shape == 0 {
                     let _ = writeln!(
                         out,
-                        "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r:.1}\" fill=\"{}\"{}>{}</circle>",
+                        "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r:.1}\" fill=\"{}\" data-marker=\"0\"{}>{}</circle>",
                         fill.hex(),
                         key_attr(key),
                         tip(t)
@@ -221,7 +228,7 @@ pub fn svg(scene: &Scene) -> String {
                         marker_points(*x, *y, *r, *shape).iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                     let _ = writeln!(
                         out,
-                        "<polygon points=\"{}\" fill=\"{}\"{}>{}</polygon>",
+                        "<polygon points=\"{}\" fill=\"{}\" data-marker=\"{shape}\"{}>{}</polygon>",
                         pts.join(" "),
                         fill.hex(),
                         key_attr(key),
@@ -253,6 +260,42 @@ pub fn svg(scene: &Scene) -> String {
     out
 }
 
+/// A line's dashes, (on, off) in pixels: solid, dashed, dotted.
+const DASHES: [Option<(f64, f64)>; 3] = [None, Some((9.0, 5.0)), Some((2.5, 4.0))];
+
+/// A polyline as the pieces its dashes draw (the whole line when solid).
+fn dashed(points: &[(f64, f64)], dash: Option<(f64, f64)>) -> Vec<Vec<(f64, f64)>> {
+    let Some((on, off)) = dash else { return vec![points.to_vec()] };
+    let mut out = Vec::new();
+    let mut piece: Vec<(f64, f64)> = Vec::new();
+    // Where in the on+off cycle the pen is.
+    let mut phase = 0.0f64;
+    for w in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        let length = ((x1 - x0).powi(2) + (y1 - y0).powi(2)).sqrt();
+        let mut done = 0.0f64;
+        while done < length {
+            let drawing = phase < on;
+            let step = (if drawing { on - phase } else { on + off - phase }).min(length - done);
+            let at = |d: f64| (x0 + (x1 - x0) * d / length, y0 + (y1 - y0) * d / length);
+            if drawing {
+                if piece.is_empty() {
+                    piece.push(at(done));
+                }
+                piece.push(at(done + step));
+            } else if !piece.is_empty() {
+                out.push(std::mem::take(&mut piece));
+            }
+            done += step;
+            phase = (phase + step) % (on + off);
+        }
+    }
+    if !piece.is_empty() {
+        out.push(piece);
+    }
+    out
+}
+
 fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
@@ -275,10 +318,12 @@ pub fn png(scene: &Scene) -> Result<Vec<u8>, String> {
                     root.draw(&Rectangle::new([(x0, y0), (x1.max(x0 + 1), y1.max(y0 + 1))], rgb(*fill).filled()))
                         .map_err(e)?;
                 }
-                Item::Line { points, color, width, .. } => {
-                    let pts: Vec<(i32, i32)> = points.iter().map(|(x, y)| (px(*x), px(*y))).collect();
-                    root.draw(&PathElement::new(pts, rgb(*color).stroke_width(width.round().max(1.0) as u32)))
-                        .map_err(e)?;
+                Item::Line { points, color, width, dash, .. } => {
+                    let style = rgb(*color).stroke_width(width.round().max(1.0) as u32);
+                    for piece in dashed(points, DASHES.get(*dash as usize).copied().flatten()) {
+                        let pts: Vec<(i32, i32)> = piece.iter().map(|(x, y)| (px(*x), px(*y))).collect();
+                        root.draw(&PathElement::new(pts, style)).map_err(e)?;
+                    }
                 }
                 Item::Marker { x, y, r, shape, fill, .. } => {
                     if *shape == 0 {

@@ -30,9 +30,34 @@ pub struct Text {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    Rect { x: f64, y: f64, w: f64, h: f64, fill: Rgb, key: Option<Key>, tip: Option<String> },
-    Line { points: Vec<(f64, f64)>, color: Rgb, width: f64, key: Option<Key> },
-    Marker { x: f64, y: f64, r: f64, shape: u8, fill: Rgb, key: Option<Key>, tip: Option<String> },
+    /// `pattern`: the hatch drawn over it (as separate lines), named in the SVG.
+    Rect {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        fill: Rgb,
+        pattern: u8,
+        key: Option<Key>,
+        tip: Option<String>,
+    },
+    /// `dash`: 0 solid, 1 dashed, 2 dotted.
+    Line {
+        points: Vec<(f64, f64)>,
+        color: Rgb,
+        width: f64,
+        dash: u8,
+        key: Option<Key>,
+    },
+    Marker {
+        x: f64,
+        y: f64,
+        r: f64,
+        shape: u8,
+        fill: Rgb,
+        key: Option<Key>,
+        tip: Option<String>,
+    },
     Text(Text),
 }
 
@@ -81,17 +106,17 @@ impl Canvas {
 
     /// A filled rectangle for a series, with its hatch when the swatch has one.
     fn swatch_rect(&mut self, x: f64, y: f64, w: f64, h: f64, s: &Swatch, tip: Option<String>) {
-        self.items.push(Item::Rect { x, y, w, h, fill: s.fill, key: Some(s.key.clone()), tip });
+        self.items.push(Item::Rect { x, y, w, h, fill: s.fill, pattern: s.pattern, key: Some(s.key.clone()), tip });
         if s.pattern > 0 {
             let ink = if s.fill.luminance() > 0.3 { BLACK } else { WHITE };
             for (a, b) in hatch(x, y, w, h, s.pattern) {
-                self.items.push(Item::Line { points: vec![a, b], color: ink, width: 1.0, key: None });
+                self.items.push(Item::Line { points: vec![a, b], color: ink, width: 1.0, dash: 0, key: None });
             }
         }
     }
 }
 
-/// Stripes across a rectangle, 7 px apart: pattern 1 rising, 2 falling, 3 both.
+/// Stripes across a rectangle, 7 px apart: pattern bit 1 rising, 2 falling, 4 horizontal, 8 vertical.
 fn hatch(x: f64, y: f64, w: f64, h: f64, pattern: u8) -> Vec<((f64, f64), (f64, f64))> {
     let mut out = Vec::new();
     let gap = 7.0;
@@ -114,6 +139,20 @@ fn hatch(x: f64, y: f64, w: f64, h: f64, pattern: u8) -> Vec<((f64, f64), (f64, 
             c += gap;
         }
     }
+    if pattern & 4 != 0 {
+        let mut k = gap / 2.0;
+        while k < h {
+            out.push(((x, y + k), (x + w, y + k)));
+            k += gap;
+        }
+    }
+    if pattern & 8 != 0 {
+        let mut k = gap / 2.0;
+        while k < w {
+            out.push(((x + k, y), (x + k, y + h)));
+            k += gap;
+        }
+    }
     out
 }
 
@@ -134,7 +173,7 @@ fn legend(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
     let max_label = WIDTH - 2.0 * PAD - mark - 8.0;
     let (mut x, mut y, mut row_height) = (PAD, top, 0.0f64);
     for s in &chart.series {
-        let lines = wrap(&s.name, BODY, false, max_label.min(420.0), 3);
+        let lines = wrap(&s.name, BODY, false, max_label.min(420.0), 6);
         let label_w = lines.iter().map(|l| text_width(l, BODY, false)).fold(0.0, f64::max);
         let item_w = mark + 6.0 + label_w;
         if x > PAD && x + item_w > WIDTH - PAD {
@@ -149,6 +188,7 @@ fn legend(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
                 points: vec![(x, mid), (x + mark, mid)],
                 color: s.swatch.fill,
                 width: 2.5,
+                dash: s.swatch.dash,
                 key: Some(s.swatch.key.clone()),
             });
             c.items.push(Item::Marker {
@@ -224,7 +264,7 @@ fn bars(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
         note_w = (WIDTH - 2.0 * PAD - label_w - 24.0 - min_plot).max(80.0);
     }
     let x0 = PAD + label_w + 12.0;
-    let x1 = WIDTH - PAD - note_w - 12.0 - if note_w > 0.0 { 0.0 } else { -12.0 };
+    let x1 = WIDTH - PAD - (note_w + 12.0).max(40.0);
 
     // Stacked extents.
     let mut pos = vec![0.0f64; n];
@@ -252,12 +292,12 @@ fn bars(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
     // Rows: heights from their wrapped texts.
     let wrapped: Vec<RowTexts> = (0..n)
         .map(|i| {
-            let names = wrap(&chart.categories[i], BODY, false, label_w, 4);
+            let names = wrap(&chart.categories[i], BODY, false, label_w, 8);
             // A bar's label: its total in bold, then its note.
             let mut notes: Vec<(String, bool)> = Vec::new();
             for (k, part) in chart.labels.get(i).map(String::as_str).unwrap_or("").split('\n').enumerate() {
                 let bold = k == 0;
-                notes.extend(wrap(part, BODY, bold, note_w.max(60.0), 4).into_iter().map(|l| (l, bold)));
+                notes.extend(wrap(part, BODY, bold, note_w.max(60.0), 6).into_iter().map(|l| (l, bold)));
             }
             (names, notes)
         })
@@ -269,11 +309,23 @@ fn bars(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
     // Gridlines and the zero line, behind the bars.
     for k in 0..count {
         let x = sx(first + step * k as f64);
-        c.items.push(Item::Line { points: vec![(x, rows_top), (x, rows_bottom)], color: GRID, width: 1.0, key: None });
+        c.items.push(Item::Line {
+            points: vec![(x, rows_top), (x, rows_bottom)],
+            color: GRID,
+            width: 1.0,
+            dash: 0,
+            key: None,
+        });
     }
     if lo < 0.0 || first < 0.0 {
         let z = sx(0.0);
-        c.items.push(Item::Line { points: vec![(z, rows_top), (z, rows_bottom)], color: BLACK, width: 1.5, key: None });
+        c.items.push(Item::Line {
+            points: vec![(z, rows_top), (z, rows_bottom)],
+            color: BLACK,
+            width: 1.5,
+            dash: 0,
+            key: None,
+        });
     }
 
     let mut y = rows_top;
@@ -303,7 +355,8 @@ fn bars(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
             };
             let (left, right) = (sx(a), sx(b));
             let w = (right - left).max(1.0);
-            let tip = format!("{} · {}: {}", chart.categories[i], s.name, amount(v, chart.decimals));
+            let value = s.exact.get(i).cloned().unwrap_or_else(|| amount(v, chart.decimals));
+            let tip = format!("{} · {}: {}", chart.categories[i], s.name, value);
             c.swatch_rect(left, mid - thick / 2.0, w, thick, &s.swatch, Some(tip));
             // The series' name inside its segment when it fits, so colour alone never carries the meaning.
             let size = 11.0;
@@ -352,7 +405,7 @@ fn lines(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
         let v = first + step * k as f64;
         let y = sy(v);
         let color = if v == 0.0 { Rgb(0x99, 0x99, 0x99) } else { GRID };
-        c.items.push(Item::Line { points: vec![(x0, y), (x1, y)], color, width: 1.0, key: None });
+        c.items.push(Item::Line { points: vec![(x0, y), (x1, y)], color, width: 1.0, dash: 0, key: None });
         c.tick(x0 - 8.0, y + (ascent(SMALL) - descent(SMALL)) / 2.0, Anchor::End, label);
     }
 
@@ -366,6 +419,7 @@ fn lines(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
                 points: points.clone(),
                 color: s.swatch.fill,
                 width: 2.5,
+                dash: s.swatch.dash,
                 key: Some(s.swatch.key.clone()),
             });
         }
@@ -377,7 +431,12 @@ fn lines(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
                 shape: s.swatch.marker,
                 fill: s.swatch.fill,
                 key: Some(s.swatch.key.clone()),
-                tip: Some(format!("{} · {}: {}", s.name, chart.categories[i], amount(*v, chart.decimals))),
+                tip: Some(format!(
+                    "{} · {}: {}",
+                    s.name,
+                    chart.categories[i],
+                    s.exact.get(i).cloned().unwrap_or_else(|| amount(*v, chart.decimals))
+                )),
             });
         }
     }
