@@ -115,11 +115,16 @@ fn stages(c: &mut Criterion) {
         formats: mlspend::report::allocated::Formats { csv: true, parquet: true, json: true },
     };
     let charts = mlspend::report::charts::build(&config, &chargeback, &[], CostBasis::Amortized);
+    let team_files = mlspend::report::safe_file_names(mlspend::report::run_teams(&config, &chargeback));
     let mut group = c.benchmark_group("report");
     group.throughput(Throughput::Elements(ROWS));
     group.sample_size(10);
     group.bench_function("month-pack", |b| {
-        b.iter(|| black_box(mlspend::report::month_files(month, None, &[], &charts, &info).expect("written").len()))
+        b.iter(|| {
+            black_box(
+                mlspend::report::month_files(month, None, &[], &charts, &team_files, &info).expect("written").len(),
+            )
+        })
     });
     group.finish();
 }

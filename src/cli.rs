@@ -426,6 +426,9 @@ fn run_explain(args: &ExplainArgs) -> Result<()> {
     let config = Config::load(&args.config)?;
     let inputs = pipeline::inputs(&args.input.exports, &config)?;
     let plan = ingest::plan(&inputs, args.input.allow_overlap)?;
+    if args.resource.trim().trim_end_matches('/').is_empty() {
+        return Err(Error::Usage("--resource is empty: give a full resource id or a resource name".into()));
+    }
     let basis = args.basis.unwrap_or(config.basis);
     let found = pipeline::explain(&config, &plan, &args.input.options(), &args.resource, basis)?;
     if args.json {

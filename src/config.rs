@@ -554,7 +554,11 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     for t in &teams {
         // `(unallocated)` and `(out-of-scope)` stand in the team column for spend of no team: a team named like them
         // would be taken for them and left out of every team's view.
-        if t.trim_start().starts_with('(') {
+        // (after spaces and invisible characters, which a reader would not see either)
+        let invisible = |c: char| {
+            c.is_whitespace() || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+        };
+        if t.trim_start_matches(invisible).starts_with('(') {
             problems.push(format!(
                 "team `{t}`: a team name can't start with `(`, which marks `(unallocated)` and `(out-of-scope)` lines; rename the team"
             ));

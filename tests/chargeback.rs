@@ -521,6 +521,10 @@ fn each_bad_configuration_alone() {
             "[[workspace]]\nname = \"w\"\ntopology = \"shared\"\nteams = [\"a\", \"(core)\"]\n",
             "team `(core)`: a team name can't start with `(`, which marks `(unallocated)` and `(out-of-scope)` lines",
         ),
+        (
+            "[[workspace]]\nname = \"w\"\ntopology = \"team\"\nteam = \"\u{200b}(unallocated)\"\n",
+            "a team name can't start with `(`",
+        ),
     ];
     for (text, needle) in cases {
         let (err, code) = bad_config(text);

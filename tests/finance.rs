@@ -108,9 +108,12 @@ fn statements_compare_with_the_previous_month_and_the_budget() {
         )),
         "{page}"
     );
-    // vision's budget is USD 10,000 (data/sample.toml).
+    // vision's budget is USD 10,000 (data/sample.toml): overspent, so what remains is negative, and marked.
     assert!(
-        page.contains(&format!("<td class=\"n\">10,000.00</td><td class=\"n\">{}</td>", fmt(1_000_000 - sep))),
+        page.contains(&format!(
+            "<td class=\"n\">10,000.00</td><td class=\"n\"><span class=\"bad\">{}</span></td>",
+            fmt(1_000_000 - sep)
+        )),
         "{page}"
     );
     // The first month has no previous month in the input.

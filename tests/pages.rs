@@ -521,3 +521,62 @@ fn categories_of_every_real_ml_row_follow_what_the_row_says() {
     let found: BTreeMap<(&str, u64), &str> = found.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(found, expected);
 }
+
+#[test]
+fn names_from_the_configuration_stay_text_and_teams_keep_their_statement_names() {
+    let dir = tempfile::tempdir().unwrap();
+    // A project name with markup: text in every page.
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, read(&fixture("attribution.toml")).replace("proj-b", "<script>alert(1)</script>")).unwrap();
+    let out = dir.path().join("r");
+    pack(&out, &["--config", config.to_str().unwrap()], &[&fixture("attribution-amortized.csv")]);
+    for rel in files_under(&out).iter().filter(|p| p.extension().is_some_and(|x| x == "html")) {
+        let page = read(&out.join(rel));
+        assert!(!page.contains("<script"), "{}", rel.display());
+    }
+    assert!(read(&out.join("2026-01/report.html")).contains("direct: project workspace of &lt;script&gt;"));
+
+    // Two months: "a b" and "a?b" share the safe name a_b; "a?b" has spend in both months, "a b" only in the second,
+    // and "a?b" only in USD then only in EUR.
+    let config = dir.path().join("two.toml");
+    std::fs::write(
+        &config,
+        "basis = \"amortized\"\n[[workspace]]\nname = \"w1\"\ntopology = \"team\"\nteam = \"a?b\"\n\
+         [[workspace]]\nname = \"w2\"\ntopology = \"team\"\nteam = \"a b\"\n",
+    )
+    .unwrap();
+    let id = |ws: &str| {
+        format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/{ws}")
+    };
+    let export = dir.path().join("two.csv");
+    std::fs::write(
+        &export,
+        format!(
+            "Date,Cost,BillingCurrency,ResourceId,ResourceName,ResourceGroup,ConsumedService,MeterCategory,Tags\n\
+             01/05/2026,10.00,USD,{w1},w1,rg,Microsoft.MachineLearningServices,Virtual Machines,\n\
+             02/05/2026,7.00,EUR,{w1},w1,rg,Microsoft.MachineLearningServices,Virtual Machines,\n\
+             02/05/2026,3.00,USD,{w2},w2,rg,Microsoft.MachineLearningServices,Virtual Machines,\n",
+            w1 = id("w1"),
+            w2 = id("w2")
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("two");
+    pack(&out, &["--config", config.to_str().unwrap()], &[&export]);
+    // The names come from the run's teams, sorted: "a b" is a_b and "a?b" a_b-2, in both months.
+    assert!(out.join("2026-01/statements/a_b-2.html").is_file() && !out.join("2026-01/statements/a_b.html").exists());
+    assert!(read(&out.join("2026-02/statements/a_b-2.csv")).contains(",a?b,"));
+    assert!(read(&out.join("2026-02/statements/a_b.csv")).contains(",a b,"));
+    // "a?b"'s USD spend stopped: the February page shows it at zero, down from January.
+    let page = read(&out.join("2026-02/report.html"));
+    assert!(
+        page.contains("<strong>0.00 USD</strong> in 2026-02; 10.00 USD in 2026-01, so down 10.00 (-100.0%)."),
+        "{page}"
+    );
+    assert!(page.contains("<td>USD</td><td class=\"n\">0.00</td><td class=\"n\">0.00</td><td class=\"n\">0.00</td><td class=\"n\">10.00</td><td class=\"n\">-10.00</td><td class=\"n\">-100.0</td>"), "{page}");
+    // The Teams table totals each currency.
+    assert!(page.contains("<td class=\"w\">all teams</td><td>USD</td><td class=\"n\">3.00</td>"), "{page}");
+    // A month's pack shows no later month: January's has no trend (nothing before it), February's runs to February.
+    assert!(!out.join("2026-01/charts/trend-USD.svg").exists());
+    assert!(read(&out.join("2026-01/report.html")).contains("2026-01 is the first month of this run"));
+}

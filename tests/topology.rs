@@ -266,7 +266,7 @@ fn committed_chart_svgs_are_current() {
     cmd.arg("run").arg("--out").arg(&out);
     assert_eq!(run(&mut cmd).2, 0);
     let fresh = svgs_under(&out);
-    assert_eq!(fresh.len(), 24);
+    assert_eq!(fresh.len(), 22);
     assert_eq!(
         svgs_under(&root().join("reports")),
         fresh,

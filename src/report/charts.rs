@@ -52,12 +52,7 @@ fn series(name: &str, swatch: Swatch, amounts: impl Iterator<Item = Money>, d: u
 
 /// The teams of a run, for their colours: every configured team and every team with a line.
 pub fn team_colours(config: &Config, chargeback: &Chargeback) -> TeamColours {
-    let configured = config
-        .workspaces
-        .iter()
-        .flat_map(|w| std::iter::once(w.team.as_str()).chain(w.teams.iter().map(String::as_str)));
-    let seen = chargeback.months.iter().flat_map(|m| m.lines.iter()).map(|l| l.team.as_str());
-    TeamColours::new(configured.chain(seen).filter(|t| !t.is_empty() && !t.starts_with('(')))
+    TeamColours::new(crate::report::run_teams(config, chargeback))
 }
 
 /// Every chart of every month and currency.
@@ -66,7 +61,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
     let colours = team_colours(config, chargeback);
     let mut out = Charts { colours: colours.clone(), ..Charts::default() };
     let all_months: Vec<Month> = chargeback.months.iter().map(|m| m.month).collect();
-    // Team totals per currency and month, from the rounded lines, for the trend.
+    // Team totals per currency and month, from the rounded lines, for the trends.
     let mut trend: BTreeMap<&str, BTreeMap<&str, BTreeMap<Month, Money>>> = BTreeMap::new();
     for m in &chargeback.months {
         for l in m.lines.iter().filter(|l| !l.team.starts_with('(')) {
@@ -122,30 +117,38 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                 },
             );
 
-            // The trend per team across the run's months.
-            let teams = trend.get(cur).cloned().unwrap_or_default();
+            // The trend per team over the run's months up to this one: a month's pack never shows a later month, so
+            // it reads the same when filed and when a later run adds months.
+            let so_far: Vec<Month> = all_months.iter().copied().filter(|x| *x <= month).collect();
+            let teams: BTreeMap<&str, BTreeMap<Month, Money>> = trend
+                .get(cur)
+                .map(|t| {
+                    t.iter()
+                        .filter(|(_, by_month)| by_month.keys().any(|x| *x <= month))
+                        .map(|(team, by_month)| (*team, by_month.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
             push(
                 "trend",
                 if all_months.len() < 2 {
                     Err(format!("a trend needs two months or more; this run holds one ({month})"))
+                } else if so_far.len() < 2 {
+                    Err(format!("a trend needs two months or more; {month} is the first month of this run"))
                 } else if teams.is_empty() {
-                    Err(format!("no {cur} spend reached a team in any month of this run"))
+                    Err(format!("no {cur} spend reached a team in {} to {month}", so_far[0]))
                 } else {
                     Ok(Chart {
                         kind: Kind::Lines,
-                        title: format!(
-                            "Monthly ML spend per team, {} to {} ({basis} cost, {cur})",
-                            all_months[0],
-                            all_months[all_months.len() - 1]
-                        ),
+                        title: format!("Monthly ML spend per team, {} to {month} ({basis} cost, {cur})", so_far[0]),
                         value_axis: axis.clone(),
                         decimals: d,
                         category_axis: "billing month".into(),
-                        categories: all_months.iter().map(|x| x.to_string()).collect(),
+                        categories: so_far.iter().map(|x| x.to_string()).collect(),
                         series: teams
                             .iter()
                             .map(|(team, by_month)| {
-                                let amounts = all_months.iter().map(|x| by_month.get(x).copied().unwrap_or_default());
+                                let amounts = so_far.iter().map(|x| by_month.get(x).copied().unwrap_or_default());
                                 series(team, colours.swatch(team), amounts, d)
                             })
                             .collect(),
@@ -200,7 +203,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                     Err(format!("no {cur} spend was attributed to a workspace in {month}"))
                 } else {
                     let pct = |p: Option<f64>| {
-                        p.map(|v| format!("{}%", crate::compare::percent(v, 0))).unwrap_or_else(|| "-".into())
+                        p.map(|v| format!("{}%", crate::compare::percent(v, 1))).unwrap_or_else(|| "-".into())
                     };
                     let rounded: Vec<_> = est.iter().map(|e| e.rounded(d)).collect();
                     let mut c = chart("Workspace topologies: footprint and usage".into(), "topology");
@@ -216,9 +219,9 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                             let delta = if e.topology == "as-configured" {
                                 String::new()
                             } else if r.delta.is_negative() {
-                                format!(" ({} against today)", grouped(r.delta, d))
+                                format!(" ({} vs actual)", grouped(r.delta, d))
                             } else {
-                                format!(" (+{} against today)", grouped(r.delta, d))
+                                format!(" (+{} vs actual)", grouped(r.delta, d))
                             };
                             format!(
                                 "{}{delta}\n{} workspace{} · team {} · project {}",

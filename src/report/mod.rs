@@ -5,14 +5,16 @@
 //! the same inputs give byte-identical reports. The pack is built beside `OUT` and swapped in as one step under a
 //! lock ([`pack`]), so a reader never sees half a pack and a run that fails or is killed leaves the previous one
 //! whole. Text cells that a spreadsheet would run as a formula are neutralised; file names made from bill or
-//! configuration text go through one safe-name rule. `html`, `chart` and `allocated` write the pages, the charts
-//! and the Parquet and JSON outputs.
+//! configuration text go through one safe-name rule. `html` writes the pages, `charts` decides what each month's
+//! charts show and `chart` draws them, `pools` is how shared pools read, `allocated` writes the Parquet and JSON
+//! outputs.
 
 pub mod allocated;
 pub mod chart;
 pub mod charts;
 pub mod html;
 pub mod pack;
+pub mod pools;
 
 use crate::compare::Estimate;
 use crate::dates::Month;
@@ -23,6 +25,7 @@ use crate::report::charts::Charts;
 use crate::rollup::{Chargeback, CurrencyTotals, Line, MonthChargeback, PoolSplit};
 use crate::schema::CostBasis;
 pub use pack::Staging;
+pub use pools::{percentages, pool_label, pool_shares, pool_total, weight_basis, weight_text};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -50,6 +53,20 @@ pub fn safe_cell(text: &str) -> std::borrow::Cow<'_, str> {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n') => std::borrow::Cow::Owned(format!("'{text}")),
         _ => std::borrow::Cow::Borrowed(text),
     }
+}
+
+/// Every team of a run, sorted: each configured team and each team with a line in any month. Team colours and
+/// statement file names follow from this list, so they stay the same from month to month.
+pub fn run_teams<'a>(config: &'a crate::config::Config, chargeback: &'a Chargeback) -> Vec<&'a str> {
+    let configured = config
+        .workspaces
+        .iter()
+        .flat_map(|w| std::iter::once(w.team.as_str()).chain(w.teams.iter().map(String::as_str)));
+    let seen = chargeback.months.iter().flat_map(|m| m.lines.iter()).map(|l| l.team.as_str());
+    let mut teams: Vec<&str> = configured.chain(seen).filter(|t| !t.is_empty() && !t.starts_with('(')).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    teams
 }
 
 /// A file name for a team: ASCII letters, digits, `-`, `_` and `.` kept and lower-cased (so names that differ only in
@@ -119,85 +136,6 @@ pub fn grouped(m: Money, d: u32) -> String {
         out.push(c);
     }
     out + &frac
-}
-
-/// A shared pool's name: its workspace, and its environment or that its rows had none.
-pub fn pool_label(workspace: &str, environment: &str) -> String {
-    if environment.is_empty() {
-        format!("{workspace} (no environment tag)")
-    } else {
-        format!("{workspace} ({environment})")
-    }
-}
-
-/// Each member's share of a pool as the chargeback holds it: the sum of its rounded lines of that pool.
-pub fn pool_shares(m: &MonthChargeback, s: &PoolSplit) -> Vec<(String, Money)> {
-    s.shares
-        .iter()
-        .map(|(team, _, _)| {
-            let rounded: Money = m
-                .lines
-                .iter()
-                .filter(|l| {
-                    l.team == *team
-                        && l.workspace == s.workspace
-                        && l.environment == s.environment
-                        && l.currency == s.currency
-                        && l.allocation.starts_with("shared-")
-                })
-                .map(|l| l.cost)
-                .sum();
-            (team.clone(), rounded)
-        })
-        .collect()
-}
-
-/// A pool's amount as the chargeback bills it: the sum of its members' rounded shares (the exact pool, rounded on
-/// its own, can differ by a minor unit; `summary.json` holds the exact one).
-pub fn pool_total(m: &MonthChargeback, s: &PoolSplit) -> Money {
-    pool_shares(m, s).iter().map(|x| x.1).sum()
-}
-
-/// What a pool's weights are, in words: `USD of direct spend in mlw-research, 2026-10`.
-pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
-    if s.fell_back() {
-        return format!("1 each (an even split, as no member had positive direct spend in {} in {month})", s.workspace);
-    }
-    match s.method {
-        crate::config::Split::Even => "1 each (an even split)".into(),
-        crate::config::Split::Fixed => "% of the pool, fixed in the configuration".into(),
-        crate::config::Split::Proportional => {
-            format!("{} of direct spend in {}, {month}", s.currency, s.workspace)
-        }
-    }
-}
-
-/// A member's weight as text, in the unit [`weight_basis`] names.
-pub fn weight_text(s: &PoolSplit, weight: Money, decimals: u32) -> String {
-    match s.method {
-        crate::config::Split::Proportional if !s.fell_back() => grouped(weight, decimals),
-        _ => weight.to_plain(),
-    }
-}
-
-/// Each weight's part of the whole in tenths of a percent, rounded so that they add up to exactly 100.0%
-/// (largest remainders); all zero when the weights are.
-pub fn percentages(weights: &[Money]) -> Vec<String> {
-    let total: Money = weights.iter().copied().sum();
-    if total.is_zero() || total.is_negative() {
-        return vec!["0.0".into(); weights.len()];
-    }
-    let thousand = Money::from_minor_units(1000, 0);
-    let parts: Vec<(i128, Money)> =
-        weights.iter().map(|w| w.mul_div(thousand, total).unwrap_or_default().floor_minor_units(0)).collect();
-    let mut tenths: Vec<i128> = parts.iter().map(|p| p.0).collect();
-    let missing = 1000 - tenths.iter().sum::<i128>();
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|&a, &b| parts[b].1.cmp(&parts[a].1).then(a.cmp(&b)));
-    for &i in order.iter().take(missing.max(0) as usize) {
-        tenths[i] += 1;
-    }
-    tenths.iter().map(|t| format!("{}.{}", t / 10, (t % 10).abs())).collect()
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
@@ -465,6 +403,7 @@ pub fn month_files(
     previous: Option<&MonthChargeback>,
     estimates: &[Estimate],
     charts: &Charts,
+    team_files: &BTreeMap<String, String>,
     info: &RunInfo,
 ) -> Result<Files> {
     let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
@@ -475,6 +414,7 @@ pub fn month_files(
         config: info.config,
         basis: info.basis_name(),
         timestamp: info.timestamp.as_deref(),
+        team_files,
         line_files: [
             (info.formats.csv, "chargeback.csv"),
             (info.formats.parquet, "chargeback.parquet"),
@@ -502,10 +442,17 @@ pub fn month_files(
         let bytes = crate::report::allocated::chargeback_json(&m.lines, cost_column, widest, report.map(|r| r.0))?;
         files.push((PathBuf::from("chargeback.json"), bytes));
     }
-    files.push((PathBuf::from("report.html"), crate::report::html::report(m, previous, &page, charts).into_bytes()));
+    files.push((
+        PathBuf::from("report.html"),
+        crate::report::html::report(m, previous, &page, charts, estimates).into_bytes(),
+    ));
 
-    let teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
-    for (team, file) in safe_file_names(teams) {
+    let mut teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    for team in teams {
+        // Named from the run's list of teams, so a team's file is the same in every month.
+        let Some(file) = team_files.get(team) else { continue };
         let lines: Vec<&Line> = m.lines.iter().filter(|l| l.team == team).collect();
         let mut totals: BTreeMap<&str, (crate::money::Money, crate::money::Money)> = BTreeMap::new();
         for l in &lines {
@@ -517,7 +464,7 @@ pub fn month_files(
             let mut cells = vec![
                 m.month.to_string(),
                 cur.to_string(),
-                safe_cell(&team).into_owned(),
+                safe_cell(team).into_owned(),
                 String::new(),
                 String::new(),
                 String::new(),
@@ -536,7 +483,7 @@ pub fn month_files(
         files.push((PathBuf::from("statements").join(format!("{file}.csv")), csv_bytes(&columns, rows)?));
         files.push((
             PathBuf::from("statements").join(format!("{file}.html")),
-            crate::report::html::statement(&team, m, previous, &page).into_bytes(),
+            crate::report::html::statement(team, m, previous, &page).into_bytes(),
         ));
     }
 
@@ -593,10 +540,11 @@ pub fn write(
     info: &RunInfo,
     staging: Staging,
 ) -> Result<Vec<PathBuf>> {
+    let team_files = safe_file_names(run_teams(info.config, chargeback));
     let mut prepared = Vec::new();
     for (i, m) in chargeback.months.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| &chargeback.months[p]).filter(|p| p.month == m.month.previous());
-        prepared.push((m.month, month_files(m, previous, estimates, charts, info)?));
+        prepared.push((m.month, month_files(m, previous, estimates, charts, &team_files, info)?));
     }
     write_months(staging, prepared, false)
 }

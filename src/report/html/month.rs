@@ -1,0 +1,390 @@
+//! `report.html`: the month's page.
+
+use super::{breakdown, change_pct, decimals, escape, method, money, page, reporting, sums, swatch, table, PageInfo};
+use crate::compare::Estimate;
+use crate::config::Split;
+use crate::money::Money;
+use crate::report::charts::Charts;
+use crate::report::{percentages, pool_label, pool_shares, pool_total, weight_basis, weight_text};
+use crate::rollup::{MonthChargeback, DIRECT, OUT_OF_SCOPE, UNALLOCATED};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// `report.html` of one month.
+pub fn report(
+    m: &MonthChargeback,
+    previous: Option<&MonthChargeback>,
+    info: &PageInfo,
+    charts: &Charts,
+    estimates: &[Estimate],
+) -> String {
+    let rep = reporting(info);
+    let rep_head = rep.as_ref().map(|(c, _)| format!("#total in {c}"));
+    let rep_cell = |v: Option<Money>| -> String {
+        match (&rep, v) {
+            (Some((_, d)), Some(v)) => money(v, *d),
+            _ => String::new(),
+        }
+    };
+    let colours = &charts.colours;
+    // This month's teams, and last month's: a team whose spend stopped shows its drop to zero.
+    let team_names: Vec<&str> = {
+        let this = m.lines.iter();
+        let last = previous.into_iter().flat_map(|p| p.lines.iter());
+        let mut t: Vec<&str> = this.chain(last).filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    };
+    let has_statement = |team: &str| m.lines.iter().any(|l| l.team == team);
+    let files = info.team_files;
+    let anchor = |team: &str| format!("team-{}", files.get(team).map(String::as_str).unwrap_or("_"));
+
+    let mut body = String::new();
+    let lines_in = match info.line_files.as_slice() {
+        [] => String::new(),
+        names => {
+            let list: Vec<String> = names.iter().map(|n| format!("<code>{n}</code>")).collect();
+            format!(" The month's lines are in {}: every one of them is in the tables below.", list.join(" and "))
+        }
+    };
+    let _ = writeln!(
+        body,
+        "<p>Azure Machine Learning chargeback for {}, on {} cost.{lines_in} Per currency, the tables add up to the export's total; currencies are never added together.</p>",
+        m.month,
+        escape(info.basis)
+    );
+
+    // Contents.
+    let mut toc = String::from("<nav class=\"toc\" aria-label=\"contents\"><strong>Contents</strong>\n<ol>\n<li><a href=\"#reconciliation\">Reconciliation</a></li>\n<li><a href=\"#teams\">Teams</a>");
+    if !team_names.is_empty() {
+        toc.push_str("<ol>");
+        for t in &team_names {
+            let _ = write!(toc, "<li><a href=\"#{}\">{}</a></li>", anchor(t), escape(t));
+        }
+        toc.push_str("</ol>");
+    }
+    toc.push_str("</li>\n<li><a href=\"#projects\">Per project</a></li>\n<li><a href=\"#pools\">Shared pools and their split</a></li>\n<li><a href=\"#unallocated\">Unallocated ML spend</a></li>\n<li><a href=\"#out-of-scope\">Out of scope</a></li>\n<li><a href=\"#topologies\">Workspace topologies</a></li>\n<li><a href=\"#charts\">Charts</a></li>\n</ol></nav>\n");
+    body.push_str(&toc);
+
+    body.push_str("<h2 id=\"reconciliation\">Reconciliation</h2>\n");
+    let mut header = vec![
+        "currency",
+        "#input total",
+        "#direct",
+        "#shared",
+        "#unallocated",
+        "#out of scope",
+        "#chargeback total",
+        "#rows",
+        "balanced",
+    ];
+    let rate_head = rep.as_ref().map(|(c, _)| format!("#rate to {c}"));
+    if let (Some(r), Some(t)) = (&rate_head, &rep_head) {
+        header.push(r);
+        header.push(t);
+    }
+    let rows: Vec<Vec<String>> = m
+        .totals
+        .iter()
+        .map(|t| {
+            let d = t.decimals;
+            let mut r = vec![
+                escape(&t.currency),
+                money(t.input_total, d),
+                money(t.direct, d),
+                money(t.shared, d),
+                money(t.unallocated, d),
+                money(t.out_of_scope, d),
+                money(t.chargeback_total, d),
+                t.rows.input.to_string(),
+                if t.balanced {
+                    "<span class=\"ok\">yes</span>".into()
+                } else {
+                    "<span class=\"bad\">NO</span>".into()
+                },
+            ];
+            if rep.is_some() {
+                r.push(t.rate.map(|x| x.to_plain()).unwrap_or_default());
+                r.push(rep_cell(t.input_total_report));
+            }
+            r
+        })
+        .collect();
+    // With a reporting currency, the one total across currencies: the sum of each currency's converted total.
+    let mut grand = vec![];
+    if let Some((code, rd)) = &rep {
+        let all: Money = m.totals.iter().filter_map(|t| t.input_total_report).sum();
+        let mut row = vec![format!("all, in {}", escape(code))];
+        row.extend(std::iter::repeat_n(String::new(), header.len() - 2));
+        row.push(money(all, *rd));
+        grand.push(row);
+    }
+    table(&mut body, &header, &rows, grand);
+    body.push_str("<p class=\"muted\">input total = direct + shared + unallocated + out of scope, per currency.</p>\n");
+    if !m.other_providers.is_empty() {
+        body.push_str("<h3>Other cloud providers in the exports</h3>\n");
+        body.push_str("<p class=\"muted\">Rows of other clouds in a multi-cloud FOCUS export: counted and shown here, never part of the Azure bill above.</p>\n");
+        let rows: Vec<Vec<String>> = m
+            .other_providers
+            .iter()
+            .map(|p| {
+                let d = info.config.decimals_for(&p.currency);
+                vec![escape(&p.provider), escape(&p.currency), money(p.cost, d), p.rows.to_string()]
+            })
+            .collect();
+        table(&mut body, &["provider", "currency", "#total", "#rows"], &rows, vec![]);
+    }
+
+    // Teams: one table to find a number, then a section per team on what it is made of.
+    body.push_str("<h2 id=\"teams\">Teams</h2>\n");
+    if team_names.is_empty() {
+        body.push_str("<p class=\"muted\">No spend reached a team this month.</p>\n");
+    } else {
+        let prev_head = previous.map(|p| p.month.to_string());
+        let mut header: Vec<String> =
+            ["~team", "currency", "#direct", "#shared", "#total"].iter().map(|s| s.to_string()).collect();
+        if let Some(p) = &prev_head {
+            header.extend([format!("#{p}"), "#change".into(), "#change %".into()]);
+        }
+        if let Some(t) = &rep_head {
+            header.push(t.clone());
+        }
+        header.push("statement".into());
+        let mut per_team = sums(m.lines.iter().filter(|l| !l.team.starts_with('(')), |l| vec![l.team.clone()]);
+        for l in previous.into_iter().flat_map(|p| p.lines.iter()).filter(|l| !l.team.starts_with('(')) {
+            per_team.entry((vec![l.team.clone()], l.currency.clone())).or_default();
+        }
+        let rows: Vec<Vec<String>> = per_team
+            .iter()
+            .map(|((keys, cur), (cost, report))| {
+                let team = &keys[0];
+                let d = decimals(m, cur);
+                let part = |direct: bool| -> Money {
+                    m.lines
+                        .iter()
+                        .filter(|l| &l.team == team && &l.currency == cur && (l.allocation == DIRECT) == direct)
+                        .map(|l| l.cost)
+                        .sum()
+                };
+                let mut r = vec![
+                    format!("{}<a href=\"#{}\">{}</a>", swatch(colours, team), anchor(team), escape(team)),
+                    escape(cur),
+                    money(part(true), d),
+                    money(part(false), d),
+                    money(*cost, d),
+                ];
+                if let Some(p) = previous {
+                    let before: Money =
+                        p.lines.iter().filter(|l| &l.team == team && &l.currency == cur).map(|l| l.cost).sum();
+                    r.extend([money(before, d), money(*cost - before, d), change_pct(*cost - before, before)]);
+                }
+                if rep.is_some() {
+                    r.push(rep_cell(*report));
+                }
+                r.push(match files.get(team.as_str()).filter(|_| has_statement(team)) {
+                    Some(file) => format!("<a href=\"statements/{}.html\">statement</a>", escape(file)),
+                    None => String::new(),
+                });
+                r
+            })
+            .collect();
+        // A total per currency: the teams' share of the reconciliation (direct + shared).
+        let currencies: std::collections::BTreeSet<&String> = per_team.keys().map(|(_, c)| c).collect();
+        let totals: Vec<Vec<String>> = currencies
+            .into_iter()
+            .map(|cur| {
+                let d = decimals(m, cur);
+                let teams = m.lines.iter().filter(|l| &l.currency == cur && !l.team.starts_with('('));
+                let sum = |direct: Option<bool>| -> Money {
+                    teams.clone().filter(|l| direct.is_none_or(|d| (l.allocation == DIRECT) == d)).map(|l| l.cost).sum()
+                };
+                let mut r =
+                    vec!["all teams".into(), escape(cur), money(sum(Some(true)), d), money(sum(Some(false)), d)];
+                r.push(money(sum(None), d));
+                if let Some(p) = previous {
+                    let before: Money =
+                        p.lines.iter().filter(|l| &l.currency == cur && !l.team.starts_with('(')).map(|l| l.cost).sum();
+                    r.extend([money(before, d), money(sum(None) - before, d), change_pct(sum(None) - before, before)]);
+                }
+                if rep.is_some() {
+                    let converted: Option<Money> = teams.clone().map(|l| l.report_cost).sum();
+                    r.push(rep_cell(converted));
+                }
+                r.push(String::new());
+                r
+            })
+            .collect();
+        let h: Vec<&str> = header.iter().map(String::as_str).collect();
+        table(&mut body, &h, &rows, totals);
+
+        for team in &team_names {
+            let _ = writeln!(body, "<h3 id=\"{}\">{}{}</h3>", anchor(team), swatch(colours, team), escape(team));
+            breakdown(&mut body, team, m, previous);
+        }
+    }
+
+    let with_rep = |h: Vec<&str>| -> Vec<String> {
+        let mut v: Vec<String> = h.iter().map(|s| s.to_string()).collect();
+        if let Some(t) = &rep_head {
+            v.push(t.clone());
+        }
+        v
+    };
+    let render = |body: &mut String,
+                  id: &str,
+                  title: &str,
+                  empty: &str,
+                  header: Vec<String>,
+                  groups: BTreeMap<(Vec<String>, String), (Money, Option<Money>)>| {
+        let _ = writeln!(body, "<h2 id=\"{id}\">{}</h2>", escape(title));
+        if groups.is_empty() {
+            let _ = writeln!(body, "<p class=\"muted\">{}</p>", escape(empty));
+            return;
+        }
+        let rows: Vec<Vec<String>> = groups
+            .into_iter()
+            .map(|((keys, cur), (cost, report))| {
+                let mut r: Vec<String> = keys.iter().map(|k| escape(k)).collect();
+                r.push(escape(&cur));
+                r.push(money(cost, decimals(m, &cur)));
+                if rep.is_some() {
+                    r.push(rep_cell(report));
+                }
+                r
+            })
+            .collect();
+        let h: Vec<&str> = header.iter().map(|s| s.as_str()).collect();
+        table(body, &h, &rows, vec![]);
+    };
+    let projects = m.lines.iter().filter(|l| l.allocation == DIRECT);
+    render(
+        &mut body,
+        "projects",
+        "Per project (direct spend)",
+        "No direct spend this month.",
+        with_rep(vec!["team", "project", "currency", "#cost"]),
+        sums(projects, |l| {
+            vec![l.team.clone(), if l.project.is_empty() { "(no project)".into() } else { l.project.clone() }]
+        }),
+    );
+
+    body.push_str("<h2 id=\"pools\">Shared pools and their split</h2>\n");
+    if m.splits.is_empty() {
+        body.push_str("<p class=\"muted\">No shared pool held spend this month.</p>\n");
+    }
+    for s in &m.splits {
+        let d = decimals(m, &s.currency);
+        let _ = writeln!(
+            body,
+            "<h3>{}</h3>\n<p>Pool of <strong>{} {}</strong> from {} rows, split {}. Weights: {}.</p>",
+            escape(&pool_label(&s.workspace, &s.environment)),
+            money(pool_total(m, s), d),
+            escape(&s.currency),
+            s.rows,
+            method(s),
+            escape(&weight_basis(s, m.month)),
+        );
+        let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
+        let pcts = percentages(&weights);
+        let amounts = pool_shares(m, s);
+        // Members in name order, as the chart stacks them.
+        let mut members: Vec<_> = s.shares.iter().zip(&pcts).zip(&amounts).collect();
+        members.sort_by(|a, b| a.0 .0 .0.cmp(&b.0 .0 .0));
+        let rows: Vec<Vec<String>> = members
+            .into_iter()
+            .map(|(((team, weight, _), pct), (_, amount))| {
+                vec![
+                    format!("{}{}", swatch(colours, team), escape(team)),
+                    escape(&weight_text(s, *weight, d)),
+                    format!("{pct}%"),
+                    money(*amount, d),
+                ]
+            })
+            .collect();
+        let total: Money = amounts.iter().map(|x| x.1).sum();
+        let weight_head = match s.method {
+            Split::Proportional if !s.fell_back() => format!("#weight ({} direct spend)", s.currency),
+            Split::Fixed => "#weight (%)".into(),
+            _ => "#weight".into(),
+        };
+        table(
+            &mut body,
+            &["team", &weight_head, "#share %", &format!("#share ({})", s.currency)],
+            &rows,
+            vec![vec!["pool".into(), String::new(), "100.0%".into(), money(total, d)]],
+        );
+    }
+
+    let unallocated = m.lines.iter().filter(|l| l.allocation == UNALLOCATED);
+    render(
+        &mut body,
+        "unallocated",
+        "Unallocated ML spend by reason",
+        "No unallocated ML spend this month.",
+        with_rep(vec!["~reason", "workspace", "currency", "#cost"]),
+        sums(unallocated, |l| vec![l.reason.clone(), l.workspace.clone()]),
+    );
+    let oos = m.lines.iter().filter(|l| l.allocation == OUT_OF_SCOPE);
+    render(
+        &mut body,
+        "out-of-scope",
+        "Out of scope (not Azure ML spend)",
+        "Nothing out of scope this month.",
+        with_rep(vec!["service", "currency", "#cost"]),
+        sums(oos, |l| vec![l.service_category.clone()]),
+    );
+
+    // The topology comparison, as topology.csv holds it.
+    body.push_str("<h2 id=\"topologies\">Workspace topologies</h2>\n");
+    let est: Vec<&Estimate> = estimates.iter().filter(|e| e.month == m.month).collect();
+    if est.is_empty() {
+        body.push_str("<p class=\"muted\">No spend was attributed to a workspace this month.</p>\n");
+    } else {
+        body.push_str("<p>What this month's spend in the configured workspaces would cost as one workspace per team, per project, or one shared workspace: usage costs the same whatever the topology, each workspace adds the measured standing footprint. Read an estimate as plus or minus one footprint per workspace added or removed. \"vs actual\" is the estimate minus this month's bill; team and project % are the shares of spend that reach a team, or a project, without a shared-pool split.</p>\n");
+        let rows: Vec<Vec<String>> = est
+            .iter()
+            .map(|e| {
+                let mut r = vec![escape(&e.currency)];
+                r.extend(e.cells(decimals(m, &e.currency), "-").iter().map(|c| escape(c)));
+                r
+            })
+            .collect();
+        table(
+            &mut body,
+            &[
+                "currency",
+                "topology",
+                "#workspaces",
+                "#footprint / workspace",
+                "#footprint",
+                "#usage",
+                "#total",
+                "#vs actual",
+                "#team %",
+                "#project %",
+            ],
+            &rows,
+            vec![],
+        );
+    }
+
+    body.push_str("<h2 id=\"charts\">Charts</h2>\n");
+    for (_, stem, chart) in charts.of_month(m.month) {
+        if let Ok(svg) = chart.svg() {
+            let _ = writeln!(body, "<figure id=\"{}\">{svg}</figure>", escape(stem));
+        }
+    }
+    let omitted: Vec<String> = charts
+        .omitted_in(m.month)
+        .map(|(_, stem, why)| format!("<li><code>{}</code>: {}</li>", escape(stem), escape(why)))
+        .collect();
+    if !omitted.is_empty() {
+        let _ = writeln!(
+            body,
+            "<p class=\"muted\">Not drawn, as they would show nothing:</p>\n<ul class=\"muted\">{}</ul>",
+            omitted.join("")
+        );
+    }
+    page(&format!("ML chargeback {} ({} cost)", m.month, info.basis), info, &body)
+}

@@ -1,0 +1,86 @@
+//! Shared pools as the pages, charts and `summary.json` show them: a pool's name, each member's share as billed,
+//! what the weights are (with their unit), and shares in percent that add up to 100.0.
+
+use crate::dates::Month;
+use crate::money::Money;
+use crate::report::grouped;
+use crate::rollup::{MonthChargeback, PoolSplit};
+
+/// A shared pool's name: its workspace, and its environment or that its rows had none.
+pub fn pool_label(workspace: &str, environment: &str) -> String {
+    if environment.is_empty() {
+        format!("{workspace} (no environment tag)")
+    } else {
+        format!("{workspace} ({environment})")
+    }
+}
+
+/// Each member's share of a pool as the chargeback holds it: the sum of its rounded lines of that pool.
+pub fn pool_shares(m: &MonthChargeback, s: &PoolSplit) -> Vec<(String, Money)> {
+    s.shares
+        .iter()
+        .map(|(team, _, _)| {
+            let rounded: Money = m
+                .lines
+                .iter()
+                .filter(|l| {
+                    l.team == *team
+                        && l.workspace == s.workspace
+                        && l.environment == s.environment
+                        && l.currency == s.currency
+                        && l.allocation.starts_with("shared-")
+                })
+                .map(|l| l.cost)
+                .sum();
+            (team.clone(), rounded)
+        })
+        .collect()
+}
+
+/// A pool's amount as the chargeback bills it: the sum of its members' rounded shares (the exact pool, rounded on
+/// its own, can differ by a minor unit; `summary.json` holds the exact one).
+pub fn pool_total(m: &MonthChargeback, s: &PoolSplit) -> Money {
+    pool_shares(m, s).iter().map(|x| x.1).sum()
+}
+
+/// What a pool's weights are, in words: `USD of direct spend in mlw-research, 2026-10`.
+pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
+    if s.fell_back() {
+        return format!("1 each (an even split, as no member had positive direct spend in {} in {month})", s.workspace);
+    }
+    match s.method {
+        crate::config::Split::Even => "1 each (an even split)".into(),
+        crate::config::Split::Fixed => "% of the pool, fixed in the configuration".into(),
+        crate::config::Split::Proportional => {
+            format!("{} of direct spend in {}, {month}", s.currency, s.workspace)
+        }
+    }
+}
+
+/// A member's weight as text, in the unit [`weight_basis`] names.
+pub fn weight_text(s: &PoolSplit, weight: Money, decimals: u32) -> String {
+    match s.method {
+        crate::config::Split::Proportional if !s.fell_back() => grouped(weight, decimals),
+        _ => weight.to_plain(),
+    }
+}
+
+/// Each weight's part of the whole in tenths of a percent, rounded so that they add up to exactly 100.0%
+/// (largest remainders); all zero when the weights are.
+pub fn percentages(weights: &[Money]) -> Vec<String> {
+    let total: Money = weights.iter().copied().sum();
+    if total.is_zero() || total.is_negative() {
+        return vec!["0.0".into(); weights.len()];
+    }
+    let thousand = Money::from_minor_units(1000, 0);
+    let parts: Vec<(i128, Money)> =
+        weights.iter().map(|w| w.mul_div(thousand, total).unwrap_or_default().floor_minor_units(0)).collect();
+    let mut tenths: Vec<i128> = parts.iter().map(|p| p.0).collect();
+    let missing = 1000 - tenths.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| parts[b].1.cmp(&parts[a].1).then(a.cmp(&b)));
+    for &i in order.iter().take(missing.max(0) as usize) {
+        tenths[i] += 1;
+    }
+    tenths.iter().map(|t| format!("{}.{}", t / 10, (t % 10).abs())).collect()
+}
