@@ -218,7 +218,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                         .map(|(e, r)| {
                             let delta = if e.topology == "as-configured" {
                                 String::new()
-                            } else if r.delta.is_negative() {
+                            } else if r.delta.is_negative() || r.delta.is_zero() {
                                 format!(" ({} vs actual)", grouped(r.delta, d))
                             } else {
                                 format!(" (+{} vs actual)", grouped(r.delta, d))

@@ -345,9 +345,21 @@ pub fn report(
         let rows: Vec<Vec<String>> = est
             .iter()
             .map(|e| {
-                let mut r = vec![escape(&e.currency)];
-                r.extend(e.cells(decimals(m, &e.currency), "-").iter().map(|c| escape(c)));
-                r
+                let d = decimals(m, &e.currency);
+                let r = e.rounded(d);
+                let pct = |p: Option<f64>| p.map(|v| crate::compare::percent(v, 1)).unwrap_or_else(|| "-".into());
+                vec![
+                    escape(&e.currency),
+                    escape(&e.topology),
+                    e.workspaces.to_string(),
+                    money(r.footprint_per_workspace, d),
+                    money(r.footprint, d),
+                    money(r.usage, d),
+                    money(r.total, d),
+                    money(r.delta, d),
+                    pct(e.team_attributable_pct),
+                    pct(e.project_attributable_pct),
+                ]
             })
             .collect();
         table(
