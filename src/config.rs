@@ -683,6 +683,7 @@ fn read_rates(path: &Path) -> std::result::Result<BTreeMap<(crate::dates::Month,
         return Err(format!("{}: line 1: expected the header `month,currency,rate`", path.display()));
     };
     let mut rates = BTreeMap::new();
+    let mut lines: BTreeMap<(crate::dates::Month, String), (usize, Money)> = BTreeMap::new();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| format!("{}: line {line}: {e}", path.display()))?;
@@ -695,7 +696,15 @@ fn read_rates(path: &Path) -> std::result::Result<BTreeMap<(crate::dates::Month,
             .ok_or_else(|| {
                 format!("{}: line {line}: rate {:?} is not a positive number", path.display(), rec.get(r).unwrap_or(""))
             })?;
-        rates.insert((month, rec.get(c).unwrap_or("").to_ascii_uppercase()), rate);
+        let currency = rec.get(c).unwrap_or("").to_ascii_uppercase();
+        // A second rate for the same month and currency would silently replace the first: which one is meant?
+        if let Some((first, _)) = lines.insert((month, currency.clone()), (line, rate)) {
+            return Err(format!(
+                "{}: line {line}: a second rate for {currency} in {month} (the first is on line {first}); keep one",
+                path.display()
+            ));
+        }
+        rates.insert((month, currency), rate);
     }
     Ok(rates)
 }

@@ -344,6 +344,13 @@ fn reporting_currency_columns_and_a_missing_rate() {
         "{err}"
     );
     assert!(!out2.exists());
+
+    // Two rates for one month and currency: which is meant? An error naming both lines.
+    std::fs::write(dir.path().join("rates.csv"), "month,currency,rate\n2026-01,USD,0.9\n2026-01,usd,0.5\n").unwrap();
+    let (_, err, code) = run_pack(&out2, &config, &[&fixture("attribution-amortized.csv")], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("line 3: a second rate for USD in 2026-01 (the first is on line 2); keep one"), "{err}");
+    assert!(!out2.exists());
 }
 
 #[test]
