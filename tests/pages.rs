@@ -422,6 +422,17 @@ fn the_report_page_says_only_what_is_true() {
         }
     }
     assert!(links > 10, "{links} links");
+    // Each statement links back to its team's section of the report.
+    for rel in
+        files_under(&out.join("2026-10/statements")).iter().filter(|p| p.extension().is_some_and(|x| x == "html"))
+    {
+        let statement = read(&out.join("2026-10/statements").join(rel));
+        let hrefs: Vec<String> =
+            statement.match_indices(" href=\"").map(|(i, _)| attr(&statement[i..], "href").unwrap()).collect();
+        assert_eq!(hrefs.len(), 1, "{}: {hrefs:?}", rel.display());
+        let id = hrefs[0].strip_prefix("../report.html#").expect("a link to the report");
+        assert!(ids.contains(id), "{}: #{id} is not in the report", rel.display());
+    }
     for css in ["position:sticky", "@page{size:A4", "@media print", "tabular-nums"] {
         assert!(page.contains(css), "{css}");
     }
