@@ -8,7 +8,7 @@
 use crate::dates::Month;
 use crate::ingest::{self, FileReport, LoadReport, Plan, Reject, SkippedRun};
 use crate::money::Money;
-use crate::schema::{Basis, CostRow};
+use crate::schema::{Basis, CostRow, MonthBy};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -89,6 +89,8 @@ pub struct InputReport {
     pub skipped_runs: Vec<SkippedRun>,
     /// Files left out because an earlier file has the same bytes.
     pub duplicate_files: Vec<ingest::DuplicateFile>,
+    /// Files whose rows carry no billing period, with how many: they are charged back by their usage date.
+    pub by_usage_date: BTreeMap<String, u64>,
 }
 
 /// The whole `check` answer.
@@ -113,6 +115,9 @@ struct Acc {
     tags: HashMap<String, (u64, HashMap<String, u64>)>,
     tags_unparsed: u64,
     providers: HashMap<String, u64>,
+    /// Rows with no billing period, per source file: charged back by their usage date.
+    no_period: HashMap<u32, u64>,
+    month_by: MonthBy,
 }
 
 fn bucket<'a>(v: &'a mut Vec<(Month, String, Totals)>, month: Month, currency: &str) -> &'a mut Totals {
@@ -155,13 +160,19 @@ impl Acc {
             }
         }
         self.tags_unparsed += other.tags_unparsed;
+        for (f, n) in other.no_period {
+            *self.no_period.entry(f).or_default() += n;
+        }
         for (p, n) in other.providers {
             *self.providers.entry(p).or_default() += n;
         }
     }
 
     fn add(&mut self, row: &CostRow) {
-        let month = row.billing_month();
+        let month = row.month(self.month_by);
+        if row.billing_period.is_none() {
+            *self.no_period.entry(row.file).or_default() += 1;
+        }
         bucket(&mut self.months, month, &row.currency).add(row);
         if row.is_ml {
             bucket(&mut self.ml, month, &row.currency).add(row);
@@ -196,9 +207,11 @@ impl Acc {
 pub fn run(
     plan: &Plan,
     options: &ingest::Options,
+    month_by: MonthBy,
     also: Option<&mut dyn FnMut(&CostRow)>,
 ) -> crate::Result<(CheckReport, LoadReport)> {
-    let mut accs: Vec<Acc> = plan.inputs.iter().map(|_| Acc::default()).collect();
+    let new_acc = || Acc { month_by, ..Acc::default() };
+    let mut accs: Vec<Acc> = plan.inputs.iter().map(|_| new_acc()).collect();
     let input_of: Vec<usize> = plan.sources.iter().map(|s| s.input).collect();
     let load = match also {
         Some(also) => ingest::load(plan, options, &mut |row| {
@@ -208,7 +221,7 @@ pub fn run(
         None => {
             // Parts of large files are read on every core, each into an Acc of its own, merged per input.
             let threads = crate::pipeline::thread_count(None);
-            ingest::load_parts(plan, options, threads, &Acc::default, &mut |part| {
+            ingest::load_parts(plan, options, threads, &new_acc, &mut |part| {
                 accs[input_of[part.source]].merge(part.sink);
                 Ok(())
             })?
@@ -239,6 +252,11 @@ pub fn run(
             providers: acc.providers.into_iter().collect(),
             skipped_runs: plan.skipped_runs.iter().filter(|(n, _)| *n == i).map(|(_, s)| s.clone()).collect(),
             duplicate_files: plan.duplicates.iter().filter(|(n, _)| *n == i).map(|(_, d)| d.clone()).collect(),
+            by_usage_date: acc
+                .no_period
+                .iter()
+                .filter_map(|(f, n)| load.files.get(*f as usize).map(|r| (r.path.clone(), *n)))
+                .collect(),
         });
     }
     let report = CheckReport {
@@ -340,6 +358,9 @@ pub fn render_text(r: &CheckReport) -> String {
             let _ = writeln!(out, "  skipped {}: the same bytes as {}", d.skipped, d.same_as);
         }
         let _ = writeln!(out, "  rows: {} read, {} rejected", input.rows, input.rejected);
+        for (file, rows) in &input.by_usage_date {
+            let _ = writeln!(out, "  {file}: {rows} rows carry no billing period: charged back by their usage date");
+        }
         if !input.months.is_empty() {
             let _ = writeln!(out, "  cost by month and currency:");
             month_table(&mut out, &input.months);

@@ -234,11 +234,12 @@ fn run_check(args: &CheckArgs) -> Result<()> {
     let (report, _) = match &config {
         Some(c) => {
             let mut coverage = pipeline::CoverageAcc::new(c);
-            let (mut report, load) = check::run(&plan, &args.input.options(), Some(&mut |row| coverage.add(row)))?;
+            let (mut report, load) =
+                check::run(&plan, &args.input.options(), c.month_by, Some(&mut |row| coverage.add(row)))?;
             report.coverage = Some(coverage.finish());
             (report, load)
         }
-        None => check::run(&plan, &args.input.options(), None)?,
+        None => check::run(&plan, &args.input.options(), Default::default(), None)?,
     };
     drop(progress);
     if args.json {

@@ -157,7 +157,7 @@ impl<'c> CompareAcc<'c> {
 
     /// Adds one row with its cost on the run's basis and its attribution.
     pub fn add(&mut self, row: &CostRow, cost: Money, a: &Attribution) {
-        let month = row.billing_month();
+        let month = row.month(self.config.month_by);
         let Some(wi) = a.workspace else { return };
         let config = self.config;
         let ws = &config.workspaces[wi];

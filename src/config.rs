@@ -101,6 +101,8 @@ struct RawConfig {
     #[serde(default = "default_basis")]
     basis: CostBasis,
     #[serde(default)]
+    month: crate::schema::MonthBy,
+    #[serde(default)]
     tags: TagKeys,
     #[serde(default)]
     decimals: Option<u32>,
@@ -193,6 +195,8 @@ pub struct Workspace {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub basis: CostBasis,
+    /// Which month a row charges back in: its billing period (the default) or its usage date.
+    pub month_by: crate::schema::MonthBy,
     pub tags: TagKeys,
     /// Default fractional digits of a currency's minor unit.
     pub decimals: u32,
@@ -275,8 +279,19 @@ impl Config {
     }
 }
 
-const TOP_KEYS: [&str; 10] =
-    ["basis", "tags", "decimals", "minor_units", "exports", "workspace", "divisions", "compare", "budgets", "currency"];
+const TOP_KEYS: [&str; 11] = [
+    "basis",
+    "month",
+    "tags",
+    "decimals",
+    "minor_units",
+    "exports",
+    "workspace",
+    "divisions",
+    "compare",
+    "budgets",
+    "currency",
+];
 const CURRENCY_KEYS: [&str; 2] = ["report", "rates"];
 const COMPARE_KEYS: [&str; 2] = ["footprint_types", "footprint_per_workspace"];
 const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
@@ -651,6 +666,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     };
     Config {
         basis: raw.basis,
+        month_by: raw.month,
         tags,
         decimals: raw.decimals.unwrap_or(2),
         minor_units: raw.minor_units.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect(),

@@ -107,9 +107,10 @@ enum Field {
     Provider,
     CostAllocationRule,
     Product,
+    BillingPeriodStart,
 }
 
-const FIELD_COUNT: usize = 23;
+const FIELD_COUNT: usize = 24;
 
 const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::Cost, &["costinbillingcurrency", "cost", "pretaxcost"]),
@@ -135,6 +136,7 @@ const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::Provider, &["providername"]),
     (Field::CostAllocationRule, &["costallocationrulename", "x_costallocationrulename"]),
     (Field::Product, &["product", "productname", "chargedescription"]),
+    (Field::BillingPeriodStart, &["billingperiodstartdate", "billingperiodstart"]),
 ];
 
 /// A header name as matched: BOM and spaces stripped, the English name taken from `Local (English)`, lower-cased.
@@ -332,6 +334,17 @@ impl ColumnMap {
                 if date_text.is_empty() { "empty date".into() } else { format!("not a date: {date_text:?}") },
             )
         })?;
+        // The billing period: empty means none (the row charges back by its usage date); anything else must be a date.
+        let period_text = text(Field::BillingPeriodStart);
+        let billing_period = if period_text.is_empty() {
+            None
+        } else {
+            Some(
+                Date::parse(period_text)
+                    .ok_or_else(|| err(Field::BillingPeriodStart, format!("not a date: {period_text:?}")))?
+                    .month(),
+            )
+        };
         let currency = currency_code(text(Field::Currency)).map_err(|reason| err(Field::Currency, reason))?;
         let money = |f: Field| -> Result<Money, RowError> {
             Money::parse(text(f)).map_err(|e| match e {
@@ -410,6 +423,7 @@ impl ColumnMap {
             file,
             line,
             usage_date,
+            billing_period,
             currency,
             actual,
             amortized,

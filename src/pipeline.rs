@@ -155,7 +155,7 @@ struct RunState<'c> {
 
 impl ingest::RowSink for RunState<'_> {
     fn row(&mut self, row: &CostRow) {
-        let month = row.billing_month();
+        let month = row.month(self.config.month_by);
         if self.month.is_some_and(|m| m != month) {
             self.other_months += 1;
             if !self.months_left_out.contains(&month) {
@@ -332,6 +332,7 @@ pub struct UnallocatedResource {
 pub struct CoverageAcc<'c> {
     attributor: Attributor<'c>,
     basis: CostBasis,
+    month_by: crate::schema::MonthBy,
     by_rule: HashMap<(Month, String, Rule, bool), (u64, Money)>,
     unallocated: HashMap<(String, String, String), (u64, Money)>,
 }
@@ -341,6 +342,7 @@ impl<'c> CoverageAcc<'c> {
         CoverageAcc {
             attributor: Attributor::new(config),
             basis: config.basis,
+            month_by: config.month_by,
             by_rule: HashMap::new(),
             unallocated: HashMap::new(),
         }
@@ -352,7 +354,8 @@ impl<'c> CoverageAcc<'c> {
         if !row.is_ml && a.workspace.is_none() {
             return;
         }
-        let e = self.by_rule.entry((row.billing_month(), row.currency.to_string(), a.rule, row.is_ml)).or_default();
+        let e =
+            self.by_rule.entry((row.month(self.month_by), row.currency.to_string(), a.rule, row.is_ml)).or_default();
         e.0 += 1;
         e.1 += cost;
         if let Owner::Unallocated(reason) = &a.owner {
@@ -446,7 +449,7 @@ pub fn explain(
             cost: BTreeMap::new(),
             rows_without_basis: 0,
         });
-        let m = row.billing_month();
+        let m = row.month(config.month_by);
         if !e.months.contains(&m) {
             e.months.push(m);
             e.months.sort();

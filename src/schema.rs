@@ -42,6 +42,18 @@ pub struct AmlInfo {
     pub usage_type: Option<String>,
 }
 
+/// Which month a row is charged back in: `month = "billing-period"` (the default) or `"usage-date"` in the
+/// configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MonthBy {
+    /// The billing period the row was invoiced in: late charges book into the month they were billed.
+    #[default]
+    BillingPeriod,
+    /// The month of the usage date.
+    UsageDate,
+}
+
 /// One input row in canonical form.
 #[derive(Debug, Clone)]
 pub struct CostRow<'a> {
@@ -50,6 +62,9 @@ pub struct CostRow<'a> {
     /// 1-based physical line of the row in its file (the row number for Parquet).
     pub line: u64,
     pub usage_date: Date,
+    /// The billing period the row was invoiced in (EA `BillingPeriodStartDate`, MCA `billingPeriodStartDate`, FOCUS
+    /// `BillingPeriodStart`), when the layout carries one and the cell is not empty.
+    pub billing_period: Option<Month>,
     /// ISO 4217, upper-case.
     pub currency: Cow<'a, str>,
     pub actual: Option<Money>,
@@ -90,8 +105,13 @@ pub struct CostRow<'a> {
 }
 
 impl CostRow<'_> {
-    pub fn billing_month(&self) -> Month {
-        self.usage_date.month()
+    /// The month the row is charged back in: its billing period (else, when it has none, its usage month), or its
+    /// usage month.
+    pub fn month(&self, by: MonthBy) -> Month {
+        match (by, self.billing_period) {
+            (MonthBy::BillingPeriod, Some(period)) => period,
+            _ => self.usage_date.month(),
+        }
     }
 
     /// The Azure ML fields of `AdditionalInfo` (workspace id, cluster type, usage type), on ML rows that have them.

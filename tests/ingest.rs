@@ -70,11 +70,17 @@ fn real_focus_sample() {
     assert_eq!(file0(&r)["layout"], "focus");
     assert_eq!(file0(&r)["basis"], "both");
     assert_eq!(r["rejected"], 0);
-    // Python: sums of Decimal(row['BilledCost']) and Decimal(row['EffectiveCost']) over all 1000 rows (2024-09, USD).
+    // Python: sums of Decimal(row['BilledCost']) and Decimal(row['EffectiveCost']) grouped by BillingPeriodStart's
+    // month (USD): 999 rows billed in 2024-09, and one Oracle row used in 2024-09 but billed in 2024-10 (0.24 billed,
+    // 0 effective), a late charge the export itself carries.
     assert_eq!(
         months(&r),
-        vec![("2024-09".into(), "USD".into(), 1000, some("20.52022672899"), some("14.97651418586"), None)]
+        vec![
+            ("2024-09".into(), "USD".into(), 999, some("20.28022672899"), some("14.97651418586"), None),
+            ("2024-10".into(), "USD".into(), 1, some("0.24"), some("0"), None)
+        ]
     );
+    assert!(r["inputs"][0]["by_usage_date"].as_object().unwrap().is_empty(), "every FOCUS row has a billing period");
     let providers = &r["inputs"][0]["providers"];
     assert_eq!(
         (providers["AWS"].as_u64(), providers["Microsoft"].as_u64(), providers["Oracle"].as_u64()),

@@ -187,7 +187,7 @@ impl<'c> AllocatedWriter<'c> {
     }
 
     fn try_add(&mut self, row: &CostRow, category: usize, a: &Attribution) -> Result<()> {
-        let month = row.billing_month();
+        let month = row.month(self.config.month_by);
         if !self.months.contains_key(&month) {
             let path = self.temp_path(month);
             if let Some(parent) = path.parent() {
