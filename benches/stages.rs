@@ -34,6 +34,7 @@ fn export(dir: &Path, narrow: bool) -> PathBuf {
         crlf: narrow,
         parts: 0,
         narrow,
+        late_fraction: 0.0,
     };
     generate::write(&spec, &path).expect("the export is written");
     path

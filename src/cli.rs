@@ -185,6 +185,9 @@ pub struct GenerateArgs {
     /// Leave the descriptive columns no chargeback reads empty: rows of ~400 bytes instead of ~800.
     #[arg(long)]
     pub narrow: bool,
+    /// The share of rows (0 to 1) that are late charges: used in the month before the one they are billed in.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub late_fraction: f64,
 }
 
 /// Parses the command line and runs the command.
@@ -484,7 +487,11 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
         crlf: args.crlf,
         parts: args.parts.unwrap_or(0),
         narrow: args.narrow,
+        late_fraction: args.late_fraction,
     };
+    if !(0.0..=1.0).contains(&args.late_fraction) {
+        return Err(Error::Usage(format!("--late-fraction {}: give a share from 0 to 1", args.late_fraction)));
+    }
     // Without --manifest the parts split all the rows; with it, each month's rows.
     let rows_to_split = if args.manifest { args.rows / u64::from(args.months).max(1) } else { args.rows };
     if args.parts == Some(0) || args.parts.is_some_and(|p| u64::from(p) > rows_to_split) {

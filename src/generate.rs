@@ -55,6 +55,8 @@ pub struct Spec {
     pub parts: u32,
     /// Leave the descriptive columns mlspend does not read empty: rows of ~400 bytes instead of ~800.
     pub narrow: bool,
+    /// The share of rows (0 to 1) that are late charges: used in the month before the one they are billed in.
+    pub late_fraction: f64,
 }
 
 /// The columns a narrow row leaves empty: descriptive text no chargeback reads.
@@ -644,7 +646,8 @@ fn focus_category(line: &Line) -> &'static str {
 }
 
 /// The cells of one line in the layout's column order.
-fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &mut Vec<String>) {
+/// `billing` is the month the line is billed in: its usage month, or the next one for a late charge.
+fn cells(line: &Line, billing: Month, layout: Layout, basis: CostBasis, columns: &[&str], out: &mut Vec<String>) {
     out.clear();
     let s = &SUBSCRIPTIONS[line.sub];
     let cost = match basis {
@@ -655,8 +658,10 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
     let cost_text = format_cost(cost);
     let mdy = format!("{:02}/{:02}/{:04}", line.date.month, line.date.day, line.date.year);
     let month = line.date.month();
-    let first = format!("{:02}/01/{:04}", month.month, month.year);
-    let last = format!("{:02}/{:02}/{:04}", month.month, month.days(), month.year);
+    let first = format!("{:02}/01/{:04}", billing.month, billing.year);
+    let last = format!("{:02}/{:02}/{:04}", billing.month, billing.days(), billing.year);
+    let service_first = format!("{:02}/01/{:04}", month.month, month.year);
+    let service_last = format!("{:02}/{:02}/{:04}", month.month, month.days(), month.year);
     let pricing = if line.reservation { "Reservation" } else { line.pricing_model };
     let braces = !matches!(layout, Layout::Ea | Layout::EaPortal);
     for col in columns {
@@ -680,10 +685,12 @@ fn cells(line: &Line, layout: Layout, basis: CostBasis, columns: &[&str], out: &
                 };
                 format!("{next}T00:00:00Z")
             }
-            "BillingPeriodStart" => format!("{}-01T00:00:00Z", month),
-            "BillingPeriodEnd" => format!("{}-01T00:00:00Z", month.next()),
-            "BillingPeriodStartDate" | "billingPeriodStartDate" | "servicePeriodStartDate" => first.clone(),
-            "BillingPeriodEndDate" | "billingPeriodEndDate" | "servicePeriodEndDate" => last.clone(),
+            "BillingPeriodStart" => format!("{}-01T00:00:00Z", billing),
+            "BillingPeriodEnd" => format!("{}-01T00:00:00Z", billing.next()),
+            "BillingPeriodStartDate" | "billingPeriodStartDate" => first.clone(),
+            "BillingPeriodEndDate" | "billingPeriodEndDate" => last.clone(),
+            "servicePeriodStartDate" => service_first.clone(),
+            "servicePeriodEndDate" => service_last.clone(),
             "MeterCategory" | "meterCategory" | "x_SkuMeterCategory" | "ServiceName"
                 if layout != Layout::Focus || *col != "ServiceName" =>
             {
@@ -934,7 +941,7 @@ fn emit_month(
     let mut produced = 0;
     if with_purchase && rows > 0 {
         let line = gen.purchase(month);
-        cells(&line, spec.layout, spec.export_type, columns, &mut buf);
+        cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
         narrow(&blank, &mut buf);
         sink.row(&buf)?;
         produced += 1;
@@ -948,8 +955,17 @@ fn emit_month(
             month: month.month,
             day: 1,
         });
+        // A late charge: used on the same day of the month before, billed in this one. (No draw at all without
+        // --late-fraction, so other exports stay byte for byte what they were.)
+        let late = spec.late_fraction > 0.0 && (gen.rng.below(1_000_000) as f64) < spec.late_fraction * 1_000_000.0;
+        let date = if late {
+            let before = month.previous();
+            Date::new(before.year, before.month, date.day.min(before.days())).unwrap_or(date)
+        } else {
+            date
+        };
         let line = gen.line(date);
-        cells(&line, spec.layout, spec.export_type, columns, &mut buf);
+        cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
         narrow(&blank, &mut buf);
         sink.row(&buf)?;
     }

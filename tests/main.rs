@@ -5,6 +5,7 @@ mod common;
 mod finance;
 mod fuzz;
 mod ingest;
+mod months;
 mod pages;
 mod scale;
 mod topology;

@@ -1,0 +1,156 @@
+//! Which month a row is charged back in: its billing period by default, its usage date on request; late charges
+//! generated with `--late-fraction` land in the month they are billed, to the cent of an independent sum.
+
+use crate::common::{check_json, generate, mlspend, run};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// An exact decimal as an integer of 10^-12 units (generated costs have at most 8 decimals).
+fn units(text: &str) -> i128 {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    assert!(frac.len() <= 12, "{text}");
+    let v = whole.parse::<i128>().unwrap() * 1_000_000_000_000 + format!("{frac:0<12}").parse::<i128>().unwrap();
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+/// 10^-12 units as mlspend's plain decimal text (`12.5`, `-3`, `0`).
+fn plain(v: i128) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.abs();
+    let frac = format!("{:012}", a % 1_000_000_000_000);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{sign}{}", a / 1_000_000_000_000)
+    } else {
+        format!("{sign}{}.{frac}", a / 1_000_000_000_000)
+    }
+}
+
+/// `MM/DD/YYYY`, `YYYY-MM-DD...` -> `YYYY-MM`.
+fn month_of(date: &str) -> String {
+    if date.as_bytes().get(2) == Some(&b'/') {
+        format!("{}-{}", &date[6..10], &date[0..2])
+    } else {
+        date[..7].to_string()
+    }
+}
+
+/// Sums of `cost` per (month of `by`, currency), read straight from the CSV.
+fn sums(path: &Path, by: &str, cost: &str, currency: &str) -> (BTreeMap<(String, String), i128>, usize) {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let (b, c, k) = (col(by), col(cost), col(currency));
+    let mut out = BTreeMap::new();
+    let mut rows = 0;
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        *out.entry((month_of(&rec[b]), rec[k].to_string())).or_default() += units(&rec[c]);
+        rows += 1;
+    }
+    (out, rows)
+}
+
+/// check's totals per (month, currency) on the basis the file holds.
+fn check_totals(report: &Value) -> BTreeMap<(String, String), String> {
+    report["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let total = ["amortized", "unlabelled"].iter().find_map(|k| m[*k].as_str()).unwrap().to_string();
+            ((m["month"].as_str().unwrap().to_string(), m["currency"].as_str().unwrap().to_string()), total)
+        })
+        .collect()
+}
+
+#[test]
+fn late_charges_land_in_their_billing_period_to_the_cent() {
+    let dir = tempfile::tempdir().unwrap();
+    // (layout, billing period column, usage date column, cost column, currency column)
+    for (layout, period, usage, cost, currency) in [
+        ("ea", "BillingPeriodStartDate", "Date", "CostInBillingCurrency", "BillingCurrencyCode"),
+        ("mca", "billingPeriodStartDate", "date", "costInBillingCurrency", "billingCurrency"),
+        ("focus", "BillingPeriodStart", "ChargePeriodStart", "EffectiveCost", "BillingCurrency"),
+    ] {
+        let file = dir.path().join(format!("{layout}-late.csv"));
+        generate(&file, &["--layout", layout, "--rows", "4000", "--months", "3", "--late-fraction", "0.15"]);
+        let (by_period, rows) = sums(&file, period, cost, currency);
+        let (by_usage, _) = sums(&file, usage, cost, currency);
+        assert_eq!(rows, 4000);
+        // Late charges there are, and they move money between months: the test can tell the two apart.
+        assert_ne!(by_period, by_usage, "{layout}: no late charge generated");
+        let expected = |sums: &BTreeMap<(String, String), i128>| -> BTreeMap<(String, String), String> {
+            sums.iter().map(|(k, v)| (k.clone(), plain(*v))).collect()
+        };
+        // By default, the billing period.
+        assert_eq!(check_totals(&check_json(&[&file])), expected(&by_period), "{layout}: check, by billing period");
+        let out = dir.path().join(format!("{layout}-run"));
+        let mut cmd = mlspend();
+        cmd.args(["run", "--config", "data/sample.toml", "--quiet", "--out"]).arg(&out).arg(&file);
+        let (o, e, code) = run(&mut cmd);
+        assert_eq!(code, 0, "{o}{e}");
+        for ((month, cur), total) in expected(&by_period) {
+            let summary: Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join(&month).join("summary.json")).unwrap()).unwrap();
+            let c = summary["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == cur.as_str()).unwrap();
+            assert_eq!(c["input_total_exact"].as_str().unwrap(), total, "{layout}: {month} {cur}");
+            assert_eq!(c["balanced"], true);
+        }
+        // month = "usage-date": the usage month, as before billing periods were read.
+        let config = dir.path().join("usage.toml");
+        let text = std::fs::read_to_string("data/sample.toml")
+            .unwrap()
+            .replace("basis = ", "month = \"usage-date\"\nbasis = ");
+        let text = text.replace("exports = [\"sample\"]", "");
+        std::fs::write(&config, text).unwrap();
+        let out = dir.path().join(format!("{layout}-usage"));
+        let mut cmd = mlspend();
+        cmd.args(["run", "--quiet", "--config"]).arg(&config).arg("--out").arg(&out).arg(&file);
+        let (o, e, code) = run(&mut cmd);
+        assert_eq!(code, 0, "{o}{e}");
+        for ((month, cur), total) in expected(&by_usage) {
+            let summary: Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join(&month).join("summary.json")).unwrap()).unwrap();
+            let c = summary["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == cur.as_str()).unwrap();
+            assert_eq!(c["input_total_exact"].as_str().unwrap(), total, "{layout}: {month} {cur} by usage date");
+        }
+    }
+}
+
+#[test]
+fn files_without_a_billing_period_charge_back_by_usage_date_and_check_says_so() {
+    // The legacy pay-as-you-go sample has no billing period column.
+    let r = check_json(&[&crate::common::real("payg_legacy_costreport.csv")]);
+    let by_usage = r["inputs"][0]["by_usage_date"].as_object().unwrap();
+    assert_eq!(by_usage.len(), 1, "{by_usage:?}");
+    assert_eq!(by_usage.values().next().unwrap(), 3);
+    let mut cmd = mlspend();
+    cmd.arg("check").arg(crate::common::real("payg_legacy_costreport.csv"));
+    let (o, _, code) = run(&mut cmd);
+    assert_eq!(code, 0);
+    assert!(o.contains("3 rows carry no billing period: charged back by their usage date"), "{o}");
+    // A billing period that is not a date rejects the row, naming the column.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(
+        &file,
+        "Date,BillingPeriodStartDate,CostInBillingCurrency,BillingCurrencyCode,ResourceId\n\
+         09/03/2026,09/01/2026,1.00,USD,/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/v\n\
+         09/03/2026,soon,2.00,USD,/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/v\n",
+    )
+    .unwrap();
+    let r = check_json(&[&file]);
+    assert_eq!(r["rejected"], 1);
+    assert_eq!(r["rejects"][0]["column"], "BillingPeriodStartDate");
+    assert!(r["rejects"][0]["reason"].as_str().unwrap().contains("not a date: \"soon\""));
+}
