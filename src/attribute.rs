@@ -103,12 +103,13 @@ pub struct Attribution<'r> {
     pub environment: &'r str,
 }
 
-/// The configuration's lookups, built once.
+/// The configuration's lookups, built once. Each maps to a workspace's versions (indices into `config.workspaces`,
+/// most workspaces have one); a row takes the version in force in its month.
 pub struct Attributor<'c> {
     config: &'c Config,
-    by_name: HashMap<String, usize>,
-    by_resource: HashMap<String, usize>,
-    by_group: HashMap<String, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+    by_resource: HashMap<String, Vec<usize>>,
+    by_group: HashMap<String, Vec<usize>>,
 }
 
 fn lower(s: &str) -> std::borrow::Cow<'_, str> {
@@ -124,16 +125,32 @@ impl<'c> Attributor<'c> {
         let mut by_name = HashMap::default();
         let mut by_resource = HashMap::default();
         let mut by_group = HashMap::default();
+        let add = |map: &mut HashMap<String, Vec<usize>>, key: String, i: usize| {
+            let list = map.entry(key).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        };
         for (i, w) in config.workspaces.iter().enumerate() {
-            by_name.insert(w.name.to_ascii_lowercase(), i);
+            add(&mut by_name, w.name.to_ascii_lowercase(), i);
             for r in &w.resources {
-                by_resource.insert(r.trim_end_matches('/').to_string(), i);
+                add(&mut by_resource, r.trim_end_matches('/').to_string(), i);
             }
             for g in &w.resource_groups {
-                by_group.insert(g.clone(), i);
+                add(&mut by_group, g.clone(), i);
             }
         }
         Attributor { config, by_name, by_resource, by_group }
+    }
+
+    /// The version among `versions` in force in `month`: the only one when it has no dates, else by its dates.
+    fn in_force(&self, versions: &[usize], month: crate::dates::Month) -> Option<usize> {
+        match versions {
+            [one] if self.config.workspaces[*one].from.is_none() && self.config.workspaces[*one].until.is_none() => {
+                Some(*one)
+            }
+            _ => versions.iter().copied().find(|&i| self.config.workspaces[i].in_force(month)),
+        }
     }
 
     /// Attributes one row.
@@ -145,27 +162,34 @@ impl<'c> Attributor<'c> {
         let env_tag = row.tags.first_of(&tags.environment);
         let id_workspace = (!row.ml_workspace.is_empty()).then_some(row.ml_workspace);
         let tag_workspace = row.tags.first_of(&tags.workspace).filter(|v| !v.trim().is_empty());
+        // The version in force in the row's month; a workspace with no version then is not configured then.
+        let month = row.month(self.config.month_by);
+        let pick = |versions: &Vec<usize>| self.in_force(versions, month);
         let found = id_workspace
-            .and_then(|n| self.by_name.get(lower(n).as_ref()).map(|&i| (i, Rule::ResourceId)))
+            .and_then(|n| self.by_name.get(lower(n).as_ref()).and_then(pick).map(|i| (i, Rule::ResourceId)))
             .or_else(|| {
-                tag_workspace.and_then(|n| self.by_name.get(lower(n.trim()).as_ref()).map(|&i| (i, Rule::WorkspaceTag)))
+                tag_workspace.and_then(|n| {
+                    self.by_name.get(lower(n.trim()).as_ref()).and_then(pick).map(|i| (i, Rule::WorkspaceTag))
+                })
             })
             .or_else(|| {
                 let by_name = (!row.resource_name.is_empty())
-                    .then(|| self.by_resource.get(lower(row.resource_name).as_ref()))
+                    .then(|| self.by_resource.get(lower(row.resource_name).as_ref()).and_then(pick))
                     .flatten();
                 let by_id = || {
                     (!row.resource_id.is_empty())
-                        .then(|| self.by_resource.get(lower(row.resource_id.trim_end_matches('/')).as_ref()))
+                        .then(|| {
+                            self.by_resource.get(lower(row.resource_id.trim_end_matches('/')).as_ref()).and_then(pick)
+                        })
                         .flatten()
                 };
-                by_name.or_else(by_id).map(|&i| (i, Rule::Resource))
+                by_name.or_else(by_id).map(|i| (i, Rule::Resource))
             })
             .or_else(|| {
                 (!row.resource_group.is_empty())
-                    .then(|| self.by_group.get(row.resource_group.as_ref()))
+                    .then(|| self.by_group.get(row.resource_group.as_ref()).and_then(pick))
                     .flatten()
-                    .map(|&i| (i, Rule::ResourceGroup))
+                    .map(|i| (i, Rule::ResourceGroup))
             });
 
         let Some((index, rule)) = found else {

@@ -93,6 +93,12 @@ pub struct WorkspaceConfig {
     pub resource_groups: Vec<String>,
     #[serde(default)]
     pub resources: Vec<String>,
+    /// The first month this version of the workspace is in force, `YYYY-MM` (none: since always).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The last month it is in force, `YYYY-MM` (none: from then on).
+    #[serde(default)]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +195,17 @@ pub struct Workspace {
     pub environment: String,
     pub resource_groups: Vec<String>,
     pub resources: Vec<String>,
+    /// The months this version is in force, both ends included: a workspace whose team, project, topology or
+    /// members change over time has one `[[workspace]]` per version, in force one after another.
+    pub from: Option<crate::dates::Month>,
+    pub until: Option<crate::dates::Month>,
+}
+
+impl Workspace {
+    /// Whether this version is in force in `month`.
+    pub fn in_force(&self, month: crate::dates::Month) -> bool {
+        self.from.is_none_or(|f| f <= month) && self.until.is_none_or(|u| month <= u)
+    }
 }
 
 /// A validated configuration.
@@ -224,6 +241,11 @@ const ZERO_DECIMAL: [&str; 16] =
 const THREE_DECIMAL: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 
 impl Config {
+    /// The version of workspace `name` (any case) in force in `month`: an index into `workspaces`.
+    pub fn workspace_at(&self, name: &str, month: crate::dates::Month) -> Option<usize> {
+        self.workspaces.iter().position(|w| w.name.eq_ignore_ascii_case(name) && w.in_force(month))
+    }
+
     /// The fractional digits a currency is rounded to.
     pub fn decimals_for(&self, currency: &str) -> u32 {
         let code = currency.to_ascii_uppercase();
@@ -295,8 +317,20 @@ const TOP_KEYS: [&str; 11] = [
 const CURRENCY_KEYS: [&str; 2] = ["report", "rates"];
 const COMPARE_KEYS: [&str; 2] = ["footprint_types", "footprint_per_workspace"];
 const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
-const WORKSPACE_KEYS: [&str; 10] =
-    ["name", "topology", "team", "project", "teams", "split", "shares", "environment", "resource_groups", "resources"];
+const WORKSPACE_KEYS: [&str; 12] = [
+    "name",
+    "topology",
+    "team",
+    "project",
+    "teams",
+    "split",
+    "shares",
+    "environment",
+    "resource_groups",
+    "resources",
+    "from",
+    "until",
+];
 
 fn unknown(table: &mut toml::Table, allowed: &[&str], place: &str, problems: &mut Vec<String>) {
     let bad: Vec<String> = table.keys().filter(|k| !allowed.contains(&k.as_str())).cloned().collect();
@@ -437,7 +471,9 @@ fn percentage(v: &toml::Value) -> Option<Money> {
 fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut workspaces = Vec::new();
-    let mut names: HashMap<String, usize> = HashMap::new();
+    // Each workspace's versions: (its place in the file, from, until).
+    type Version = (usize, Option<crate::dates::Month>, Option<crate::dates::Month>, String);
+    let mut versions: BTreeMap<String, Vec<Version>> = BTreeMap::new();
     let mut groups: HashMap<String, String> = HashMap::new();
     let mut resources: HashMap<String, String> = HashMap::new();
     for (i, w) in raw.workspaces.into_iter().enumerate() {
@@ -445,19 +481,31 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         if w.name.trim().is_empty() {
             problems.push(format!("workspace[{}]: `name` is empty", i + 1));
         }
-        if let Some(first) = names.insert(w.name.to_ascii_lowercase(), i + 1) {
-            problems.push(format!("{at}: workspace `{}` is declared twice (also workspace[{first}])", w.name));
+        let mut month = |key: &str, v: &Option<String>| -> Option<crate::dates::Month> {
+            let text = v.as_deref()?;
+            let m = crate::dates::Month::parse(text.trim());
+            if m.is_none() {
+                problems.push(format!("{at}: `{key}` {text:?} is not a month, YYYY-MM"));
+            }
+            m
+        };
+        let (from, until) = (month("from", &w.from), month("until", &w.until));
+        if let (Some(f), Some(u)) = (from, until) {
+            if u < f {
+                problems.push(format!("{at}: `until` {u} is before `from` {f}"));
+            }
         }
+        versions.entry(w.name.to_ascii_lowercase()).or_default().push((i + 1, from, until, w.name.clone()));
         for g in &w.resource_groups {
             if let Some(other) = groups.insert(g.to_ascii_lowercase(), w.name.clone()) {
-                if other != w.name {
+                if !other.eq_ignore_ascii_case(&w.name) {
                     problems.push(format!("{at}: resource group `{g}` is also claimed by `{other}`"));
                 }
             }
         }
         for r in &w.resources {
             if let Some(other) = resources.insert(r.to_ascii_lowercase(), w.name.clone()) {
-                if other != w.name {
+                if !other.eq_ignore_ascii_case(&w.name) {
                     problems.push(format!("{at}: resource `{r}` is also claimed by `{other}`"));
                 }
             }
@@ -473,6 +521,8 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             environment: w.environment.clone().unwrap_or_default(),
             resource_groups: w.resource_groups.iter().map(|g| g.to_ascii_lowercase()).collect(),
             resources: w.resources.iter().map(|r| r.to_ascii_lowercase()).collect(),
+            from,
+            until,
         };
         match w.topology {
             Topology::Team | Topology::Project => {
@@ -557,6 +607,44 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             problems.push(format!("minor_units.{code}: give 0 to 6 fractional digits, not {d}"));
         }
     }
+    // Versions of one workspace: one after another, never two in force in the same month, no month between them.
+    for list in versions.values_mut() {
+        if list.len() < 2 {
+            continue;
+        }
+        if list.iter().all(|v| v.1.is_none() && v.2.is_none()) {
+            for v in &list[1..] {
+                problems.push(format!(
+                    "workspace[{}] ({}): workspace `{}` is declared twice (also workspace[{}]); give each version `from`/`until` if it changes over time",
+                    v.0, v.3, v.3, list[0].0
+                ));
+            }
+            continue;
+        }
+        list.sort_by_key(|v| v.1);
+        for pair in list.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let overlap = match (a.2, b.1) {
+                (None, _) | (_, None) => true,
+                (Some(until), Some(from)) => from <= until,
+            };
+            if overlap {
+                let when = b.1.map(|m| format!("from {m}")).unwrap_or_else(|| "with no `from`".into());
+                problems.push(format!(
+                    "workspace[{}] ({}) and workspace[{}] ({}): versions of `{}` overlap ({when}); each month needs exactly one, so end the first with `until` before the second's `from`",
+                    a.0, a.3, b.0, b.3, a.3
+                ));
+            } else if let (Some(until), Some(from)) = (a.2, b.1) {
+                if until.next() < from {
+                    problems.push(format!(
+                        "workspace[{}] ({}) and workspace[{}] ({}): no version of `{}` is in force from {} to {}; the second version should start in {}",
+                        a.0, a.3, b.0, b.3, a.3, until.next(), from.previous(), until.next()
+                    ));
+                }
+            }
+        }
+    }
+
     // Divisions: each team of the configuration in exactly one.
     let mut teams: Vec<String> = Vec::new();
     for w in &workspaces {

@@ -463,8 +463,10 @@ impl Rollup {
     /// Splits the pools and rounds: the chargeback of every month.
     pub fn compute(self, config: &Config) -> Chargeback {
         let n = &self.names;
-        let topology_of: HashMap<&str, (Topology, usize)> =
-            config.workspaces.iter().enumerate().map(|(i, w)| (w.name.as_str(), (w.topology, i))).collect();
+        // The workspace version in force in a month, by name (a workspace can change topology or members over time).
+        let version_at = |name: &str, month: Month| -> Option<(Topology, usize)> {
+            config.workspace_at(name, month).map(|i| (config.workspaces[i].topology, i))
+        };
         // Per month: its lines, its pool splits, and its row counts per currency.
         type Parts = (Vec<Line>, Vec<PoolSplit>, BTreeMap<String, RowCounts>);
         let mut months: BTreeMap<Month, Parts> = BTreeMap::new();
@@ -508,7 +510,7 @@ impl Rollup {
             match kind {
                 Kind::Direct => {
                     counts.direct += acc.rows;
-                    let topo = topology_of.get(n.name(ws)).map(|t| t.0.as_str()).unwrap_or("");
+                    let topo = version_at(n.name(ws), month).map(|t| t.0.as_str()).unwrap_or("");
                     entry.0.push(line(n.name(team), n.name(project), n.name(ws), topo, DIRECT, "", acc.cost));
                 }
                 Kind::Pool => {
@@ -526,7 +528,7 @@ impl Rollup {
             }
         }
         for ((month, cur, ws, env), parts) in pools {
-            let Some(&(_, wi)) = topology_of.get(n.name(ws)) else { continue };
+            let Some((_, wi)) = version_at(n.name(ws), month) else { continue };
             let w = &config.workspaces[wi];
             let even = vec![Money::from_minor_units(1, 0); w.teams.len()];
             let weights: Vec<Money> = match w.split {

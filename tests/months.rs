@@ -154,3 +154,96 @@ fn files_without_a_billing_period_charge_back_by_usage_date_and_check_says_so() 
     assert_eq!(r["rejects"][0]["column"], "BillingPeriodStartDate");
     assert!(r["rejects"][0]["reason"].as_str().unwrap().contains("not a date: \"soon\""));
 }
+
+/// The bundled sample's configuration with mlw-vision moving from team vision to team nlp in 2026-09.
+fn moved(versions: &str) -> String {
+    let text = std::fs::read_to_string("data/sample.toml").unwrap();
+    let old = "[[workspace]]\nname = \"mlw-vision\"\ntopology = \"team\"\nteam = \"vision\"\nresource_groups = [\"rg-vision-ml\"]\n";
+    assert!(text.contains(old));
+    text.replace(old, versions).replace(
+        "exports = [\"sample\"]",
+        &format!("exports = [\"{}\"]", std::fs::canonicalize("data/sample").unwrap().display()),
+    )
+}
+
+#[test]
+fn a_workspace_that_changes_team_charges_each_month_to_the_version_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("moved.toml");
+    std::fs::write(
+        &config,
+        moved(
+            "[[workspace]]\nname = \"mlw-vision\"\ntopology = \"team\"\nteam = \"vision\"\nresource_groups = [\"rg-vision-ml\"]\nuntil = \"2026-08\"\n\n\
+             [[workspace]]\nname = \"mlw-vision\"\ntopology = \"team\"\nteam = \"nlp\"\nresource_groups = [\"rg-vision-ml\"]\nfrom = \"2026-09\"\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("r");
+    let mut cmd = mlspend();
+    cmd.args(["run", "--quiet", "--config"]).arg(&config).arg("--out").arg(&out);
+    let (o, e, code) = run(&mut cmd);
+    assert_eq!(code, 0, "{o}{e}");
+    // The same sample as configured today, for the amounts.
+    let base = dir.path().join("base");
+    let mut cmd = mlspend();
+    cmd.args(["run", "--quiet", "--out"]).arg(&base);
+    assert_eq!(run(&mut cmd).2, 0);
+    let direct = |root: &Path, month: &str, team: &str| -> Vec<String> {
+        std::fs::read_to_string(root.join(month).join("chargeback.csv"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(",mlw-vision,") && l.contains(",direct,"))
+            .filter(|l| l.split(',').nth(2) == Some(team))
+            .map(|l| {
+                // Everything but the team: the same line, charged to another team.
+                let mut cells: Vec<&str> = l.split(',').collect();
+                cells.remove(2);
+                cells.join(",")
+            })
+            .collect()
+    };
+    // 2026-08: vision, as before. From 2026-09: nlp, line for line what vision had.
+    assert!(!direct(&out, "2026-08", "vision").is_empty());
+    assert_eq!(direct(&out, "2026-08", "vision"), direct(&base, "2026-08", "vision"));
+    assert!(direct(&out, "2026-08", "nlp").is_empty());
+    for month in ["2026-09", "2026-10"] {
+        assert!(direct(&out, month, "vision").is_empty(), "{month}");
+        assert_eq!(direct(&out, month, "nlp"), direct(&base, month, "vision"), "{month}");
+    }
+}
+
+#[test]
+fn workspace_versions_must_not_overlap_or_leave_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "until = \"2026-09\"\n",
+            "from = \"2026-09\"\n",
+            "workspace[1] (mlw-vision) and workspace[2] (mlw-vision): versions of `mlw-vision` overlap (from 2026-09)",
+        ),
+        ("", "from = \"2026-09\"\n", "versions of `mlw-vision` overlap"),
+        (
+            "until = \"2026-07\"\n",
+            "from = \"2026-09\"\n",
+            "no version of `mlw-vision` is in force from 2026-08 to 2026-08; the second version should start in 2026-08",
+        ),
+        ("until = \"2026-13\"\n", "from = \"2026-09\"\n", "`until` \"2026-13\" is not a month, YYYY-MM"),
+    ];
+    for (first, second, needle) in cases {
+        let config = dir.path().join("bad.toml");
+        std::fs::write(
+            &config,
+            moved(&format!(
+                "[[workspace]]\nname = \"mlw-vision\"\ntopology = \"team\"\nteam = \"vision\"\nresource_groups = [\"rg-vision-ml\"]\n{first}\n\
+                 [[workspace]]\nname = \"mlw-vision\"\ntopology = \"team\"\nteam = \"nlp\"\nresource_groups = [\"rg-vision-ml\"]\n{second}"
+            )),
+        )
+        .unwrap();
+        let mut cmd = mlspend();
+        cmd.args(["run", "--quiet", "--config"]).arg(&config).arg("--out").arg(dir.path().join("r"));
+        let (_, e, code) = run(&mut cmd);
+        assert_eq!(code, 2, "{first}{second}");
+        assert!(e.contains(needle), "{needle}\n{e}");
+        assert!(!dir.path().join("r").exists());
+    }
+}
