@@ -91,6 +91,18 @@ pub struct InputReport {
     pub duplicate_files: Vec<ingest::DuplicateFile>,
     /// Files whose rows carry no billing period, with how many: they are charged back by their usage date.
     pub by_usage_date: BTreeMap<String, u64>,
+    /// Rows Azure's own cost allocation rules moved (`CostAllocationRuleName`), per rule and currency: a negative row
+    /// on the source and a positive one on the target, netting to zero when the export holds both.
+    pub allocation_rules: Vec<AllocationRule>,
+}
+
+/// The rows of one Azure cost allocation rule in one currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllocationRule {
+    pub rule: String,
+    pub currency: String,
+    #[serde(flatten)]
+    pub totals: Totals,
 }
 
 /// The whole `check` answer.
@@ -117,6 +129,8 @@ struct Acc {
     providers: HashMap<String, u64>,
     /// Rows with no billing period, per source file: charged back by their usage date.
     no_period: HashMap<u32, u64>,
+    /// Rows moved by Azure cost allocation rules, per (rule, currency).
+    rules: BTreeMap<(String, String), Totals>,
     month_by: MonthBy,
 }
 
@@ -163,6 +177,9 @@ impl Acc {
         for (f, n) in other.no_period {
             *self.no_period.entry(f).or_default() += n;
         }
+        for (k, t) in other.rules {
+            self.rules.entry(k).or_default().merge(&t);
+        }
         for (p, n) in other.providers {
             *self.providers.entry(p).or_default() += n;
         }
@@ -172,6 +189,10 @@ impl Acc {
         let month = row.month(self.month_by);
         if row.billing_period.is_none() {
             *self.no_period.entry(row.file).or_default() += 1;
+        }
+        if !row.cost_allocation_rule.is_empty() {
+            let key = (row.cost_allocation_rule.trim().to_string(), row.currency.to_string());
+            self.rules.entry(key).or_default().add(row);
         }
         bucket(&mut self.months, month, &row.currency).add(row);
         if row.is_ml {
@@ -252,6 +273,11 @@ pub fn run(
             providers: acc.providers.into_iter().collect(),
             skipped_runs: plan.skipped_runs.iter().filter(|(n, _)| *n == i).map(|(_, s)| s.clone()).collect(),
             duplicate_files: plan.duplicates.iter().filter(|(n, _)| *n == i).map(|(_, d)| d.clone()).collect(),
+            allocation_rules: acc
+                .rules
+                .into_iter()
+                .map(|((rule, currency), totals)| AllocationRule { rule, currency, totals })
+                .collect(),
             by_usage_date: acc
                 .no_period
                 .iter()
@@ -259,12 +285,24 @@ pub fn run(
                 .collect(),
         });
     }
+    let mut warnings = load.warnings.clone();
+    for input in &inputs {
+        for r in &input.allocation_rules {
+            let t = &r.totals;
+            if [t.actual, t.amortized, t.unlabelled].iter().flatten().any(|v| !v.is_zero()) {
+                warnings.push(format!(
+                    "{}: the rows of Azure cost allocation rule {:?} do not net to zero in {}: the export holds one side of a move (its source or its target is outside the export's scope), so that side's cost counts where it lies",
+                    input.path, r.rule, r.currency
+                ));
+            }
+        }
+    }
     let report = CheckReport {
         rows: load.rows(),
         rejected: load.rejected(),
         months: sorted(all_months),
         rejects: load.rejects.clone(),
-        warnings: load.warnings.clone(),
+        warnings,
         inputs,
         coverage: None,
     };
@@ -370,6 +408,20 @@ pub fn render_text(r: &CheckReport) -> String {
         } else {
             let _ = writeln!(out, "  ML spend (Azure Machine Learning):");
             month_table(&mut out, &input.ml);
+        }
+        for r in &input.allocation_rules {
+            let net: Vec<String> =
+                [("actual", r.totals.actual), ("amortized", r.totals.amortized), ("unlabelled", r.totals.unlabelled)]
+                    .iter()
+                    .filter_map(|(name, v)| v.map(|v| format!("{name} {} {}", v.to_plain(), r.currency)))
+                    .collect();
+            let _ = writeln!(
+                out,
+                "  Azure cost allocation rule {:?}: {} rows moved, net {} (kept as billed: each row counts where it now lies)",
+                r.rule,
+                r.totals.rows,
+                net.join(", ")
+            );
         }
         if input.providers.len() > 1 || input.providers.keys().any(|p| p != "Microsoft") {
             let list: Vec<String> = input

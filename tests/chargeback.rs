@@ -1,7 +1,7 @@
 //! `mlspend run` and `explain`: attribution rules, split methods, balancing to the cent, real samples, bad
 //! configurations, and reproducible reports.
 
-use crate::common::{files_under, generate, mlspend, real, run};
+use crate::common::{check_json, files_under, generate, mlspend, real, run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -611,4 +611,52 @@ fn a_failed_run_leaves_the_previous_reports_intact() {
         let beside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(beside, ["r"]);
     }
+}
+
+#[test]
+fn rows_moved_by_azure_cost_allocation_rules_count_once_where_they_now_lie() {
+    // A platform cost of 10.00 in an unconfigured resource group, and Azure's allocation rule moving 4.00 of it to
+    // ws-team's resource group: -4.00 on the source, +4.00 on the target, both named by CostAllocationRuleName.
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("rules.csv");
+    let vm =
+        |rg: &str| format!("/subscriptions/s1/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/vm1");
+    std::fs::write(
+        &export,
+        format!(
+            "Date,Cost,BillingCurrency,ResourceId,ResourceName,ResourceGroup,ConsumedService,MeterCategory,Tags,CostAllocationRuleName\n\
+             01/03/2026,10.00,USD,{p},vm1,rg-platform,Microsoft.Compute,Virtual Machines,,\n\
+             01/03/2026,-4.00,USD,{p},vm1,rg-platform,Microsoft.Compute,Virtual Machines,,split-platform\n\
+             01/03/2026,4.00,USD,{t},vm1,rg-team,Microsoft.Compute,Virtual Machines,,split-platform\n",
+            p = vm("rg-platform"),
+            t = vm("rg-team")
+        ),
+    )
+    .unwrap();
+    let r = check_json(&[&export]);
+    let rules = &r["inputs"][0]["allocation_rules"];
+    assert_eq!((rules[0]["rule"].as_str(), rules[0]["rows"].as_u64()), (Some("split-platform"), Some(2)));
+    let nets = |r: &Value| {
+        r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("do not net to zero"))
+    };
+    assert!(!nets(&r), "both sides are there: they net to zero");
+    let out = dir.path().join("r");
+    let (o, e, code) = run_into(&out, &fixture("attribution.toml"), &[&export], &["--export-type", "amortized"]);
+    assert_eq!(code, 0, "{o}{e}");
+    // Read once, nothing doubled: 3 rows, 10.00 in; alpha (ws-team by its resource group) 4.00, out of scope 6.00.
+    let csv = read(&out.join("2026-01/chargeback.csv"));
+    assert!(csv.contains("2026-01,USD,alpha,,ws-team,,compute,team,direct,,4.00\r\n"), "{csv}");
+    assert!(csv.contains("2026-01,USD,(out-of-scope),,,,compute,,out-of-scope,not Azure ML spend,6.00\r\n"), "{csv}");
+    let summary: Value = serde_json::from_str(&read(&out.join("2026-01/summary.json"))).unwrap();
+    assert_eq!(
+        (summary["currencies"][0]["input_total"].as_str(), summary["currencies"][0]["rows"]["input"].as_u64()),
+        (Some("10.00"), Some(3))
+    );
+    // One side alone (the target): check says the rule doesn't net to zero.
+    let half = dir.path().join("half.csv");
+    let text = read(&export);
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&half, format!("{}\n{}\n", lines[0], lines[3])).unwrap();
+    let r = check_json(&[&half]);
+    assert!(nets(&r), "{r}");
 }
