@@ -1,10 +1,13 @@
 //! Usage dates as Azure writes them.
 //!
 //! Takes a date cell in any form seen in real exports (`09/21/2023`, `9/2/2023`, `2019-07-28 00:00:00`, `2021-02-02`,
-//! `2024-01-01T00:00Z`, `2024-01-01T00:00:00Z`, `2024-09-01 00:00:00`) and gives a calendar [`Date`]; the billing
-//! month of a row is the `YYYY-MM` of its usage date. A time of day is checked for form but not kept: cost exports
-//! are daily, and FOCUS's `ChargePeriodStart` is the start of the charge's day.
+//! `2024-01-01T00:00Z`, `2024-01-01T00:00:00Z`, `2024-09-01 00:00:00`) and gives a calendar [`Date`]; a [`Month`] is a
+//! `YYYY-MM`. A time of day is checked for form but not kept: cost exports are daily, and FOCUS's
+//! `ChargePeriodStart` is the start of the charge's day. The cell is split into numbers by hand (the row path reads
+//! tens of millions of them); every calendar rule (which days a month has, leap years, the day before and after, month
+//! arithmetic) is chrono's: `02/30/2026` is refused because chrono has no such day.
 
+use chrono::{Datelike, Months, NaiveDate};
 use std::fmt;
 
 /// A calendar day.
@@ -34,22 +37,24 @@ impl Month {
         (1..=12).contains(&month).then_some(Month { year, month })
     }
 
+    /// The month's first day, as chrono's date.
+    pub fn first_day(self) -> NaiveDate {
+        // A Month is built from a valid month number and a four-digit year: chrono has its first day.
+        NaiveDate::from_ymd_opt(i32::from(self.year), u32::from(self.month), 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    fn from_naive(d: NaiveDate) -> Month {
+        Month { year: d.year().clamp(0, i32::from(u16::MAX)) as u16, month: d.month() as u8 }
+    }
+
     /// The month before this one.
     pub fn previous(self) -> Month {
-        if self.month == 1 {
-            Month { year: self.year - 1, month: 12 }
-        } else {
-            Month { year: self.year, month: self.month - 1 }
-        }
+        self.first_day().checked_sub_months(Months::new(1)).map(Month::from_naive).unwrap_or(self)
     }
 
     /// The month after this one.
     pub fn next(self) -> Month {
-        if self.month == 12 {
-            Month { year: self.year + 1, month: 1 }
-        } else {
-            Month { year: self.year, month: self.month + 1 }
-        }
+        self.first_day().checked_add_months(Months::new(1)).map(Month::from_naive).unwrap_or(self)
     }
 
     pub fn days(self) -> u8 {
@@ -70,12 +75,21 @@ impl serde::Serialize for Month {
 }
 
 impl Date {
+    /// The day, when chrono's calendar has it (and it is in 1900 or later).
     pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
-        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month) && year >= 1900).then_some(Date {
-            year,
-            month,
-            day,
-        })
+        NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), u32::from(day))
+            .filter(|_| year >= 1900)
+            .map(|_| Date { year, month, day })
+    }
+
+    /// The day as chrono's date.
+    pub fn naive(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(i32::from(self.year), u32::from(self.month), u32::from(self.day))
+            .unwrap_or(NaiveDate::MIN)
+    }
+
+    fn from_naive(d: NaiveDate) -> Option<Date> {
+        Date::new(u16::try_from(d.year()).ok()?, d.month() as u8, d.day() as u8)
     }
 
     pub fn month(self) -> Month {
@@ -84,18 +98,12 @@ impl Date {
 
     /// The day before.
     pub fn pred(self) -> Option<Date> {
-        if self.day > 1 {
-            return Date::new(self.year, self.month, self.day - 1);
-        }
-        let (year, month) = if self.month == 1 { (self.year.checked_sub(1)?, 12) } else { (self.year, self.month - 1) };
-        Date::new(year, month, days_in_month(year, month))
+        self.naive().pred_opt().and_then(Date::from_naive)
     }
 
     /// The next day.
     pub fn succ(self) -> Option<Date> {
-        Date::new(self.year, self.month, self.day + 1)
-            .or_else(|| Date::new(self.year, self.month % 12 + 1, 1).filter(|_| self.month < 12))
-            .or_else(|| Date::new(self.year.checked_add(1)?, 1, 1))
+        self.naive().succ_opt().and_then(Date::from_naive)
     }
 
     /// Parses every date form listed in the module comment. `None` for anything else.
@@ -186,14 +194,13 @@ fn valid_time(rest: &str) -> bool {
         .all(|(f, max)| (1..=2).contains(&f.len()) && digits(f.as_bytes()).is_some_and(|v| v <= max))
 }
 
+/// How many days a month has, by chrono's calendar (0 for a month number that isn't one).
 fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
-        2 => 28,
-        _ => 0,
-    }
+    NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), 1)
+        .and_then(|first| first.checked_add_months(Months::new(1)))
+        .and_then(|next| next.pred_opt())
+        .map(|last| last.day() as u8)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
