@@ -225,6 +225,8 @@ pub struct RowError {
 pub struct RowCaches {
     ids: resource::IdCache,
     tags: tags::TagCache,
+    /// The last billing period cell and its month: a file's rows mostly share one, parsed once.
+    period: (String, Option<crate::dates::Month>),
 }
 
 impl ColumnMap {
@@ -338,12 +340,14 @@ impl ColumnMap {
         let period_text = text(Field::BillingPeriodStart);
         let billing_period = if period_text.is_empty() {
             None
+        } else if caches.period.0 == period_text {
+            caches.period.1
         } else {
-            Some(
-                Date::parse(period_text)
-                    .ok_or_else(|| err(Field::BillingPeriodStart, format!("not a date: {period_text:?}")))?
-                    .month(),
-            )
+            let month = Date::parse(period_text)
+                .ok_or_else(|| err(Field::BillingPeriodStart, format!("not a date: {period_text:?}")))?
+                .month();
+            caches.period = (period_text.to_string(), Some(month));
+            Some(month)
         };
         let currency = currency_code(text(Field::Currency)).map_err(|reason| err(Field::Currency, reason))?;
         let money = |f: Field| -> Result<Money, RowError> {
