@@ -105,6 +105,16 @@ pub struct CostRow<'a> {
 }
 
 impl CostRow<'_> {
+    /// The day that says which run of an export a row belongs to, when runs overlap: its usage date, or for a late
+    /// charge (billed in a later month than its usage) the first day of its billing period, so that it stays with
+    /// the run that billed it instead of being taken for a copy of its usage month's rows.
+    pub fn run_day(&self) -> Date {
+        match self.billing_period {
+            Some(p) if p != self.usage_date.month() => Date::new(p.year, p.month, 1).unwrap_or(self.usage_date),
+            _ => self.usage_date,
+        }
+    }
+
     /// The month the row is charged back in: its billing period (else, when it has none, its usage month), or its
     /// usage month.
     pub fn month(&self, by: MonthBy) -> Month {

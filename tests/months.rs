@@ -247,3 +247,29 @@ fn workspace_versions_must_not_overlap_or_leave_a_gap() {
         assert!(!dir.path().join("r").exists());
     }
 }
+
+#[test]
+fn late_charges_in_an_export_folder_stay_with_the_run_that_billed_them() {
+    // With --manifest each month is a run folder whose date range is that month; a late charge in September's run
+    // carries an August usage date, a day August's run covers: it must not be taken for a copy of August's rows.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("export");
+    generate(&folder, &["--manifest", "--rows", "6000", "--months", "3", "--late-fraction", "0.2"]);
+    let mut by_period: BTreeMap<(String, String), i128> = BTreeMap::new();
+    let mut rows = 0;
+    for part in crate::common::files_under(&folder).iter().filter(|p| p.extension().is_some_and(|x| x == "csv")) {
+        let (sums, n) =
+            sums(&folder.join(part), "BillingPeriodStartDate", "CostInBillingCurrency", "BillingCurrencyCode");
+        rows += n;
+        for (k, v) in sums {
+            *by_period.entry(k).or_default() += v;
+        }
+    }
+    let r = check_json(&[&folder]);
+    assert_eq!(r["rows"].as_u64(), Some(rows as u64));
+    let superseded: u64 =
+        r["inputs"][0]["files"].as_array().unwrap().iter().map(|f| f["superseded"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(superseded, 0, "no late charge is taken for a copy");
+    let expected: BTreeMap<(String, String), String> = by_period.iter().map(|(k, v)| (k.clone(), plain(*v))).collect();
+    assert_eq!(check_totals(&r), expected);
+}

@@ -405,7 +405,7 @@ fn read_records<R: Read>(
         };
         let get = |i: usize| text.get(i).unwrap_or("");
         match ctx.map.map(&get, ctx.basis, ctx.index, line, &mut caches) {
-            Ok(row) if ctx.source.is_superseded(row.usage_date) => file.superseded += 1,
+            Ok(row) if ctx.source.is_superseded(row.run_day()) => file.superseded += 1,
             Ok(row) => sink(&row),
             Err(e) if e.fatal => return Err(fatal_row(ctx.source, line, e)),
             Err(e) => reject(e),
@@ -801,7 +801,7 @@ fn read_row_groups(
                 _ => "",
             };
             match ctx.map.map(&get, ctx.basis, ctx.index, row_number, &mut caches) {
-                Ok(row) if source.is_superseded(row.usage_date) => file.superseded += 1,
+                Ok(row) if source.is_superseded(row.run_day()) => file.superseded += 1,
                 Ok(row) => sink(&row),
                 Err(e) if e.fatal => return Err(fatal_row(source, row_number, e)),
                 Err(e) => {
