@@ -489,6 +489,13 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
         narrow: args.narrow,
         late_fraction: args.late_fraction,
     };
+    let last = (1..args.months).fold(start, |m, _| m.next());
+    if start.year < 1901 || last.year > 9999 || last < start {
+        return Err(Error::Usage(format!(
+            "--start {start} --months {}: the months must lie from 1901-01 to 9999-12 (late charges use the month before)",
+            args.months
+        )));
+    }
     if !(0.0..=1.0).contains(&args.late_fraction) {
         return Err(Error::Usage(format!("--late-fraction {}: give a share from 0 to 1", args.late_fraction)));
     }

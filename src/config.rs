@@ -474,6 +474,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     // Each workspace's versions: (its place in the file, from, until).
     type Version = (usize, Option<crate::dates::Month>, Option<crate::dates::Month>, String);
     let mut versions: BTreeMap<String, Vec<Version>> = BTreeMap::new();
+    let mut unreadable: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut groups: HashMap<String, String> = HashMap::new();
     let mut resources: HashMap<String, String> = HashMap::new();
     for (i, w) in raw.workspaces.into_iter().enumerate() {
@@ -490,6 +491,10 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             m
         };
         let (from, until) = (month("from", &w.from), month("until", &w.until));
+        if (w.from.is_some() && from.is_none()) || (w.until.is_some() && until.is_none()) {
+            // Already reported; ordering the versions by a month that isn't one would only add false overlaps.
+            unreadable.insert(w.name.to_ascii_lowercase());
+        }
         if let (Some(f), Some(u)) = (from, until) {
             if u < f {
                 problems.push(format!("{at}: `until` {u} is before `from` {f}"));
@@ -608,8 +613,8 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         }
     }
     // Versions of one workspace: one after another, never two in force in the same month, no month between them.
-    for list in versions.values_mut() {
-        if list.len() < 2 {
+    for (name, list) in versions.iter_mut() {
+        if list.len() < 2 || unreadable.contains(name) {
             continue;
         }
         if list.iter().all(|v| v.1.is_none() && v.2.is_none()) {

@@ -169,7 +169,7 @@ fn valid_time(rest: &str) -> bool {
     }
     if let Some(x) = t.strip_suffix('Z') {
         t = x;
-    } else if t.len() > 6 {
+    } else if t.len() > 6 && t.is_char_boundary(t.len() - 6) {
         let (head, zone) = t.split_at(t.len() - 6);
         let z = zone.as_bytes();
         if (z[0] == b'+' || z[0] == b'-') && z[3] == b':' && digits(&z[1..3]).is_some() && digits(&z[4..6]).is_some() {
@@ -220,6 +220,12 @@ mod tests {
         assert_eq!(Date::parse("2024-09-01T00:00:00.0000000+00:00"), d(2024, 9, 1));
         assert_eq!(Date::parse("9/2/2023 12:00:00 AM"), d(2023, 9, 2));
         assert_eq!(Date::parse("2024-02-29"), d(2024, 2, 29));
+    }
+
+    #[test]
+    fn a_multibyte_character_in_the_time_is_not_a_date() {
+        assert_eq!(Date::parse("2026-09-01T00:00€abcde"), None);
+        assert_eq!(Date::parse("09/01/2026 00:00€ab"), None);
     }
 
     #[test]

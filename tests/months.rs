@@ -96,9 +96,19 @@ fn late_charges_land_in_their_billing_period_to_the_cent() {
         assert_eq!(check_totals(&check_json(&[&file])), expected(&by_period), "{layout}: check, by billing period");
         let out = dir.path().join(format!("{layout}-run"));
         let mut cmd = mlspend();
-        cmd.args(["run", "--config", "data/sample.toml", "--quiet", "--out"]).arg(&out).arg(&file);
+        cmd.args(["run", "--config", "data/sample.toml", "--quiet", "--format", "csv,json", "--out"])
+            .arg(&out)
+            .arg(&file);
         let (o, e, code) = run(&mut cmd);
         assert_eq!(code, 0, "{o}{e}");
+        // Every row of a month's allocated.jsonl says that month is its billing period, late charges too.
+        for month in ["2026-08", "2026-09", "2026-10"] {
+            let text = std::fs::read_to_string(out.join(month).join("allocated.jsonl")).unwrap();
+            let want = format!("\"BillingPeriodStart\":\"{month}-01\"");
+            assert!(text.lines().all(|l| l.contains(&want)), "{layout}: {month}");
+            let late = text.lines().filter(|l| !l.contains(&format!("\"ChargePeriodStart\":\"{month}"))).count();
+            assert!(month == "2026-08" || late > 0, "{layout}: {month} has late charges");
+        }
         for ((month, cur), total) in expected(&by_period) {
             let summary: Value =
                 serde_json::from_str(&std::fs::read_to_string(out.join(&month).join("summary.json")).unwrap()).unwrap();

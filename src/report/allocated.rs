@@ -207,7 +207,8 @@ impl<'c> AllocatedWriter<'c> {
         b.line.append_value(row.line);
         let d = row.usage_date;
         b.charge.append_value(days_since_epoch(d.year as i32, d.month as u32, d.day as u32));
-        b.period.append_value(days_since_epoch(d.year as i32, d.month as u32, 1));
+        // The month the row is charged back in (its billing period, by default), as in chargeback.csv.
+        b.period.append_value(days_since_epoch(month.year as i32, month.month as u32, 1));
         let out_of_range = |what: &str| Error::Parquet {
             path: PathBuf::from(file_name),
             detail: format!("line {}: {what} is beyond the 10^20 that allocated.parquet holds", row.line),
