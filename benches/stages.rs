@@ -113,6 +113,7 @@ fn stages(c: &mut Criterion) {
         rejects: &[],
         warnings: &[],
         timestamp: None,
+        restated: None,
         formats: mlspend::report::allocated::Formats { csv: true, parquet: true, json: true },
     };
     let charts = mlspend::report::charts::build(&config, &chargeback, &[], CostBasis::Amortized);

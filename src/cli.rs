@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// Which cost to charge back; overrides the configuration's `basis`.
     #[arg(long, value_enum)]
     pub basis: Option<CostBasis>,
+    /// The last closed month, YYYY-MM; overrides the configuration's `closed_through`. Closed months' packs are never
+    /// rewritten: changes to them are booked into the next month as prior-period adjustments.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub closed_through: Option<String>,
     /// Where to write the reports, one folder per billing month.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
@@ -291,6 +295,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         config,
         inputs: args.input.exports.clone(),
         month: args.month.as_deref().map(|m| parse_month(m, "--month")).transpose()?,
+        closed_through: args.closed_through.as_deref().map(|m| parse_month(m, "--closed-through")).transpose()?,
         basis: args.basis,
         out: args.out.clone(),
         ingest: args.input.options(),
@@ -342,6 +347,14 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
             &body,
             &[false, true, true, true, true, true, true, false],
         );
+        for t in m.totals.iter().filter(|t| !t.adjustments.is_zero()) {
+            text.push_str(&format!(
+                "  prior-period adjustments: {} {} carried from closed months (restatement.csv); chargeback total {}\n",
+                t.adjustments.to_fixed(t.decimals),
+                t.currency,
+                t.chargeback_total.to_fixed(t.decimals)
+            ));
+        }
         for s in m.splits.iter().filter(|s| s.fell_back()) {
             text.push_str(&format!(
                 "  shared pool {}: no member had positive direct {} spend in {}, so it was split evenly, not proportionally\n",
@@ -359,6 +372,27 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
                 p.currency
             ));
         }
+    }
+    // Closed months: what their rows say now against what was booked, carried into the first open month.
+    let mut closed: std::collections::BTreeMap<(Month, &str), (crate::money::Money, crate::money::Money, Month)> =
+        std::collections::BTreeMap::new();
+    for r in &outcome.restated {
+        let e = closed.entry((r.closed_month, r.currency.as_str())).or_insert((
+            Default::default(),
+            Default::default(),
+            r.carried_into,
+        ));
+        e.0 += r.booked;
+        e.1 += r.now;
+    }
+    for ((month, cur), (booked, now, into)) in closed {
+        let d = p_decimals(&outcome.chargeback, cur);
+        text.push_str(&format!(
+            "{month} is closed: its pack stays as booked ({} {cur}); its rows now say {} {cur}, so {} {cur} is carried into {into}\n",
+            booked.to_fixed(d),
+            now.to_fixed(d),
+            (now - booked).to_fixed(d)
+        ));
     }
     for w in &outcome.written {
         text.push_str(&format!("wrote {}\n", w.display()));

@@ -109,6 +109,8 @@ struct RawConfig {
     #[serde(default)]
     month: crate::schema::MonthBy,
     #[serde(default)]
+    closed_through: Option<String>,
+    #[serde(default)]
     tags: TagKeys,
     #[serde(default)]
     decimals: Option<u32>,
@@ -214,6 +216,8 @@ pub struct Config {
     pub basis: CostBasis,
     /// Which month a row charges back in: its billing period (the default) or its usage date.
     pub month_by: crate::schema::MonthBy,
+    /// The last closed month: its pack is never rewritten, and changes to it are booked into the next month.
+    pub closed_through: Option<crate::dates::Month>,
     pub tags: TagKeys,
     /// Default fractional digits of a currency's minor unit.
     pub decimals: u32,
@@ -301,9 +305,10 @@ impl Config {
     }
 }
 
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 12] = [
     "basis",
     "month",
+    "closed_through",
     "tags",
     "decimals",
     "minor_units",
@@ -757,9 +762,17 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         project: fold(&raw.tags.project),
         environment: fold(&raw.tags.environment),
     };
+    let closed_through = raw.closed_through.as_deref().and_then(|t| {
+        let m = crate::dates::Month::parse(t.trim());
+        if m.is_none() {
+            problems.push(format!("closed_through: {t:?} is not a month, YYYY-MM"));
+        }
+        m
+    });
     Config {
         basis: raw.basis,
         month_by: raw.month,
+        closed_through,
         tags,
         decimals: raw.decimals.unwrap_or(2),
         minor_units: raw.minor_units.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect(),

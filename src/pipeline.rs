@@ -23,6 +23,8 @@ pub struct RunOptions {
     pub config: PathBuf,
     pub inputs: Vec<PathBuf>,
     pub month: Option<Month>,
+    /// Overrides the configuration's `closed_through`.
+    pub closed_through: Option<Month>,
     pub basis: Option<CostBasis>,
     pub out: PathBuf,
     pub ingest: ingest::Options,
@@ -40,6 +42,8 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub chargeback: Chargeback,
     pub estimates: Vec<Estimate>,
+    /// With closed months: what each closed month now says against what it booked.
+    pub restated: Vec<crate::close::Restatement>,
     pub load: LoadReport,
     pub written: Vec<PathBuf>,
     pub basis: CostBasis,
@@ -269,6 +273,26 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     }
     chargeback.check_bounds().map_err(Error::OutOfRange)?;
     chargeback.verify().map_err(Error::Unbalanced)?;
+    // Closed months: their packs stay as booked; what changed in them is carried into the first open month.
+    let closed_through = options.closed_through.or(config.closed_through);
+    let restated = match closed_through {
+        Some(through) => {
+            if config.reporting.is_some() {
+                return Err(Error::Usage(
+                    "closed_through with a reporting currency ([currency]) is not supported yet: prior-period adjustments are not converted; remove one of them".into(),
+                ));
+            }
+            if let Some(m) = options.month.filter(|m| *m <= through) {
+                return Err(Error::Usage(format!(
+                    "--month {m}: that month is closed (closed_through {through}); its pack stays as booked"
+                )));
+            }
+            let restated = crate::close::close(&mut chargeback, through, &options.out)?;
+            chargeback.verify().map_err(Error::Unbalanced)?;
+            Some(restated)
+        }
+        None => None,
+    };
     if let Some(reporting) = &config.reporting {
         let decimals = config.decimals_for(&reporting.currency);
         chargeback.convert(reporting, decimals).map_err(Error::Config)?;
@@ -286,6 +310,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         inputs: &inputs,
         rejects: &load.rejects,
         warnings: &warnings,
+        restated: restated.as_deref(),
     };
     let estimates = compare.estimates();
     let charts = report::charts::build(&config, &chargeback, &estimates, basis);
@@ -296,7 +321,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         }
         Output::Topology => report::write_topology(&chargeback, &estimates, &charts, staging)?,
     };
-    Ok(RunOutcome { chargeback, estimates, load, written, basis, other_months })
+    Ok(RunOutcome { chargeback, estimates, load, written, basis, other_months, restated: restated.unwrap_or_default() })
 }
 
 /// ML spend per attribution rule, and the largest unallocated resources, for `check --config`.

@@ -119,6 +119,8 @@ fn by_description(text: &str) -> Option<usize> {
 pub const DIRECT: &str = "direct";
 pub const UNALLOCATED: &str = "unallocated";
 pub const OUT_OF_SCOPE: &str = "out-of-scope";
+/// A change to a closed month, booked into the first open one (`close.rs`).
+pub const PRIOR_PERIOD: &str = "prior-period-adjustment";
 pub const TEAM_UNALLOCATED: &str = "(unallocated)";
 pub const TEAM_OUT_OF_SCOPE: &str = "(out-of-scope)";
 
@@ -331,6 +333,8 @@ pub struct CurrencyTotals {
     pub shared: Money,
     pub unallocated: Money,
     pub out_of_scope: Money,
+    /// Prior-period adjustments booked into this month: changes to closed months (`close.rs`). Zero otherwise.
+    pub adjustments: Money,
     pub chargeback_total: Money,
     pub rows: RowCounts,
     pub balanced: bool,
@@ -644,6 +648,7 @@ impl Rollup {
                     shared: sum_by(&|a| a.starts_with("shared-")),
                     unallocated: sum_by(&|a| a == UNALLOCATED),
                     out_of_scope: sum_by(&|a| a == OUT_OF_SCOPE),
+                    adjustments: Money::ZERO,
                     chargeback_total,
                     rows: rc,
                     balanced: false,
@@ -713,17 +718,29 @@ fn line_order(l: &Line) -> (&str, u8, &str, &str, &str, &str, usize, &str, &str)
 }
 
 impl MonthChargeback {
-    /// Checks the books of every currency: exact lines sum to the exact input, rounded lines to the rounded input,
-    /// and the rows of each category add up to the rows read.
-    fn mark_balanced(&mut self) {
+    /// Checks the books of every currency: exact lines sum to the exact input plus any prior-period adjustments,
+    /// rounded lines to the rounded input plus them, and the rows of each category add up to the rows read.
+    pub(crate) fn mark_balanced(&mut self) {
         for t in &mut self.totals {
             let exact: Money = self.lines.iter().filter(|l| l.currency == t.currency).map(|l| l.exact).sum();
+            let adjusted: Money = self
+                .lines
+                .iter()
+                .filter(|l| l.currency == t.currency && l.allocation == PRIOR_PERIOD)
+                .map(|l| l.cost)
+                .sum();
             let r = t.rows;
-            t.balanced = exact == t.input_total_exact
-                && t.chargeback_total == t.input_total
-                && t.direct + t.shared + t.unallocated + t.out_of_scope == t.chargeback_total
+            t.balanced = exact == t.input_total_exact + t.adjustments
+                && adjusted == t.adjustments
+                && t.chargeback_total == t.input_total + t.adjustments
+                && t.direct + t.shared + t.unallocated + t.out_of_scope + t.adjustments == t.chargeback_total
                 && r.direct + r.shared_pool + r.unallocated + r.out_of_scope == r.input;
         }
+    }
+
+    /// Puts the lines in `chargeback.csv`'s order.
+    pub(crate) fn sort_lines(&mut self) {
+        self.lines.sort_by(|a, b| line_order(a).cmp(&line_order(b)));
     }
 
     pub fn balanced(&self) -> bool {
@@ -922,6 +939,7 @@ mod tests {
             shared: Money::ZERO,
             unallocated: Money::ZERO,
             out_of_scope: Money::ZERO,
+            adjustments: Money::ZERO,
             chargeback_total: m("10"),
             rows: RowCounts { input: rows, direct: 1, ..RowCounts::default() },
             balanced: false,

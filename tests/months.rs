@@ -283,3 +283,119 @@ fn late_charges_in_an_export_folder_stay_with_the_run_that_billed_them() {
     let expected: BTreeMap<(String, String), String> = by_period.iter().map(|(k, v)| (k.clone(), plain(*v))).collect();
     assert_eq!(check_totals(&r), expected);
 }
+
+#[test]
+fn a_closed_month_stays_as_booked_and_its_changes_are_carried_into_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/attribution.toml");
+    let ws = |name: &str| {
+        format!("/subscriptions/s1/resourceGroups/rg-a/providers/Microsoft.MachineLearningServices/workspaces/{name}")
+    };
+    let header = "Date,BillingPeriodStartDate,Cost,BillingCurrency,ResourceId,ResourceName,ResourceGroup,ConsumedService,MeterCategory,Tags\n";
+    let row = |date: &str, period: &str, cost: &str, name: &str| {
+        format!(
+            "{date},{period},{cost},USD,{},{name},rg-a,Microsoft.MachineLearningServices,Virtual Machines,\n",
+            ws(name)
+        )
+    };
+    // August and September as first exported and charged back.
+    let base = dir.path().join("base.csv");
+    std::fs::write(
+        &base,
+        format!(
+            "{header}{}{}{}{}",
+            row("08/05/2026", "08/01/2026", "100.00", "ws-team"),
+            row("08/06/2026", "08/01/2026", "50.00", "ws-proj"),
+            row("09/05/2026", "09/01/2026", "30.00", "ws-team"),
+            row("09/06/2026", "09/01/2026", "20.00", "ws-proj"),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let pack = |extra: &[&str], inputs: &[&Path]| {
+        let mut cmd = mlspend();
+        cmd.args(["run", "--quiet", "--export-type", "amortized", "--config"]).arg(&config).arg("--out").arg(&out);
+        cmd.args(extra).args(inputs);
+        run(&mut cmd)
+    };
+    let (o, e, code) = pack(&[], &[&base]);
+    assert_eq!(code, 0, "{o}{e}");
+    let august: Vec<(std::path::PathBuf, Vec<u8>)> = crate::common::files_under(&out.join("2026-08"))
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(out.join("2026-08").join(&p)).unwrap()))
+        .collect();
+    assert!(august.len() > 5);
+
+    // August is closed. Then August's export is re-run with a late charge (+7.25 on ws-team, billed in August) and a
+    // refund (-2.00 on ws-proj).
+    let late = dir.path().join("late.csv");
+    std::fs::write(
+        &late,
+        format!(
+            "{header}{}{}",
+            row("08/20/2026", "08/01/2026", "7.25", "ws-team"),
+            row("08/21/2026", "08/01/2026", "-2.00", "ws-proj")
+        ),
+    )
+    .unwrap();
+    let (o, e, code) = pack(&["--closed-through", "2026-08"], &[&base, &late]);
+    assert_eq!(code, 0, "{o}{e}");
+    assert!(o.contains("2026-08 is closed: its pack stays as booked (150.00 USD); its rows now say 155.25 USD, so 5.25 USD is carried into 2026-09"), "{o}");
+    // August: byte for byte as booked.
+    let now: Vec<(std::path::PathBuf, Vec<u8>)> = crate::common::files_under(&out.join("2026-08"))
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(out.join("2026-08").join(&p)).unwrap()))
+        .collect();
+    assert!(now == august, "the closed month's files changed");
+    // September: its own 50.00 plus the two adjustments, each on its team's line, and the restatement.
+    let csv = std::fs::read_to_string(out.join("2026-09/chargeback.csv")).unwrap();
+    assert!(
+        csv.contains("2026-09,USD,alpha,,ws-team,,compute,team,prior-period-adjustment,2026-08 direct,7.25\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(
+            "2026-09,USD,beta,proj-b,ws-proj,prod,compute,project,prior-period-adjustment,2026-08 direct,-2.00\r\n"
+        ),
+        "{csv}"
+    );
+    let restatement = std::fs::read_to_string(out.join("2026-09/restatement.csv")).unwrap();
+    assert_eq!(
+        restatement,
+        "closed_month,currency,team,booked,now,delta,carried_into\r\n\
+         2026-08,USD,alpha,100.00,107.25,7.25,2026-09\r\n\
+         2026-08,USD,beta,50.00,48.00,-2.00,2026-09\r\n"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("2026-09/summary.json")).unwrap()).unwrap();
+    let usd = &summary["currencies"][0];
+    assert_eq!(
+        (
+            usd["input_total"].as_str(),
+            usd["prior_period_adjustments"].as_str(),
+            usd["chargeback_total"].as_str(),
+            usd["balanced"].as_bool()
+        ),
+        (Some("50.00"), Some("5.25"), Some("55.25"), Some(true))
+    );
+    // The lines add up: 50.00 of September's rows and 5.25 of adjustments.
+    let sum: i64 =
+        csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().replace('.', "").parse::<i64>().unwrap()).sum();
+    assert_eq!(sum, 5525);
+    // A rerun changes nothing more: the same restatement, August still as booked.
+    let (o, e, code) = pack(&["--closed-through", "2026-08"], &[&base, &late]);
+    assert_eq!(code, 0, "{o}{e}");
+    assert_eq!(std::fs::read_to_string(out.join("2026-09/restatement.csv")).unwrap(), restatement);
+    // A closed month without a booked pack: an error, nothing written.
+    let fresh = dir.path().join("fresh");
+    let mut cmd = mlspend();
+    cmd.args(["run", "--quiet", "--export-type", "amortized", "--closed-through", "2026-08", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&fresh)
+        .arg(&base);
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("month 2026-08 is closed (closed_through) but") && e.contains("is missing"), "{e}");
+    assert!(!fresh.join("2026-09").exists());
+}

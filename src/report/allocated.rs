@@ -335,6 +335,16 @@ pub fn finish(
     }
     let mut written = Vec::new();
     for (month, parts) in by_month {
+        // A closed month's rows were read (to restate it) but its pack is never rewritten: drop its parts.
+        if !chargeback.months.iter().any(|m| m.month == month) {
+            for (tmp, _) in &parts {
+                std::fs::remove_file(tmp).map_err(|e| Error::io(tmp, e))?;
+                if let Some(dir) = tmp.parent() {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+            continue;
+        }
         let shares = split_shares(chargeback, month);
         written.extend(add_shares(&parts, &shares, formats)?);
         for (tmp, _) in parts {

@@ -212,6 +212,9 @@ struct CurrencyView<'a> {
     shared: String,
     unallocated: String,
     out_of_scope: String,
+    /// Prior-period adjustments booked into this month (changes to closed months), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prior_period_adjustments: Option<String>,
     chargeback_total: String,
     rows: crate::rollup::RowCounts,
     balanced: bool,
@@ -249,6 +252,7 @@ fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
         shared: f(t.shared),
         unallocated: f(t.unallocated),
         out_of_scope: f(t.out_of_scope),
+        prior_period_adjustments: (!t.adjustments.is_zero()).then(|| f(t.adjustments)),
         chargeback_total: f(t.chargeback_total),
         rows: t.rows,
         balanced: t.balanced,
@@ -332,6 +336,8 @@ pub struct RunInfo<'a> {
     pub warnings: &'a [String],
     /// Written into summary.json and the HTML pages only when asked for (`--timestamp`): reruns stay identical.
     pub timestamp: Option<String>,
+    /// With closed months: each closed month's change per currency and team (`restatement.csv`).
+    pub restated: Option<&'a [crate::close::Restatement]>,
     pub formats: crate::report::allocated::Formats,
 }
 
@@ -516,6 +522,25 @@ pub fn month_files(
         .map_err(|e| Error::Write { path: "summary.json".into(), source: std::io::Error::other(e) })?;
     files.push((PathBuf::from("summary.json"), (json + "\n").into_bytes()));
 
+    if let Some(restated) = info.restated {
+        // Every open month of a run with closed months says what was carried into it (its rows, or none).
+        let rows = restated.iter().filter(|r| r.carried_into == m.month).map(|r| {
+            let d = d(&r.currency);
+            vec![
+                r.closed_month.to_string(),
+                safe_cell(&r.currency).into_owned(),
+                safe_cell(&r.team).into_owned(),
+                r.booked.to_fixed(d),
+                r.now.to_fixed(d),
+                r.delta.to_fixed(d),
+                r.carried_into.to_string(),
+            ]
+        });
+        files.push((
+            PathBuf::from("restatement.csv"),
+            csv_bytes(&["closed_month", "currency", "team", "booked", "now", "delta", "carried_into"], rows)?,
+        ));
+    }
     if !info.rejects.is_empty() {
         let rows = info.rejects.iter().map(|r| {
             vec![

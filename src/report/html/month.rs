@@ -10,6 +10,24 @@ use crate::rollup::{MonthChargeback, DIRECT, OUT_OF_SCOPE, UNALLOCATED};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// The parts of a team's total in the Teams table.
+#[derive(Clone, Copy)]
+enum Part {
+    Direct,
+    Shared,
+    Adjustment,
+}
+
+impl Part {
+    fn has(self, l: &crate::rollup::Line) -> bool {
+        match self {
+            Part::Direct => l.allocation == DIRECT,
+            Part::Shared => l.allocation.starts_with("shared-"),
+            Part::Adjustment => l.allocation == crate::rollup::PRIOR_PERIOD,
+        }
+    }
+}
+
 /// `report.html` of one month.
 pub fn report(
     m: &MonthChargeback,
@@ -79,6 +97,11 @@ pub fn report(
         "#rows",
         "balanced",
     ];
+    // Changes to closed months booked into this one, when there are any.
+    let adjusted = m.totals.iter().any(|t| !t.adjustments.is_zero());
+    if adjusted {
+        header.insert(6, "#prior-period adjustments");
+    }
     let rate_head = rep.as_ref().map(|(c, _)| format!("#rate to {c}"));
     if let (Some(r), Some(t)) = (&rate_head, &rep_head) {
         header.push(r);
@@ -96,6 +119,11 @@ pub fn report(
                 money(t.shared, d),
                 money(t.unallocated, d),
                 money(t.out_of_scope, d),
+            ];
+            if adjusted {
+                r.push(money(t.adjustments, d));
+            }
+            r.extend([
                 money(t.chargeback_total, d),
                 t.rows.input.to_string(),
                 if t.balanced {
@@ -103,7 +131,7 @@ pub fn report(
                 } else {
                     "<span class=\"bad\">NO</span>".into()
                 },
-            ];
+            ]);
             if rep.is_some() {
                 r.push(t.rate.map(|x| x.to_plain()).unwrap_or_default());
                 r.push(rep_cell(t.input_total_report));
@@ -121,6 +149,9 @@ pub fn report(
         grand.push(row);
     }
     table(&mut body, &header, &rows, grand);
+    if adjusted {
+        body.push_str("<p class=\"muted\">chargeback total = input total + prior-period adjustments: changes to closed months, booked here (<code>restatement.csv</code>; the closed months' packs stay as booked).</p>\n");
+    }
     body.push_str("<p class=\"muted\">input total = direct + shared + unallocated + out of scope, per currency.</p>\n");
     if !m.other_providers.is_empty() {
         body.push_str("<h3>Other cloud providers in the exports</h3>\n");
@@ -143,7 +174,11 @@ pub fn report(
     } else {
         let prev_head = previous.map(|p| p.month.to_string());
         let mut header: Vec<String> =
-            ["~team", "currency", "#direct", "#shared", "#total"].iter().map(|s| s.to_string()).collect();
+            ["~team", "currency", "#direct", "#shared"].iter().map(|s| s.to_string()).collect();
+        if adjusted {
+            header.push("#prior-period adjustments".into());
+        }
+        header.push("#total".into());
         if let Some(p) = &prev_head {
             header.extend([format!("#{p}"), "#change".into(), "#change %".into()]);
         }
@@ -160,20 +195,23 @@ pub fn report(
             .map(|((keys, cur), (cost, report))| {
                 let team = &keys[0];
                 let d = decimals(m, cur);
-                let part = |direct: bool| -> Money {
+                let part = |kind: Part| -> Money {
                     m.lines
                         .iter()
-                        .filter(|l| &l.team == team && &l.currency == cur && (l.allocation == DIRECT) == direct)
+                        .filter(|l| &l.team == team && &l.currency == cur && kind.has(l))
                         .map(|l| l.cost)
                         .sum()
                 };
                 let mut r = vec![
                     format!("{}<a href=\"#{}\">{}</a>", swatch(colours, team), anchor(team), escape(team)),
                     escape(cur),
-                    money(part(true), d),
-                    money(part(false), d),
-                    money(*cost, d),
+                    money(part(Part::Direct), d),
+                    money(part(Part::Shared), d),
                 ];
+                if adjusted {
+                    r.push(money(part(Part::Adjustment), d));
+                }
+                r.push(money(*cost, d));
                 if let Some(p) = previous {
                     let before: Money =
                         p.lines.iter().filter(|l| &l.team == team && &l.currency == cur).map(|l| l.cost).sum();
@@ -196,11 +234,18 @@ pub fn report(
             .map(|cur| {
                 let d = decimals(m, cur);
                 let teams = m.lines.iter().filter(|l| &l.currency == cur && !l.team.starts_with('('));
-                let sum = |direct: Option<bool>| -> Money {
-                    teams.clone().filter(|l| direct.is_none_or(|d| (l.allocation == DIRECT) == d)).map(|l| l.cost).sum()
+                let sum = |kind: Option<Part>| -> Money {
+                    teams.clone().filter(|l| kind.is_none_or(|k| k.has(l))).map(|l| l.cost).sum()
                 };
-                let mut r =
-                    vec!["all teams".into(), escape(cur), money(sum(Some(true)), d), money(sum(Some(false)), d)];
+                let mut r = vec![
+                    "all teams".into(),
+                    escape(cur),
+                    money(sum(Some(Part::Direct)), d),
+                    money(sum(Some(Part::Shared)), d),
+                ];
+                if adjusted {
+                    r.push(money(sum(Some(Part::Adjustment)), d));
+                }
                 r.push(money(sum(None), d));
                 if let Some(p) = previous {
                     let before: Money =
