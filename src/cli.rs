@@ -51,9 +51,14 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub basis: Option<CostBasis>,
     /// The last closed month, YYYY-MM; overrides the configuration's `closed_through`. Closed months' packs are never
-    /// rewritten: changes to them are booked into the next month as prior-period adjustments.
+    /// rewritten, and their rows are left out unless --restate.
     #[arg(long, value_name = "YYYY-MM")]
     pub closed_through: Option<String>,
+    /// Read the closed months' rows, compare each closed month with what its pack booked, and carry the changes into
+    /// the first open month as prior-period adjustments. Give each closed month's whole export: the comparison is
+    /// with the whole month.
+    #[arg(long)]
+    pub restate: bool,
     /// Where to write the reports, one folder per billing month.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
@@ -296,6 +301,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         inputs: args.input.exports.clone(),
         month: args.month.as_deref().map(|m| parse_month(m, "--month")).transpose()?,
         closed_through: args.closed_through.as_deref().map(|m| parse_month(m, "--closed-through")).transpose()?,
+        restate: args.restate,
         basis: args.basis,
         out: args.out.clone(),
         ingest: args.input.options(),
@@ -400,6 +406,12 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
     let rejected = outcome.load.rejected();
     if rejected > 0 {
         text.push_str(&format!("{rejected} rows rejected: see rejects.csv in each month folder\n"));
+    }
+    if outcome.closed_left_out > 0 {
+        text.push_str(&format!(
+            "{} rows of closed months left out: their packs stay as booked (--restate compares them and carries the changes into the first open month)\n",
+            outcome.closed_left_out
+        ));
     }
     if outcome.other_months > 0 {
         text.push_str(&format!("{} rows of other months left out by --month\n", outcome.other_months));

@@ -30,25 +30,28 @@ pub struct Restatement {
     pub carried_into: Month,
 }
 
-/// A line's key: every column of `chargeback.csv` but the cost.
+/// A line's key: every column of `chargeback.csv` but the cost, as `chargeback.csv` writes them.
 type Key = (String, String, String, String, String, String, String, String, String);
 
+/// A line's key as the CSV holds it (text a spreadsheet would run gets its leading `'`): compared with the booked
+/// lines as written, so a name that really starts with `'` is not mistaken for a quoted one.
 fn key(l: &Line) -> Key {
+    let w = |t: &str| crate::text::safe_cell(t).into_owned();
     (
-        l.currency.clone(),
-        l.team.clone(),
-        l.project.clone(),
-        l.workspace.clone(),
-        l.environment.clone(),
+        w(&l.currency),
+        w(&l.team),
+        w(&l.project),
+        w(&l.workspace),
+        w(&l.environment),
         l.service_category.clone(),
         l.topology.clone(),
         l.allocation.clone(),
-        l.reason.clone(),
+        w(&l.reason),
     )
 }
 
-/// A cell as the chargeback held it: `chargeback.csv` writes a leading `'` before text a spreadsheet would run as a
-/// formula (`report::safe_cell`); that quote is not part of the name.
+/// A cell of a booked line that is in no line of this run: the text the chargeback held, without the `'` the CSV
+/// writes before text a spreadsheet would run as a formula.
 fn unquote(cell: &str) -> String {
     match cell.strip_prefix('\'') {
         Some(rest)
@@ -63,8 +66,14 @@ fn unquote(cell: &str) -> String {
     }
 }
 
-/// The lines a closed month's pack booked, by key.
-fn booked(out: &Path, month: Month) -> Result<BTreeMap<Key, Money>> {
+/// What a closed month's pack booked: its own lines, and the prior-period adjustments it carried for earlier months
+/// (by the month they restate, under the key of the line they change).
+struct Booked {
+    own: BTreeMap<Key, Money>,
+    carried: Vec<(Month, Key, Money)>,
+}
+
+fn booked(out: &Path, month: Month, config: &crate::config::Config) -> Result<Booked> {
     let path = out.join(month.to_string()).join("chargeback.csv");
     if !path.is_file() {
         return Err(Error::Usage(format!(
@@ -72,9 +81,19 @@ fn booked(out: &Path, month: Month) -> Result<BTreeMap<Key, Money>> {
             path.display()
         )));
     }
-    let bad = |line: u64, what: String| Error::Usage(format!("{}: line {line}: {what}", path.display()));
+    let bad = |line: u64, what: String| {
+        Error::Usage(format!(
+            "{}: line {line}: {what}; a closed month's chargeback.csv must be as mlspend wrote it",
+            path.display()
+        ))
+    };
     let mut reader = csv::ReaderBuilder::new().from_path(&path).map_err(|e| bad(1, e.to_string()))?;
-    let header: Vec<String> = reader.headers().map_err(|e| bad(1, e.to_string()))?.iter().map(String::from).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(1, e.to_string()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
     let col = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| bad(1, format!("no column {name}")));
     let cols = [
         col("currency")?,
@@ -88,61 +107,129 @@ fn booked(out: &Path, month: Month) -> Result<BTreeMap<Key, Money>> {
         col("reason")?,
         col("cost")?,
     ];
-    let mut lines = BTreeMap::new();
+    let mut own = BTreeMap::new();
+    let mut carried = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let line = i as u64 + 2;
         let rec = rec.map_err(|e| bad(line, e.to_string()))?;
-        let cell = |k: usize| unquote(rec.get(cols[k]).unwrap_or(""));
+        let cell = |k: usize| rec.get(cols[k]).unwrap_or("").to_string();
+        let currency = unquote(&cell(0));
         let cost = Money::parse(rec.get(cols[9]).unwrap_or("")).map_err(|e| bad(line, format!("cost: {e}")))?;
-        let k = (cell(0), cell(1), cell(2), cell(3), cell(4), cell(5), cell(6), cell(7), cell(8));
-        *lines.entry(k).or_default() += cost;
+        // A booked cost is at its currency's minor unit: anything finer was not written by a chargeback.
+        if cost.round(config.decimals_for(&currency)) != cost {
+            return Err(bad(line, format!("cost {cost} is finer than {currency}'s minor unit")));
+        }
+        let mut k = (cell(0), cell(1), cell(2), cell(3), cell(4), cell(5), cell(6), cell(7), cell(8));
+        if k.7 == PRIOR_PERIOD {
+            // `2026-08 direct` or `2026-08 unallocated: unknown workspace x`: the month and the line it changed.
+            let reason = k.8.clone();
+            let (restated, rest) = reason.split_once(' ').unwrap_or((reason.as_str(), ""));
+            let Some(restated) = Month::parse(restated) else {
+                return Err(bad(line, format!("prior-period adjustment without its month: {reason:?}")));
+            };
+            let (allocation, original) = rest.split_once(": ").unwrap_or((rest, ""));
+            k.7 = allocation.to_string();
+            k.8 = original.to_string();
+            carried.push((restated, k, cost));
+        } else {
+            *own.entry(k).or_default() += cost;
+        }
     }
-    Ok(lines)
+    Ok(Booked { own, carried })
+}
+
+/// The closed months that have a pack in `out`: folders named `YYYY-MM`, up to `through`.
+fn closed_packs(out: &Path, through: Month) -> Vec<Month> {
+    let mut months: Vec<Month> = std::fs::read_dir(out)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| Month::parse(&e.file_name().to_string_lossy()))
+                .filter(|m| *m <= through && out.join(m.to_string()).join("chargeback.csv").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    months.sort();
+    months
 }
 
 /// Takes the closed months out of `chargeback`, books their changes into the first open month, and gives what was
 /// restated. Months after `through` are left as they are.
-pub fn close(chargeback: &mut Chargeback, through: Month, out: &Path) -> Result<Vec<Restatement>> {
+pub fn close(
+    chargeback: &mut Chargeback,
+    through: Month,
+    out: &Path,
+    config: &crate::config::Config,
+) -> Result<Vec<Restatement>> {
     let first_open = through.next();
     let (closed, open): (Vec<MonthChargeback>, Vec<MonthChargeback>) =
         std::mem::take(&mut chargeback.months).into_iter().partition(|m| m.month <= through);
     chargeback.months = open;
+    // What each closed month stands at: its own booked lines, plus what later closed months already carried for it
+    // (a month closed after it was restated must not carry the same change again).
+    let mut baseline: BTreeMap<Month, BTreeMap<Key, Money>> = BTreeMap::new();
+    for m in closed_packs(out, through) {
+        let b = booked(out, m, config)?;
+        let own = baseline.entry(m).or_default();
+        for (k, v) in b.own {
+            *own.entry(k).or_default() += v;
+        }
+        for (restated, k, v) in b.carried {
+            *baseline.entry(restated).or_default().entry(k).or_default() += v;
+        }
+    }
     let mut restated = Vec::new();
     let mut adjustments: Vec<Line> = Vec::new();
-    let mut decimals: BTreeMap<String, u32> = BTreeMap::new();
     for m in &closed {
-        let was = booked(out, m.month)?;
-        let mut now: BTreeMap<Key, Money> = BTreeMap::new();
-        for l in &m.lines {
-            *now.entry(key(l)).or_default() += l.cost;
+        if !out.join(m.month.to_string()).join("chargeback.csv").is_file() {
+            booked(out, m.month, config)?;
         }
-        for t in &m.totals {
-            decimals.insert(t.currency.clone(), t.decimals);
+        let was = baseline.remove(&m.month).unwrap_or_default();
+        let mut now: BTreeMap<Key, Money> = BTreeMap::new();
+        // The text of each key as the chargeback holds it, for the adjustment lines.
+        let mut text: BTreeMap<Key, &Line> = BTreeMap::new();
+        for l in &m.lines {
+            let k = key(l);
+            *now.entry(k.clone()).or_default() += l.cost;
+            text.insert(k, l);
         }
         let mut by_team: BTreeMap<(String, String), (Money, Money)> = BTreeMap::new();
         let keys: std::collections::BTreeSet<&Key> = was.keys().chain(now.keys()).collect();
         for k in keys {
             let (b, n) = (was.get(k).copied().unwrap_or_default(), now.get(k).copied().unwrap_or_default());
-            let e = by_team.entry((k.0.clone(), k.1.clone())).or_default();
+            let (currency, team, project, workspace, environment, reason) = match text.get(k) {
+                Some(l) => (
+                    l.currency.clone(),
+                    l.team.clone(),
+                    l.project.clone(),
+                    l.workspace.clone(),
+                    l.environment.clone(),
+                    l.reason.clone(),
+                ),
+                None => (unquote(&k.0), unquote(&k.1), unquote(&k.2), unquote(&k.3), unquote(&k.4), unquote(&k.8)),
+            };
+            let e = by_team.entry((currency.clone(), team.clone())).or_default();
             e.0 += b;
             e.1 += n;
             let delta = n - b;
             if delta.is_zero() {
                 continue;
             }
-            let reason =
-                if k.8.is_empty() { format!("{} {}", m.month, k.7) } else { format!("{} {}: {}", m.month, k.7, k.8) };
+            let why = if reason.is_empty() {
+                format!("{} {}", m.month, k.7)
+            } else {
+                format!("{} {}: {reason}", m.month, k.7)
+            };
             adjustments.push(Line {
                 billing_month: first_open,
-                currency: k.0.clone(),
-                team: k.1.clone(),
-                project: k.2.clone(),
-                workspace: k.3.clone(),
-                environment: k.4.clone(),
+                currency,
+                team,
+                project,
+                workspace,
+                environment,
                 service_category: k.5.clone(),
                 topology: k.6.clone(),
                 allocation: PRIOR_PERIOD.to_string(),
-                reason,
+                reason: why,
                 exact: delta,
                 cost: delta,
                 report_cost: None,
@@ -185,7 +272,7 @@ pub fn close(chargeback: &mut Chargeback, through: Month, out: &Path) -> Result<
             None => {
                 target.totals.push(CurrencyTotals {
                     currency: a.currency.clone(),
-                    decimals: decimals.get(&a.currency).copied().unwrap_or(2),
+                    decimals: config.decimals_for(&a.currency),
                     input_total: Money::ZERO,
                     input_total_exact: Money::ZERO,
                     direct: Money::ZERO,

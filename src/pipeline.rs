@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub month: Option<Month>,
     /// Overrides the configuration's `closed_through`.
     pub closed_through: Option<Month>,
+    /// Read the rows of closed months and carry their changes into the first open month.
+    pub restate: bool,
     pub basis: Option<CostBasis>,
     pub out: PathBuf,
     pub ingest: ingest::Options,
@@ -49,6 +51,8 @@ pub struct RunOutcome {
     pub basis: CostBasis,
     /// Rows left out by `--month`.
     pub other_months: u64,
+    /// Rows of closed months left out: their packs stay as booked, and without `--restate` nothing is compared.
+    pub closed_left_out: u64,
 }
 
 /// Which files a run writes.
@@ -149,10 +153,16 @@ struct RunState<'c> {
     attributor: &'c Attributor<'c>,
     basis: CostBasis,
     month: Option<Month>,
+    /// Rows of months up to this one are left out (closed months not being restated).
+    leave_out_through: Option<Month>,
+    /// Closed months whose rows are read to restate them, even with `--month` naming the first open month.
+    keep_through: Option<Month>,
     rollup: Rollup,
     compare: CompareAcc<'c>,
     allocated: Option<crate::report::allocated::AllocatedWriter<'c>>,
     other_months: u64,
+    /// Rows of closed months left out (no `--restate`).
+    closed_left_out: u64,
     /// The months of the rows `--month` left out, for the message when it leaves out every row.
     months_left_out: Vec<Month>,
 }
@@ -160,7 +170,16 @@ struct RunState<'c> {
 impl ingest::RowSink for RunState<'_> {
     fn row(&mut self, row: &CostRow) {
         let month = row.month(self.config.month_by);
-        if self.month.is_some_and(|m| m != month) {
+        let restating = self.keep_through.is_some_and(|t| month <= t);
+        let closed = self.leave_out_through.is_some_and(|t| month <= t);
+        if closed {
+            self.closed_left_out += 1;
+            if !self.months_left_out.contains(&month) {
+                self.months_left_out.push(month);
+            }
+            return;
+        }
+        if !restating && self.month.is_some_and(|m| m != month) {
             self.other_months += 1;
             if !self.months_left_out.contains(&month) {
                 self.months_left_out.push(month);
@@ -198,6 +217,35 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         )));
     }
     let basis = options.basis.unwrap_or(config.basis);
+    // Closed months: which rows are read (to restate a closed month) and which are left out.
+    let closed_through = options.closed_through.or(config.closed_through);
+    if let Some(through) = closed_through {
+        if config.month_by != crate::schema::MonthBy::BillingPeriod {
+            return Err(Error::Usage(format!(
+                "closed_through {through} needs month = \"billing-period\": by usage date, a closed month's late charges arrive in later months' exports, and only part of the month could be compared with what was booked"
+            )));
+        }
+        if config.reporting.is_some() {
+            return Err(Error::Usage(
+                "closed_through with a reporting currency ([currency]) is not supported yet: prior-period adjustments are not converted; remove one of them".into(),
+            ));
+        }
+        if let Some(m) = options.month.filter(|m| *m <= through) {
+            return Err(Error::Usage(format!(
+                "--month {m}: that month is closed (closed_through {through}); its pack stays as booked"
+            )));
+        }
+        if let Some(m) = options.month.filter(|m| options.restate && *m != through.next()) {
+            return Err(Error::Usage(format!(
+                "--restate books changes to closed months into {}, the first open month; --month {m} does not write it",
+                through.next()
+            )));
+        }
+    } else if options.restate {
+        return Err(Error::Usage("--restate needs closed months: set closed_through or give --closed-through".into()));
+    }
+    let restating = closed_through.filter(|_| options.restate && output == Output::Pack);
+    let leave_out_through = closed_through.filter(|_| restating.is_none());
     let inputs = inputs(&options.inputs, &config)?;
     let mut plan = ingest::plan(&inputs, options.ingest.allow_overlap)?;
     let skipped_basis = keep_basis(&mut plan, basis);
@@ -213,12 +261,15 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         attributor: &attributor,
         basis,
         month: options.month,
+        leave_out_through,
+        keep_through: restating,
         rollup: Rollup::new(),
         compare: CompareAcc::new(&config),
         allocated: allocated_dir
             .as_ref()
             .map(|d| crate::report::allocated::AllocatedWriter::new(&config, d, names.clone())),
         other_months: 0,
+        closed_left_out: 0,
         months_left_out: Vec::new(),
     };
     let progress = crate::progress::Display::start(plan.bytes(), options.quiet);
@@ -227,6 +278,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let mut rollup = Rollup::new();
     let mut compare = CompareAcc::new(&config);
     let mut other_months = 0u64;
+    let mut closed_left_out = 0u64;
     let mut months_left_out: Vec<Month> = Vec::new();
     let mut allocated_parts = Vec::new();
     let mut load =
@@ -235,6 +287,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
             rollup.merge(state.rollup);
             compare.merge(state.compare);
             other_months += state.other_months;
+            closed_left_out += state.closed_left_out;
             for m in state.months_left_out {
                 if !months_left_out.contains(&m) {
                     months_left_out.push(m);
@@ -255,6 +308,18 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     if options.strict {
         strict_error(&load)?;
     }
+    // A closed month must have been charged back: rows of one that never was would be left out of every pack.
+    if let Some(through) = leave_out_through {
+        for m in months_left_out.iter().filter(|m| **m <= through) {
+            let booked = options.out.join(m.to_string()).join("chargeback.csv");
+            if !booked.is_file() {
+                return Err(Error::Usage(format!(
+                    "month {m} is closed (closed_through) but {} is missing: the exports hold its rows and no pack ever charged them back; run it (with --format csv) before closing it, or close an earlier month",
+                    booked.display()
+                )));
+            }
+        }
+    }
     let mut chargeback = rollup.compute(&config);
     if let Some(m) = options.month {
         if chargeback.months.is_empty() {
@@ -273,25 +338,15 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     }
     chargeback.check_bounds().map_err(Error::OutOfRange)?;
     chargeback.verify().map_err(Error::Unbalanced)?;
-    // Closed months: their packs stay as booked; what changed in them is carried into the first open month.
-    let closed_through = options.closed_through.or(config.closed_through);
-    let restated = match closed_through {
+    // Closed months: their packs stay as booked; with --restate, what changed in them is carried into the first
+    // open month.
+    let restated = match restating {
         Some(through) => {
-            if config.reporting.is_some() {
-                return Err(Error::Usage(
-                    "closed_through with a reporting currency ([currency]) is not supported yet: prior-period adjustments are not converted; remove one of them".into(),
-                ));
-            }
-            if let Some(m) = options.month.filter(|m| *m <= through) {
-                return Err(Error::Usage(format!(
-                    "--month {m}: that month is closed (closed_through {through}); its pack stays as booked"
-                )));
-            }
-            let restated = crate::close::close(&mut chargeback, through, &options.out)?;
+            let restated = crate::close::close(&mut chargeback, through, &options.out, &config)?;
             chargeback.verify().map_err(Error::Unbalanced)?;
             Some(restated)
         }
-        None => None,
+        None => closed_through.map(|_| Vec::new()),
     };
     if let Some(reporting) = &config.reporting {
         let decimals = config.decimals_for(&reporting.currency);
@@ -321,7 +376,16 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         }
         Output::Topology => report::write_topology(&chargeback, &estimates, &charts, staging)?,
     };
-    Ok(RunOutcome { chargeback, estimates, load, written, basis, other_months, restated: restated.unwrap_or_default() })
+    Ok(RunOutcome {
+        chargeback,
+        estimates,
+        load,
+        written,
+        basis,
+        other_months,
+        closed_left_out,
+        restated: restated.unwrap_or_default(),
+    })
 }
 
 /// ML spend per attribution rule, and the largest unallocated resources, for `check --config`.

@@ -32,6 +32,17 @@ pub fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     words.remainder().iter().position(|&b| b == needle).map(|p| at + p)
 }
 
+/// A text cell made safe to open in a spreadsheet: one that starts with `=`, `+`, `-`, `@`, a tab, a carriage
+/// return or a line feed, after any leading spaces (spreadsheets skip them: ` =1+1` is a formula), gets a leading
+/// `'`, so it shows as text instead of running as a formula.
+pub fn safe_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    let first = text.as_bytes().iter().copied().find(|&b| b != b' ');
+    match first {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n') => std::borrow::Cow::Owned(format!("'{text}")),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

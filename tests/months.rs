@@ -338,7 +338,12 @@ fn a_closed_month_stays_as_booked_and_its_changes_are_carried_into_the_next() {
         ),
     )
     .unwrap();
+    // Without --restate, August's rows are left out: its pack stays, September is its own rows alone.
     let (o, e, code) = pack(&["--closed-through", "2026-08"], &[&base, &late]);
+    assert_eq!(code, 0, "{o}{e}");
+    assert!(o.contains("4 rows of closed months left out"), "{o}");
+    assert!(!std::fs::read_to_string(out.join("2026-09/chargeback.csv")).unwrap().contains("prior-period-adjustment"));
+    let (o, e, code) = pack(&["--closed-through", "2026-08", "--restate"], &[&base, &late]);
     assert_eq!(code, 0, "{o}{e}");
     assert!(o.contains("2026-08 is closed: its pack stays as booked (150.00 USD); its rows now say 155.25 USD, so 5.25 USD is carried into 2026-09"), "{o}");
     // August: byte for byte as booked.
@@ -383,9 +388,35 @@ fn a_closed_month_stays_as_booked_and_its_changes_are_carried_into_the_next() {
         csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().replace('.', "").parse::<i64>().unwrap()).sum();
     assert_eq!(sum, 5525);
     // A rerun changes nothing more: the same restatement, August still as booked.
-    let (o, e, code) = pack(&["--closed-through", "2026-08"], &[&base, &late]);
+    let (o, e, code) = pack(&["--closed-through", "2026-08", "--restate"], &[&base, &late]);
     assert_eq!(code, 0, "{o}{e}");
     assert_eq!(std::fs::read_to_string(out.join("2026-09/restatement.csv")).unwrap(), restatement);
+    // September is closed in turn, with its adjustments: October carries nothing again, from every input or from
+    // October's alone.
+    let october = dir.path().join("oct.csv");
+    std::fs::write(&october, format!("{header}{}", row("10/05/2026", "10/01/2026", "12.00", "ws-team"))).unwrap();
+    let september_booked = std::fs::read_to_string(out.join("2026-09/chargeback.csv")).unwrap();
+    for inputs in [vec![&base, &late, &october], vec![&october]] {
+        let paths: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();
+        let (o, e, code) = pack(&["--closed-through", "2026-09", "--restate"], &paths);
+        assert_eq!(code, 0, "{o}{e}");
+        let oct = std::fs::read_to_string(out.join("2026-10/chargeback.csv")).unwrap();
+        assert!(!oct.contains("prior-period-adjustment"), "{oct}");
+        assert!(oct.ends_with("2026-10,USD,alpha,,ws-team,,compute,team,direct,,12.00\r\n"), "{oct}");
+        assert_eq!(std::fs::read_to_string(out.join("2026-09/chargeback.csv")).unwrap(), september_booked);
+    }
+    // Closing by usage date would compare partial months: refused.
+    let usage = dir.path().join("usage.toml");
+    std::fs::write(&usage, format!("month = \"usage-date\"\n{}", std::fs::read_to_string(&config).unwrap())).unwrap();
+    let mut cmd = mlspend();
+    cmd.args(["run", "--quiet", "--export-type", "amortized", "--closed-through", "2026-08", "--config"])
+        .arg(&usage)
+        .arg("--out")
+        .arg(&out)
+        .arg(&base);
+    let (_, e, code) = run(&mut cmd);
+    assert_eq!(code, 2);
+    assert!(e.contains("needs month = \"billing-period\""), "{e}");
     // A closed month without a booked pack: an error, nothing written.
     let fresh = dir.path().join("fresh");
     let mut cmd = mlspend();

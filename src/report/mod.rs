@@ -44,16 +44,7 @@ pub const CHARGEBACK_COLUMNS: [&str; 11] = [
     "cost",
 ];
 
-/// A text cell made safe to open in a spreadsheet: one that starts with `=`, `+`, `-`, `@`, a tab, a carriage
-/// return or a line feed, after any leading spaces (spreadsheets skip them: ` =1+1` is a formula), gets a leading
-/// `'`, so it shows as text instead of running as a formula.
-pub fn safe_cell(text: &str) -> std::borrow::Cow<'_, str> {
-    let first = text.as_bytes().iter().copied().find(|&b| b != b' ');
-    match first {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n') => std::borrow::Cow::Owned(format!("'{text}")),
-        _ => std::borrow::Cow::Borrowed(text),
-    }
-}
+pub use crate::text::safe_cell;
 
 /// Every team of a run, sorted: each configured team and each team with a line in any month. Team colours and
 /// statement file names follow from this list, so they stay the same from month to month.
@@ -525,7 +516,7 @@ pub fn month_files(
     if let Some(restated) = info.restated {
         // Every open month of a run with closed months says what was carried into it (its rows, or none).
         let rows = restated.iter().filter(|r| r.carried_into == m.month).map(|r| {
-            let d = d(&r.currency);
+            let d = info.config.decimals_for(&r.currency);
             vec![
                 r.closed_month.to_string(),
                 safe_cell(&r.currency).into_owned(),
