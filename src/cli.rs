@@ -380,19 +380,19 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         }
     }
     // Closed months: what their rows say now against what was booked, carried into the first open month.
-    let mut closed: std::collections::BTreeMap<(Month, &str), (crate::money::Money, crate::money::Money, Month)> =
-        std::collections::BTreeMap::new();
+    type Closed = (crate::money::Money, crate::money::Money, Month, u32);
+    let mut closed: std::collections::BTreeMap<(Month, &str), Closed> = std::collections::BTreeMap::new();
     for r in &outcome.restated {
         let e = closed.entry((r.closed_month, r.currency.as_str())).or_insert((
             Default::default(),
             Default::default(),
             r.carried_into,
+            r.decimals,
         ));
         e.0 += r.booked;
         e.1 += r.now;
     }
-    for ((month, cur), (booked, now, into)) in closed {
-        let d = p_decimals(&outcome.chargeback, cur);
+    for ((month, cur), (booked, now, into, d)) in closed {
         text.push_str(&format!(
             "{month} is closed: its pack stays as booked ({} {cur}); its rows now say {} {cur}, so {} {cur} is carried into {into}\n",
             booked.to_fixed(d),

@@ -28,6 +28,9 @@ pub struct Restatement {
     pub now: Money,
     pub delta: Money,
     pub carried_into: Month,
+    /// The currency's decimals, for showing the amounts.
+    #[serde(skip)]
+    pub decimals: u32,
 }
 
 /// A line's key: every column of `chargeback.csv` but the cost, as `chargeback.csv` writes them.
@@ -138,18 +141,30 @@ fn booked(out: &Path, month: Month, config: &crate::config::Config) -> Result<Bo
     Ok(Booked { own, carried })
 }
 
-/// The closed months that have a pack in `out`: folders named `YYYY-MM`, up to `through`.
-fn closed_packs(out: &Path, through: Month) -> Vec<Month> {
+/// The closed months that have a pack in `out`: folders named `YYYY-MM`, up to `through`. Every one must hold its
+/// `chargeback.csv`: the adjustments it carried for earlier months are read from it, and without them they would be
+/// carried again.
+fn closed_packs(out: &Path, through: Month) -> Result<Vec<Month>> {
     let mut months: Vec<Month> = std::fs::read_dir(out)
         .map(|d| {
             d.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
                 .filter_map(|e| Month::parse(&e.file_name().to_string_lossy()))
-                .filter(|m| *m <= through && out.join(m.to_string()).join("chargeback.csv").is_file())
+                .filter(|m| *m <= through)
                 .collect()
         })
         .unwrap_or_default();
     months.sort();
-    months
+    for m in &months {
+        let path = out.join(m.to_string()).join("chargeback.csv");
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "closed month {m} has a pack without {}: restating reads what each closed month booked and carried from its chargeback.csv, so write the packs with --format csv (the default) before closing them",
+                path.display()
+            )));
+        }
+    }
+    Ok(months)
 }
 
 /// Takes the closed months out of `chargeback`, books their changes into the first open month, and gives what was
@@ -167,7 +182,7 @@ pub fn close(
     // What each closed month stands at: its own booked lines, plus what later closed months already carried for it
     // (a month closed after it was restated must not carry the same change again).
     let mut baseline: BTreeMap<Month, BTreeMap<Key, Money>> = BTreeMap::new();
-    for m in closed_packs(out, through) {
+    for m in closed_packs(out, through)? {
         let b = booked(out, m, config)?;
         let own = baseline.entry(m).or_default();
         for (k, v) in b.own {
@@ -236,6 +251,7 @@ pub fn close(
             });
         }
         for ((currency, team), (b, n)) in by_team {
+            let decimals = config.decimals_for(&currency);
             restated.push(Restatement {
                 closed_month: m.month,
                 currency,
@@ -244,6 +260,7 @@ pub fn close(
                 now: n,
                 delta: n - b,
                 carried_into: first_open,
+                decimals,
             });
         }
     }

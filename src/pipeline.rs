@@ -241,6 +241,21 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
                 through.next()
             )));
         }
+        if options.restate && output != Output::Pack {
+            return Err(Error::Usage("--restate applies to `run`: `compare` never writes adjustments".into()));
+        }
+        // The first open month may hold adjustments from an earlier --restate: a run without it would drop them.
+        let first_open = options.out.join(through.next().to_string()).join("chargeback.csv");
+        if !options.restate && output == Output::Pack && options.month.is_none_or(|m| m == through.next()) {
+            if let Ok(text) = std::fs::read_to_string(&first_open) {
+                if text.contains(",prior-period-adjustment,") {
+                    return Err(Error::Usage(format!(
+                        "{} holds prior-period adjustments from an earlier --restate: rerun with --restate to keep them up to date (a run without it would drop them)",
+                        first_open.display()
+                    )));
+                }
+            }
+        }
     } else if options.restate {
         return Err(Error::Usage("--restate needs closed months: set closed_through or give --closed-through".into()));
     }

@@ -391,6 +391,11 @@ fn a_closed_month_stays_as_booked_and_its_changes_are_carried_into_the_next() {
     let (o, e, code) = pack(&["--closed-through", "2026-08", "--restate"], &[&base, &late]);
     assert_eq!(code, 0, "{o}{e}");
     assert_eq!(std::fs::read_to_string(out.join("2026-09/restatement.csv")).unwrap(), restatement);
+    // Rerunning without --restate would drop September's adjustments: refused, September unchanged.
+    let (_, e, code) = pack(&["--closed-through", "2026-08"], &[&base, &late]);
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("holds prior-period adjustments from an earlier --restate"), "{e}");
+    assert_eq!(std::fs::read_to_string(out.join("2026-09/restatement.csv")).unwrap(), restatement);
     // September is closed in turn, with its adjustments: October carries nothing again, from every input or from
     // October's alone.
     let october = dir.path().join("oct.csv");
