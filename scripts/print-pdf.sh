@@ -6,19 +6,12 @@
 set -euo pipefail
 page=${1:?usage: scripts/print-pdf.sh PAGE.html OUT.pdf}
 out=${2:?usage: scripts/print-pdf.sh PAGE.html OUT.pdf}
-browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
-if [ -z "$browser" ]; then
-  echo "print-pdf: no Chromium on this machine (apt-get install chromium)" >&2
-  exit 127
-fi
-profile=$(mktemp -d)
-log=$(mktemp)
-trap 'rm -rf "$profile" "$log"' EXIT
-abs=$(cd "$(dirname "$page")" && pwd)/$(basename "$page")
+# shellcheck source=scripts/chromium.sh
+. "$(dirname "$0")/chromium.sh"
+chromium_page "$page"
 rm -f "$out"
-"$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
-  --disable-component-update --disable-sync --user-data-dir="$profile" --no-pdf-header-footer \
-  --print-to-pdf="$out" "file://$abs" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+"$browser" "${CHROMIUM_FLAGS[@]}" --user-data-dir="$profile" --no-pdf-header-footer --print-to-pdf="$out" "$url" \
+  >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 [ -s "$out" ] || { echo "print-pdf: no PDF written for $page" >&2; cat "$log" >&2; exit 1; }
 # Chromium writes each page's size as an uncompressed /MediaBox [x0 y0 x1 y1], in points.
 boxes=$(grep -a -o '/MediaBox \[[^]]*\]' "$out" | tr -d '[]' | awk '{print $4 - $2, $5 - $3}')

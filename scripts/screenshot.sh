@@ -5,20 +5,12 @@
 set -euo pipefail
 page=${1:?usage: scripts/screenshot.sh PAGE.html OUT.png}
 out=${2:?usage: scripts/screenshot.sh PAGE.html OUT.png}
-browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
-if [ -z "$browser" ]; then
-  echo "screenshot: no Chromium on this machine (apt-get install chromium)" >&2
-  exit 127
-fi
-profile=$(mktemp -d)
-log=$(mktemp)
-trap 'rm -rf "$profile" "$log"' EXIT
-abs=$(cd "$(dirname "$page")" && pwd)/$(basename "$page")
+# shellcheck source=scripts/chromium.sh
+. "$(dirname "$0")/chromium.sh"
+chromium_page "$page"
 rm -f "$out"
-# The page is self-contained: no network is needed, and every background connection is switched off.
-"$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
-  --disable-component-update --disable-sync --user-data-dir="$profile" --enable-logging=stderr --v=0 \
-  --window-size=1200,2400 --screenshot="$out" "file://$abs" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+"$browser" "${CHROMIUM_FLAGS[@]}" --user-data-dir="$profile" --enable-logging=stderr --v=0 \
+  --window-size=1200,2400 --screenshot="$out" "$url" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 if grep -E "CONSOLE.*(Uncaught|Error)|Failed to load resource" "$log" >&2; then
   echo "screenshot: the page logged errors" >&2
   exit 1

@@ -76,14 +76,20 @@ struct Booked {
     carried: Vec<(Month, Key, Money)>,
 }
 
-fn booked(out: &Path, month: Month, config: &crate::config::Config) -> Result<Booked> {
+/// The chargeback a closed month booked, `OUT/<month>/chargeback.csv`; an error when it was never written.
+pub fn require_booked(out: &Path, month: Month) -> Result<std::path::PathBuf> {
     let path = out.join(month.to_string()).join("chargeback.csv");
     if !path.is_file() {
         return Err(Error::Usage(format!(
-            "month {month} is closed (closed_through) but {} is missing: a closed month is compared with the chargeback it booked, so run it (with --format csv) before closing it, or close an earlier month",
+            "month {month} is closed (closed_through) but {} is missing: the exports hold its rows, and a closed month is compared with the chargeback it booked, so run it (with --format csv) before closing it, or close an earlier month",
             path.display()
         )));
     }
+    Ok(path)
+}
+
+fn booked(out: &Path, month: Month, config: &crate::config::Config) -> Result<Booked> {
+    let path = require_booked(out, month)?;
     let bad = |line: u64, what: String| {
         Error::Usage(format!(
             "{}: line {line}: {what}; a closed month's chargeback.csv must be as mlspend wrote it",
@@ -195,9 +201,7 @@ pub fn close(
     let mut restated = Vec::new();
     let mut adjustments: Vec<Line> = Vec::new();
     for m in &closed {
-        if !out.join(m.month.to_string()).join("chargeback.csv").is_file() {
-            booked(out, m.month, config)?;
-        }
+        require_booked(out, m.month)?;
         let was = baseline.remove(&m.month).unwrap_or_default();
         let mut now: BTreeMap<Key, Money> = BTreeMap::new();
         // The text of each key as the chargeback holds it, for the adjustment lines.

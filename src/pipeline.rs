@@ -326,13 +326,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     // A closed month must have been charged back: rows of one that never was would be left out of every pack.
     if let Some(through) = leave_out_through {
         for m in months_left_out.iter().filter(|m| **m <= through) {
-            let booked = options.out.join(m.to_string()).join("chargeback.csv");
-            if !booked.is_file() {
-                return Err(Error::Usage(format!(
-                    "month {m} is closed (closed_through) but {} is missing: the exports hold its rows and no pack ever charged them back; run it (with --format csv) before closing it, or close an earlier month",
-                    booked.display()
-                )));
-            }
+            crate::close::require_booked(&options.out, *m)?;
         }
     }
     let mut chargeback = rollup.compute(&config);

@@ -311,6 +311,8 @@ pub struct PoolSplit {
     pub pool: Money,
     /// Each member's weight (percentage, direct spend, or 1) and exact share.
     pub shares: Vec<(String, Money, Money)>,
+    /// Each member's share as billed, in the order of `shares`: the sum of its rounded lines of this pool.
+    pub billed: Vec<Money>,
     /// Set when a proportional split fell back to even because no member had positive direct spend.
     pub note: Option<String>,
 }
@@ -586,6 +588,7 @@ impl Rollup {
                 rows: total.rows,
                 pool: total.cost,
                 shares: w.teams.iter().zip(used).zip(team_shares).map(|((t, wt), s)| (t.clone(), *wt, s)).collect(),
+                billed: Vec::new(),
                 note,
             });
         }
@@ -664,6 +667,23 @@ impl Rollup {
                         by_team.into_iter().map(|(t, (r, x))| (t.to_string(), r, x)).collect()
                     },
                 });
+            }
+            // Each member's share as billed: the sum of its rounded lines of the pool, in one pass over the lines.
+            let mut billed: HashMap<(&str, &str, &str, &str), Money> = HashMap::new();
+            for l in merged.iter().filter(|l| l.allocation.starts_with("shared-")) {
+                *billed.entry((&l.workspace, &l.environment, &l.currency, &l.team)).or_default() += l.cost;
+            }
+            for s in &mut splits {
+                s.billed = s
+                    .shares
+                    .iter()
+                    .map(|(t, _, _)| {
+                        billed
+                            .get(&(&*s.workspace, &*s.environment, &*s.currency, t.as_str()))
+                            .copied()
+                            .unwrap_or_default()
+                    })
+                    .collect();
             }
             let other_providers = providers.remove(&month).unwrap_or_default();
             let mut mc = MonthChargeback { month, lines: merged, totals, splits, other_providers };

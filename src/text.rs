@@ -43,6 +43,49 @@ pub fn safe_cell(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Escapes text for HTML and XML, in element content and attribute values: `&`, `<`, `>`, `"` and `'`. Anyone who
+/// can tag a resource writes into the pages and charts.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A number in fixed notation (`-1234567.891`) with its whole part grouped by thousands (`-1,234,567.891`); a
+/// negative zero (`-0.00`, from rounding a small credit) loses its sign.
+pub fn group_thousands(fixed: &str) -> String {
+    let (negative, rest) = match fixed.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, fixed),
+    };
+    let (whole, frac) = rest.split_once('.').map(|(w, f)| (w, Some(f))).unwrap_or((rest, None));
+    let zero = rest.bytes().all(|b| b == b'0' || b == b'.');
+    let mut out = String::with_capacity(fixed.len() + whole.len() / 3);
+    if negative && !zero {
+        out.push('-');
+    }
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

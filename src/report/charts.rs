@@ -8,7 +8,7 @@ use crate::compare::Estimate;
 use crate::config::Config;
 use crate::dates::Month;
 use crate::money::Money;
-use crate::report::chart::{neutral, Chart, Kind, Series, Swatch, TeamColours};
+use crate::report::chart::{neutral, Chart, Drawn, Kind, Series, Swatch, TeamColours};
 use crate::report::{grouped, pool_label, pool_shares};
 use crate::rollup::{Chargeback, CATEGORIES, UNALLOCATED};
 use crate::schema::CostBasis;
@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The charts of a run, and those left out with why.
 #[derive(Default)]
 pub struct Charts {
-    /// (month, file stem, chart).
-    pub drawn: Vec<(Month, String, Chart)>,
+    /// (month, file stem, the chart laid out and drawn once).
+    pub drawn: Vec<(Month, String, Drawn)>,
     /// (month, file stem, why it is not drawn).
     pub omitted: Vec<(Month, String, String)>,
     /// Each team's colour, for the pages too.
@@ -26,7 +26,7 @@ pub struct Charts {
 }
 
 impl Charts {
-    pub fn of_month(&self, month: Month) -> impl Iterator<Item = &(Month, String, Chart)> {
+    pub fn of_month(&self, month: Month) -> impl Iterator<Item = &(Month, String, Drawn)> {
         self.drawn.iter().filter(move |(m, _, _)| *m == month)
     }
 
@@ -50,15 +50,11 @@ fn series(name: &str, swatch: Swatch, amounts: impl Iterator<Item = Money>, d: u
     }
 }
 
-/// The teams of a run, for their colours: every configured team and every team with a line.
-pub fn team_colours(config: &Config, chargeback: &Chargeback) -> TeamColours {
-    TeamColours::new(crate::report::run_teams(config, chargeback))
-}
-
 /// Every chart of every month and currency.
 pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], basis: CostBasis) -> Charts {
     let basis = if basis == CostBasis::Actual { "actual" } else { "amortized" };
-    let colours = team_colours(config, chargeback);
+    // Colours from the run's teams, so a team has one colour in every chart and month.
+    let colours = TeamColours::new(crate::report::run_teams(config, chargeback));
     let mut out = Charts { colours: colours.clone(), ..Charts::default() };
     let all_months: Vec<Month> = chargeback.months.iter().map(|m| m.month).collect();
     // Team totals per currency and month, from the rounded lines, for the trends.
@@ -90,7 +86,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                     format!("{stem}-{cur}"),
                     format!("its {cur} figures in {month} are all zero"),
                 )),
-                Ok(c) => out.drawn.push((month, format!("{stem}-{cur}"), c)),
+                Ok(c) => out.drawn.push((month, format!("{stem}-{cur}"), c.draw())),
                 Err(why) => out.omitted.push((month, format!("{stem}-{cur}"), why)),
             };
 
@@ -164,7 +160,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                 if pools.is_empty() {
                     Err(format!("no shared pool held {cur} spend in {month}"))
                 } else {
-                    let shares: Vec<Vec<(String, Money)>> = pools.iter().map(|p| pool_shares(m, p)).collect();
+                    let shares: Vec<Vec<(String, Money)>> = pools.iter().map(|p| pool_shares(p)).collect();
                     let members: BTreeSet<&str> =
                         pools.iter().flat_map(|p| p.shares.iter().map(|s| s.0.as_str())).collect();
                     let mut c = chart("Shared pools and their split".into(), "shared pool");

@@ -110,23 +110,7 @@ pub fn safe_name(text: &str) -> String {
 
 /// An amount at `d` decimals with thousands separators, exactly (`-1,234.50`); never a negative zero.
 pub fn grouped(m: Money, d: u32) -> String {
-    let text = m.to_fixed(d);
-    let (sign, rest) = match text.strip_prefix('-') {
-        Some(r) => ("-", r),
-        None => ("", text.as_str()),
-    };
-    let (whole, frac) = match rest.split_once('.') {
-        Some((w, f)) => (w, format!(".{f}")),
-        None => (rest, String::new()),
-    };
-    let mut out = String::from(sign);
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out + &frac
+    crate::text::group_thousands(&m.to_fixed(d))
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
@@ -291,7 +275,7 @@ fn split_view<'a>(m: &'a MonthChargeback, s: &'a PoolSplit) -> PoolSplitView<'a>
     let d = m.totals.iter().find(|t| t.currency == s.currency).map(|t| t.decimals).unwrap_or(2);
     let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
     let pcts = percentages(&weights);
-    let rounded = pool_shares(m, s);
+    let rounded = pool_shares(s);
     PoolSplitView {
         workspace: &s.workspace,
         currency: &s.currency,
@@ -381,15 +365,15 @@ fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &Charts) 
 /// SVG and PNG of the charts of one month whose file stem passes `keep`.
 fn chart_files(month: Month, charts: &Charts, keep: impl Fn(&str) -> bool) -> Result<Files> {
     let mut files = Vec::new();
-    for (_, stem, chart) in charts.of_month(month).filter(|(_, stem, _)| keep(stem)) {
+    for (_, stem, drawn) in charts.of_month(month).filter(|(_, stem, _)| keep(stem)) {
         let fail = |e: String| Error::Write {
             path: PathBuf::from(format!("charts/{stem}")),
             source: std::io::Error::other(e),
         };
         // The stem holds a currency code from the bill: through the safe-name rule like every name from input.
         let stem = safe_name(stem);
-        files.push((PathBuf::from("charts").join(format!("{stem}.svg")), chart.svg().map_err(fail)?.into_bytes()));
-        files.push((PathBuf::from("charts").join(format!("{stem}.png")), chart.png().map_err(fail)?));
+        files.push((PathBuf::from("charts").join(format!("{stem}.svg")), drawn.svg.clone().into_bytes()));
+        files.push((PathBuf::from("charts").join(format!("{stem}.png")), drawn.png().map_err(fail)?));
     }
     Ok(files)
 }

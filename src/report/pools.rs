@@ -4,7 +4,7 @@
 use crate::dates::Month;
 use crate::money::Money;
 use crate::report::grouped;
-use crate::rollup::{MonthChargeback, PoolSplit};
+use crate::rollup::PoolSplit;
 
 /// A shared pool's name: its workspace, and its environment or that its rows had none.
 pub fn pool_label(workspace: &str, environment: &str) -> String {
@@ -15,32 +15,15 @@ pub fn pool_label(workspace: &str, environment: &str) -> String {
     }
 }
 
-/// Each member's share of a pool as the chargeback holds it: the sum of its rounded lines of that pool.
-pub fn pool_shares(m: &MonthChargeback, s: &PoolSplit) -> Vec<(String, Money)> {
-    s.shares
-        .iter()
-        .map(|(team, _, _)| {
-            let rounded: Money = m
-                .lines
-                .iter()
-                .filter(|l| {
-                    l.team == *team
-                        && l.workspace == s.workspace
-                        && l.environment == s.environment
-                        && l.currency == s.currency
-                        && l.allocation.starts_with("shared-")
-                })
-                .map(|l| l.cost)
-                .sum();
-            (team.clone(), rounded)
-        })
-        .collect()
+/// Each member's share of a pool as the chargeback bills it (the sum of its rounded lines of that pool).
+pub fn pool_shares(s: &PoolSplit) -> Vec<(String, Money)> {
+    s.shares.iter().zip(&s.billed).map(|((team, _, _), b)| (team.clone(), *b)).collect()
 }
 
 /// A pool's amount as the chargeback bills it: the sum of its members' rounded shares (the exact pool, rounded on
 /// its own, can differ by a minor unit; `summary.json` holds the exact one).
-pub fn pool_total(m: &MonthChargeback, s: &PoolSplit) -> Money {
-    pool_shares(m, s).iter().map(|x| x.1).sum()
+pub fn pool_total(s: &PoolSplit) -> Money {
+    s.billed.iter().copied().sum()
 }
 
 /// What a pool's weights are, in words: `USD of direct spend in mlw-research, 2026-10`.

@@ -159,21 +159,7 @@ pub enum Kind {
 
 /// `1234567.891` at 2 decimals -> `1,234,567.89`; never a negative zero.
 pub fn amount(v: f64, decimals: u32) -> String {
-    let text = format!("{:.*}", decimals as usize, v.abs());
-    let (whole, frac) = match text.split_once('.') {
-        Some((w, f)) => (w, format!(".{f}")),
-        None => (text.as_str(), String::new()),
-    };
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let zero = text.bytes().all(|b| b == b'0' || b == b'.');
-    let sign = if v < 0.0 && !zero { "-" } else { "" };
-    format!("{sign}{grouped}{frac}")
+    crate::text::group_thousands(&format!("{v:.*}", decimals as usize))
 }
 
 /// Value-axis ticks over `lo..=hi`: round steps (1, 2 or 5 x 10^k), never finer than `10^-decimals`, at most
@@ -239,25 +225,25 @@ impl Chart {
         }
     }
 
-    /// Every shape and text of the chart, placed.
-    pub fn scene(&self) -> scene::Scene {
-        scene::layout(&self.printable())
+    /// The chart laid out once, and drawn as SVG; the PNG is drawn from the same layout when it is written.
+    pub fn draw(&self) -> Drawn {
+        let scene = scene::layout(&self.printable());
+        let svg = render::svg(&scene);
+        Drawn { scene, svg }
     }
+}
 
-    /// Pixel size.
-    pub fn size(&self) -> (u32, u32) {
-        let s = self.scene();
-        (s.width, s.height)
-    }
+/// A chart laid out: every shape and text placed, and the SVG of them.
+#[derive(Debug, Clone)]
+pub struct Drawn {
+    pub scene: scene::Scene,
+    pub svg: String,
+}
 
-    /// The chart as an SVG document.
-    pub fn svg(&self) -> Result<String, String> {
-        Ok(render::svg(&self.scene()))
-    }
-
-    /// The chart as PNG bytes.
+impl Drawn {
+    /// The PNG of the same picture, at the SVG's size.
     pub fn png(&self) -> Result<Vec<u8>, String> {
-        render::png(&self.scene())
+        render::png(&self.scene)
     }
 }
 

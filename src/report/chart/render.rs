@@ -6,6 +6,7 @@
 
 use super::scene::{Anchor, Item, Scene, Text};
 use super::{Key, Rgb};
+use crate::text::escape_markup as xml;
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -137,21 +138,6 @@ pub fn text_box(t: &Text) -> (f64, f64, f64, f64) {
         Anchor::End => t.x - w,
     };
     (left, t.y - ascent(t.size), left + w, t.y + descent(t.size))
-}
-
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn key_attr(key: &Option<Key>) -> String {

@@ -104,13 +104,18 @@ impl Canvas {
         }
     }
 
+    /// A solid straight line of no series: a gridline, the zero line, a hatch stripe.
+    fn rule(&mut self, from: (f64, f64), to: (f64, f64), color: Rgb, width: f64) {
+        self.items.push(Item::Line { points: vec![from, to], color, width, dash: 0, key: None });
+    }
+
     /// A filled rectangle for a series, with its hatch when the swatch has one.
     fn swatch_rect(&mut self, x: f64, y: f64, w: f64, h: f64, s: &Swatch, tip: Option<String>) {
         self.items.push(Item::Rect { x, y, w, h, fill: s.fill, pattern: s.pattern, key: Some(s.key.clone()), tip });
         if s.pattern > 0 {
             let ink = if s.fill.luminance() > 0.3 { BLACK } else { WHITE };
             for (a, b) in hatch(x, y, w, h, s.pattern) {
-                self.items.push(Item::Line { points: vec![a, b], color: ink, width: 1.0, dash: 0, key: None });
+                self.rule(a, b, ink, 1.0);
             }
         }
     }
@@ -309,23 +314,11 @@ fn bars(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
     // Gridlines and the zero line, behind the bars.
     for k in 0..count {
         let x = sx(first + step * k as f64);
-        c.items.push(Item::Line {
-            points: vec![(x, rows_top), (x, rows_bottom)],
-            color: GRID,
-            width: 1.0,
-            dash: 0,
-            key: None,
-        });
+        c.rule((x, rows_top), (x, rows_bottom), GRID, 1.0);
     }
     if lo < 0.0 || first < 0.0 {
         let z = sx(0.0);
-        c.items.push(Item::Line {
-            points: vec![(z, rows_top), (z, rows_bottom)],
-            color: BLACK,
-            width: 1.5,
-            dash: 0,
-            key: None,
-        });
+        c.rule((z, rows_top), (z, rows_bottom), BLACK, 1.5);
     }
 
     let mut y = rows_top;
@@ -405,7 +398,7 @@ fn lines(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
         let v = first + step * k as f64;
         let y = sy(v);
         let color = if v == 0.0 { Rgb(0x99, 0x99, 0x99) } else { GRID };
-        c.items.push(Item::Line { points: vec![(x0, y), (x1, y)], color, width: 1.0, dash: 0, key: None });
+        c.rule((x0, y), (x1, y), color, 1.0);
         c.tick(x0 - 8.0, y + (ascent(SMALL) - descent(SMALL)) / 2.0, Anchor::End, label);
     }
 

@@ -18,26 +18,13 @@ pub use statement::statement;
 use crate::config::{Config, Split};
 use crate::money::Money;
 use crate::report::chart::TeamColours;
-use crate::report::{grouped, percentages, pool_total, weight_basis};
+use crate::report::{percentages, pool_total, weight_basis};
 use crate::rollup::{Line, MonthChargeback, PoolSplit, DIRECT};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::text::escape_markup as escape;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;padding:0 1rem;line-height:1.45}\
 h1{font-size:1.6rem;margin-bottom:.3rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}h3{font-size:1.05rem;margin:1.6rem 0 .3rem}\
@@ -128,9 +115,7 @@ fn decimals(m: &MonthChargeback, currency: &str) -> u32 {
 }
 
 /// An amount at `d` decimals with thousands separators, exactly (`-1,234.50`).
-pub fn money(m: Money, d: u32) -> String {
-    grouped(m, d)
-}
+pub use crate::report::grouped as money;
 
 /// `a` against `b` in percent at one decimal, never a negative zero; `-` when `b` is zero or negative (a change
 /// against a credit has no meaningful percentage).
@@ -226,7 +211,7 @@ fn how(l: &Line, m: &MonthChargeback) -> String {
     let d = decimals(m, &s.currency);
     format!(
         "shared: {pct}% of pool {} {} ({}; weights: {})",
-        money(pool_total(m, s), d),
+        money(pool_total(s), d),
         s.currency,
         method(s),
         weight_basis(s, m.month)

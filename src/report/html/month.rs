@@ -324,7 +324,7 @@ pub fn report(
             body,
             "<h3>{}</h3>\n<p>Pool of <strong>{} {}</strong> from {} rows, split {}. Weights: {}.</p>",
             escape(&pool_label(&s.workspace, &s.environment)),
-            money(pool_total(m, s), d),
+            money(pool_total(s), d),
             escape(&s.currency),
             s.rows,
             method(s),
@@ -332,7 +332,7 @@ pub fn report(
         );
         let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
         let pcts = percentages(&weights);
-        let amounts = pool_shares(m, s);
+        let amounts = pool_shares(s);
         // Members in name order, as the chart stacks them.
         let mut members: Vec<_> = s.shares.iter().zip(&pcts).zip(&amounts).collect();
         members.sort_by(|a, b| a.0 .0 .0.cmp(&b.0 .0 .0));
@@ -427,10 +427,8 @@ pub fn report(
     }
 
     body.push_str("<h2 id=\"charts\">Charts</h2>\n");
-    for (_, stem, chart) in charts.of_month(m.month) {
-        if let Ok(svg) = chart.svg() {
-            let _ = writeln!(body, "<figure id=\"{}\">{svg}</figure>", escape(stem));
-        }
+    for (_, stem, drawn) in charts.of_month(m.month) {
+        let _ = writeln!(body, "<figure id=\"{}\">{}</figure>", escape(stem), drawn.svg);
     }
     let omitted: Vec<String> = charts
         .omitted_in(m.month)

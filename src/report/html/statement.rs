@@ -131,12 +131,12 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
                 let i = s.shares.iter().position(|(t, _, _)| t == team).unwrap_or(0);
                 let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
                 let pct = percentages(&weights).get(i).cloned().unwrap_or_default();
-                let share = pool_shares(m, s).get(i).map(|x| x.1).unwrap_or_default();
+                let share = pool_shares(s).get(i).map(|x| x.1).unwrap_or_default();
                 vec![
                     escape(&pool_label(&s.workspace, &s.environment)),
                     method(s).to_string(),
                     escape(&s.currency),
-                    money(pool_total(m, s), d),
+                    money(pool_total(s), d),
                     escape(&weight_text(s, s.shares[i].1, d)),
                     escape(&weight_basis(s, m.month)),
                     pct,
