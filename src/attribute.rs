@@ -20,11 +20,14 @@ pub enum Rule {
     WorkspaceTag,
     Resource,
     ResourceGroup,
+    /// The row is a commitment's unused capacity or its purchase ([`crate::commitment`]).
+    Commitment,
     None,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 5] = [Rule::ResourceId, Rule::WorkspaceTag, Rule::Resource, Rule::ResourceGroup, Rule::None];
+    pub const ALL: [Rule; 6] =
+        [Rule::Commitment, Rule::ResourceId, Rule::WorkspaceTag, Rule::Resource, Rule::ResourceGroup, Rule::None];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +35,7 @@ impl Rule {
             Rule::WorkspaceTag => "workspace-tag",
             Rule::Resource => "resource",
             Rule::ResourceGroup => "resource-group",
+            Rule::Commitment => "commitment",
             Rule::None => "none",
         }
     }
@@ -46,6 +50,8 @@ pub enum Reason<'r> {
     UnknownWorkspaceTag(&'r str),
     /// ML spend with no workspace in its id or tags, in no configured resource list or resource group.
     NoWorkspace,
+    /// The purchase (or refund) of a reservation or savings plan with no configured owner.
+    CommitmentPurchase,
 }
 
 impl Reason<'_> {
@@ -67,6 +73,7 @@ impl Reason<'_> {
                 out.push_str(name);
             }
             Reason::NoWorkspace => out.push_str("untagged ML resource outside any workspace"),
+            Reason::CommitmentPurchase => out.push_str("commitment purchase"),
         }
     }
 
@@ -74,7 +81,7 @@ impl Reason<'_> {
     pub fn workspace(&self) -> &str {
         match self {
             Reason::UnknownWorkspace(n) | Reason::UnknownWorkspaceTag(n) => n,
-            Reason::NoWorkspace => "",
+            Reason::NoWorkspace | Reason::CommitmentPurchase => "",
         }
     }
 }
@@ -91,6 +98,19 @@ pub enum Owner<'r> {
     Pool,
     Unallocated(Reason<'r>),
     OutOfScope,
+    /// A commitment's unused capacity (`commitment` is the row's id): split among the teams whose usage the
+    /// commitment covered that month, in proportion to their covered cost, when `covered`; else, or when it covered
+    /// none, to its configured `owner` (unallocated when it has none).
+    Unused {
+        commitment: &'r str,
+        owner: Option<&'r str>,
+        covered: bool,
+    },
+    /// The purchase (or refund) of a commitment, charged to its configured owner.
+    Purchase {
+        commitment: &'r str,
+        owner: &'r str,
+    },
 }
 
 /// The outcome for one row.
@@ -158,6 +178,26 @@ impl<'c> Attributor<'c> {
     where
         'c: 'r,
     {
+        // A commitment's unused capacity or purchase belongs to no workspace: it goes by the commitment.
+        match crate::commitment::role(row) {
+            crate::commitment::Role::Unused => {
+                let c = crate::commitment::owner(self.config, row.commitment);
+                let owner = Owner::Unused {
+                    commitment: row.commitment,
+                    owner: c.map(|c| c.owner.as_str()),
+                    covered: c.is_none_or(|c| c.unused == crate::config::UnusedTo::Covered),
+                };
+                return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "" };
+            }
+            crate::commitment::Role::Purchase => {
+                let owner = match crate::commitment::owner(self.config, row.commitment) {
+                    Some(c) => Owner::Purchase { commitment: row.commitment, owner: &c.owner },
+                    None => Owner::Unallocated(Reason::CommitmentPurchase),
+                };
+                return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "" };
+            }
+            _ => {}
+        }
         let tags = &self.config.tags;
         let env_tag = row.tags.first_of(&tags.environment);
         let id_workspace = (!row.ml_workspace.is_empty()).then_some(row.ml_workspace);
@@ -252,6 +292,14 @@ impl<'c> Attributor<'c> {
                 "(d) resource group: {} is listed in workspace {}'s resource_groups",
                 row.resource_group, self.config.workspaces[i].name
             ),
+            (Rule::Commitment, _) => format!(
+                "(commitment): the row is {} of commitment {}, which goes by the commitment, not a workspace",
+                match crate::commitment::role(row) {
+                    crate::commitment::Role::Purchase => "the purchase (or refund)",
+                    _ => "the unused capacity",
+                },
+                if row.commitment.is_empty() { "(no id)" } else { row.commitment }
+            ),
             _ => "no rule matched: no configured workspace in the resource id or tags, resources or resource groups"
                 .to_string(),
         };
@@ -273,7 +321,21 @@ impl<'c> Attributor<'c> {
                 ws.teams.join(", "),
                 ws.split.allocation().trim_start_matches("shared-")
             ),
+            (Owner::Unallocated(Reason::CommitmentPurchase), _) => {
+                "(unallocated): commitment purchase; give the commitment an owner with [[commitment]]".to_string()
+            }
             (Owner::Unallocated(reason), _) => format!("(unallocated): ML spend, {}", reason.text()),
+            (Owner::Unused { owner, covered: true, .. }, _) => format!(
+                "split among the teams whose usage the commitment covered this month, in proportion to their covered cost ({})",
+                match owner {
+                    Some(o) => format!("team {o}, its owner, when it covered none"),
+                    None => "unallocated when it covered none: no [[commitment]] owner".to_string(),
+                }
+            ),
+            (Owner::Unused { owner, .. }, _) => {
+                format!("team {}: the owner of the commitment, unused = \"owner\"", owner.unwrap_or("?"))
+            }
+            (Owner::Purchase { owner, .. }, _) => format!("team {owner}: the configured owner of the commitment"),
             _ => "(out-of-scope): not Azure ML spend and in no configured workspace".to_string(),
         };
         (rule, owner)

@@ -329,30 +329,39 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
     }
     for m in &outcome.chargeback.months {
         text.push_str(&format!("{} ({basis} cost)\n", m.month));
+        // Teams' shares of unused commitments and purchases charged to owners: a column when there are any.
+        let committed = m.totals.iter().any(|t| t.rows.unused_commitment + t.rows.commitment_purchase > 0);
         let body: Vec<Vec<String>> = m
             .totals
             .iter()
             .map(|t| {
                 let d = t.decimals;
-                vec![
+                let mut row = vec![
                     t.currency.clone(),
                     t.input_total.to_fixed(d),
                     t.direct.to_fixed(d),
                     t.shared.to_fixed(d),
+                ];
+                if committed {
+                    row.push((t.unused_commitment + t.commitment_purchases).to_fixed(d));
+                }
+                row.extend([
                     t.unallocated.to_fixed(d),
                     t.out_of_scope.to_fixed(d),
                     t.rows.input.to_string(),
                     if t.balanced { "yes" } else { "NO" }.to_string(),
-                ]
+                ]);
+                row
             })
             .collect();
-        check::table(
-            &mut text,
-            "  ",
-            &["currency", "input total", "direct", "shared", "unallocated", "out of scope", "rows", "balanced"],
-            &body,
-            &[false, true, true, true, true, true, true, false],
-        );
+        let mut head = vec!["currency", "input total", "direct", "shared"];
+        if committed {
+            head.push("commitments");
+        }
+        head.extend(["unallocated", "out of scope", "rows", "balanced"]);
+        let mut right = vec![true; head.len()];
+        (right[0], right[head.len() - 1]) = (false, false);
+        check::table(&mut text, "  ", &head, &body, &right);
         for t in m.totals.iter().filter(|t| !t.adjustments.is_zero()) {
             text.push_str(&format!(
                 "  prior-period adjustments: {} {} carried from closed months (restatement.csv); chargeback total {}\n",

@@ -280,6 +280,7 @@ pub fn close(
                 lines: Vec::new(),
                 totals: Vec::new(),
                 splits: Vec::new(),
+                commitments: Vec::new(),
                 other_providers: Vec::new(),
             });
             chargeback.months.sort_by_key(|m| m.month);
@@ -301,6 +302,8 @@ pub fn close(
                     unallocated: Money::ZERO,
                     out_of_scope: Money::ZERO,
                     adjustments: Money::ZERO,
+                    unused_commitment: Money::ZERO,
+                    commitment_purchases: Money::ZERO,
                     chargeback_total: Money::ZERO,
                     rows: RowCounts::default(),
                     balanced: false,

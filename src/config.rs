@@ -128,6 +128,42 @@ struct RawConfig {
     budgets: BTreeMap<String, BTreeMap<String, toml::Value>>,
     #[serde(default)]
     currency: Option<CurrencyRaw>,
+    #[serde(default, rename = "commitment")]
+    commitments: Vec<CommitmentRaw>,
+}
+
+/// One `[[commitment]]` table as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommitmentRaw {
+    id: String,
+    owner: String,
+    #[serde(default)]
+    unused: UnusedTo,
+}
+
+/// Where a commitment's unused capacity goes.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnusedTo {
+    /// To the teams whose usage it covered that month, in proportion to their covered cost (the owner when it
+    /// covered none).
+    #[default]
+    Covered,
+    /// All to the owner.
+    Owner,
+}
+
+/// A commitment's configured owner: the team its purchases (actual cost) are charged to, and its unused capacity
+/// (amortized cost) when it covered no usage or `unused = "owner"`.
+#[derive(Debug, Clone)]
+pub struct CommitmentOwner {
+    /// As written.
+    pub id: String,
+    /// The id's key ([`crate::commitment::key`]), lower-cased; `*` for every commitment not named.
+    pub key: String,
+    pub owner: String,
+    pub unused: UnusedTo,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -233,6 +269,8 @@ pub struct Config {
     pub budgets: BTreeMap<String, BTreeMap<String, Money>>,
     /// `[currency]`: the reporting currency and its rates, when configured.
     pub reporting: Option<Reporting>,
+    /// `[[commitment]]`: owners of reservations and savings plans.
+    pub commitments: Vec<CommitmentOwner>,
     /// Things that are allowed but probably not meant (teams that differ only in case), for the run to print.
     pub warnings: Vec<String>,
     /// The file it came from, for messages.
@@ -305,7 +343,7 @@ impl Config {
     }
 }
 
-const TOP_KEYS: [&str; 12] = [
+const TOP_KEYS: [&str; 13] = [
     "basis",
     "month",
     "closed_through",
@@ -318,7 +356,9 @@ const TOP_KEYS: [&str; 12] = [
     "compare",
     "budgets",
     "currency",
+    "commitment",
 ];
+const COMMITMENT_KEYS: [&str; 3] = ["id", "owner", "unused"];
 const CURRENCY_KEYS: [&str; 2] = ["report", "rates"];
 const COMPARE_KEYS: [&str; 2] = ["footprint_types", "footprint_per_workspace"];
 const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
@@ -356,6 +396,13 @@ fn strip_unknown_keys(table: &mut toml::Table, problems: &mut Vec<String>) {
     }
     if let Some(toml::Value::Table(compare)) = table.get_mut("compare") {
         unknown(compare, &COMPARE_KEYS, "compare.", problems);
+    }
+    if let Some(toml::Value::Array(list)) = table.get_mut("commitment") {
+        for (i, c) in list.iter_mut().enumerate() {
+            if let toml::Value::Table(t) = c {
+                unknown(t, &COMMITMENT_KEYS, &format!("commitment[{}].", i + 1), problems);
+            }
+        }
     }
     if let Some(toml::Value::Array(list)) = table.get_mut("workspace") {
         for (i, ws) in list.iter_mut().enumerate() {
@@ -664,6 +711,41 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             }
         }
     }
+    // Commitment owners: teams too (with statements of their own), though they may own no workspace.
+    let mut commitments: Vec<CommitmentOwner> = Vec::new();
+    let mut commitment_warnings = Vec::new();
+    for (i, c) in raw.commitments.iter().enumerate() {
+        let at = format!("commitment[{}]", i + 1);
+        let id = c.id.trim();
+        let owner = c.owner.trim();
+        let key = if id == "*" { "*".to_string() } else { crate::commitment::key(id).0.to_ascii_lowercase() };
+        if key.is_empty() {
+            problems.push(format!(
+                "{at}: `id` is empty; give a reservation, reservation order or savings plan id (benefitId, ReservationId or CommitmentDiscountId), or \"*\" for every other commitment"
+            ));
+            continue;
+        }
+        if owner.is_empty() {
+            problems.push(format!("{at} ({id}): `owner` is empty; name the team that owns the commitment"));
+            continue;
+        }
+        if let Some(other) = commitments.iter().position(|o| o.key == key) {
+            problems.push(format!(
+                "{at} ({id}): the commitment is also commitment[{}] ({}); give each commitment one owner",
+                other + 1,
+                commitments[other].id
+            ));
+            continue;
+        }
+        if !teams.iter().any(|t| t.eq_ignore_ascii_case(owner)) {
+            commitment_warnings.push(format!(
+                "{}: {at}: owner `{owner}` is the team of no workspace: it is charged as a team of its own, with its own statement",
+                path.display()
+            ));
+            teams.push(owner.to_string());
+        }
+        commitments.push(CommitmentOwner { id: id.to_string(), key, owner: owner.to_string(), unused: c.unused });
+    }
     for t in &teams {
         // `(unallocated)` and `(out-of-scope)` stand in the team column for spend of no team: a team named like them
         // would be taken for them and left out of every team's view.
@@ -677,7 +759,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             ));
         }
     }
-    let mut warnings = Vec::new();
+    let mut warnings = commitment_warnings;
     for (i, t) in teams.iter().enumerate() {
         if let Some(other) = teams[..i].iter().find(|x| x.to_lowercase() == t.to_lowercase() && *x != t) {
             warnings.push(format!(
@@ -782,6 +864,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         compare,
         budgets,
         reporting,
+        commitments,
         warnings,
         path: path.to_path_buf(),
     }

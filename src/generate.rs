@@ -144,6 +144,42 @@ const SUBSCRIPTIONS: [Subscription; 3] = [
     Subscription { id: "d8a51c4e-7b2f-4a9d-b6e3-2c1f0a9e8d03", name: "platform", currency: "USD" },
 ];
 
+/// A reservation of the synthetic enterprise: its order, its id, its name, and the subscription billed for it. Each
+/// covers the machines of the subscriptions of its currency.
+struct Reservation {
+    order: &'static str,
+    id: &'static str,
+    name: &'static str,
+    sub: usize,
+}
+
+const RESERVATIONS: [Reservation; 2] = [
+    Reservation {
+        order: "7d1c6a52-3f0e-4d7b-9a3e-61c0b2f4e8a1",
+        id: "2b9e4f60-8c1d-4a7e-b3f5-0e6d9c2a1b47",
+        name: "ri-nc4ast4-3y",
+        sub: 0,
+    },
+    Reservation {
+        order: "e4a7c2d9-5b18-4f3e-8a6c-9d0b1e7f2a35",
+        id: "91f3b8d2-6e4a-4c0f-a7d5-3b2e8c1f9a06",
+        name: "ri-nc4ast4-emea-3y",
+        sub: 1,
+    },
+];
+
+impl Reservation {
+    /// The reservation covering a subscription's machines: the one of its currency.
+    fn covering(sub: usize) -> usize {
+        RESERVATIONS.iter().position(|r| SUBSCRIPTIONS[r.sub].currency == SUBSCRIPTIONS[sub].currency).unwrap_or(0)
+    }
+
+    /// `benefitId` and FOCUS `CommitmentDiscountId`.
+    fn path(&self) -> String {
+        format!("/providers/Microsoft.Capacity/reservationOrders/{}/reservations/{}", self.order, self.id)
+    }
+}
+
 /// An Azure ML workspace of the synthetic enterprise.
 struct Workspace {
     name: &'static str,
@@ -334,7 +370,9 @@ struct Line {
     pricing_model: &'static str,
     tags: Vec<(String, String)>,
     additional_info: String,
+    /// Covered by (or, when `unused`, the unused capacity of) the reservation of its subscription's currency.
     reservation: bool,
+    unused: bool,
 }
 
 struct Generator {
@@ -379,8 +417,9 @@ impl Generator {
         } else {
             self.non_ml(date)
         };
-        // About one row in two hundred is a refund or credit.
-        if self.rng.chance(1) && self.rng.chance(50) {
+        // About one row in two hundred is a refund or credit (never of reserved usage: a refund priced `Reservation`
+        // is a reservation's own).
+        if self.rng.chance(1) && self.rng.chance(50) && !line.reservation {
             line.billed = -line.billed;
             line.effective = -line.effective;
             line.charge_type = "Refund";
@@ -445,6 +484,7 @@ impl Generator {
             tags,
             additional_info: info,
             reservation,
+            unused: false,
         }
     }
 
@@ -503,6 +543,7 @@ impl Generator {
             tags,
             additional_info: String::new(),
             reservation: false,
+            unused: false,
         }
     }
 
@@ -532,6 +573,7 @@ impl Generator {
             tags: vec![],
             additional_info: String::new(),
             reservation: false,
+            unused: false,
         }
     }
 
@@ -566,6 +608,37 @@ impl Generator {
             tags: n.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             additional_info: String::new(),
             reservation: kind <= 4 && self.rng.chance(30),
+            unused: false,
+        }
+    }
+
+    /// A reservation's unused capacity for one day (amortized cost only; `UnusedReservation`, FOCUS `Unused`).
+    fn unused(&mut self, date: Date, reservation: usize) -> Line {
+        let r = &RESERVATIONS[reservation];
+        let effective = self.amount(60.0);
+        Line {
+            date,
+            sub: r.sub,
+            resource_id: String::new(),
+            resource_group: String::new(),
+            resource_name: String::new(),
+            location: if r.sub == 1 { "westeurope" } else { "eastus" },
+            meter_category: "Virtual Machines",
+            meter_subcategory: "NCasT4_v3 Series",
+            meter_name: "NC4as T4 v3",
+            unit: "1 Hour",
+            consumed_service: "Microsoft.Capacity",
+            service_family: "Compute",
+            quantity: 1.0,
+            unit_price: 0.0,
+            billed: 0,
+            effective,
+            charge_type: "UnusedReservation",
+            pricing_model: "Reservation",
+            tags: vec![],
+            additional_info: String::new(),
+            reservation: true,
+            unused: true,
         }
     }
 
@@ -600,6 +673,7 @@ impl Generator {
             tags: vec![],
             additional_info: String::new(),
             reservation: false,
+            unused: false,
         }
     }
 }
@@ -663,6 +737,8 @@ fn cells(line: &Line, billing: Month, layout: Layout, basis: CostBasis, columns:
     let service_first = format!("{:02}/01/{:04}", month.month, month.year);
     let service_last = format!("{:02}/{:02}/{:04}", month.month, month.days(), month.year);
     let pricing = if line.reservation { "Reservation" } else { line.pricing_model };
+    let purchase = line.charge_type == "Purchase";
+    let reservation = &RESERVATIONS[Reservation::covering(line.sub)];
     let braces = !matches!(layout, Layout::Ea | Layout::EaPortal);
     for col in columns {
         let v: String = match *col {
@@ -758,6 +834,7 @@ fn cells(line: &Line, billing: Month, layout: Layout, basis: CostBasis, columns:
             "ChargeType" | "chargeType" => line.charge_type.into(),
             "ChargeCategory" => match line.charge_type {
                 "Refund" => "Credit",
+                "UnusedReservation" => "Usage",
                 c => c,
             }
             .into(),
@@ -769,12 +846,19 @@ fn cells(line: &Line, billing: Month, layout: Layout, basis: CostBasis, columns:
             "PricingCategory" => if line.reservation { "Committed" } else { "Standard" }.into(),
             "CommitmentDiscountCategory" if line.reservation => "Usage".into(),
             "CommitmentDiscountType" if line.reservation => "Reservation".into(),
-            "CommitmentDiscountStatus" if line.reservation => "Used".into(),
-            "ReservationName" | "reservationName" | "CommitmentDiscountName"
-                if line.reservation || line.charge_type == "Purchase" =>
+            "CommitmentDiscountStatus" if line.reservation => if line.unused { "Unused" } else { "Used" }.into(),
+            "ReservationName" | "reservationName" | "CommitmentDiscountName" | "benefitName"
+                if line.reservation || purchase =>
             {
-                "ri-nc4ast4-3y".into()
+                reservation.name.into()
             }
+            // A purchase names its order; usage and unused capacity their reservation.
+            "ReservationId" | "reservationId" if purchase => reservation.order.into(),
+            "ReservationId" | "reservationId" if line.reservation => reservation.id.into(),
+            "benefitId" if purchase => {
+                format!("/providers/Microsoft.Capacity/reservationOrders/{}/reservations/", reservation.order)
+            }
+            "benefitId" | "CommitmentDiscountId" if line.reservation => reservation.path(),
             "BillingCurrencyCode"
             | "BillingCurrency"
             | "billingCurrency"
@@ -945,6 +1029,21 @@ fn emit_month(
         narrow(&blank, &mut buf);
         sink.row(&buf)?;
         produced += 1;
+    }
+    // Each reservation's unused capacity on the first day (amortized cost: EA/MCA amortized exports and FOCUS).
+    let with_unused = spec.layout == Layout::Focus || spec.export_type == CostBasis::Amortized;
+    if with_unused && spec.layout != Layout::Payg {
+        let first = Date::new(month.year, month.month, 1).unwrap_or(Date { year: month.year, month: month.month, day: 1 });
+        for r in 0..RESERVATIONS.len() {
+            if produced >= rows {
+                break;
+            }
+            let line = gen.unused(first, r);
+            cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
+            narrow(&blank, &mut buf);
+            sink.row(&buf)?;
+            produced += 1;
+        }
     }
     // Days in order, rows spread evenly over them.
     let days = month.days() as u64;

@@ -108,9 +108,13 @@ enum Field {
     CostAllocationRule,
     Product,
     BillingPeriodStart,
+    BenefitId,
+    ReservationId,
+    CommitmentStatus,
+    CommitmentName,
 }
 
-const FIELD_COUNT: usize = 24;
+const FIELD_COUNT: usize = 28;
 
 const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::Cost, &["costinbillingcurrency", "cost", "pretaxcost"]),
@@ -137,6 +141,10 @@ const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::CostAllocationRule, &["costallocationrulename", "x_costallocationrulename"]),
     (Field::Product, &["product", "productname", "chargedescription"]),
     (Field::BillingPeriodStart, &["billingperiodstartdate", "billingperiodstart"]),
+    (Field::BenefitId, &["benefitid", "commitmentdiscountid"]),
+    (Field::ReservationId, &["reservationid"]),
+    (Field::CommitmentStatus, &["commitmentdiscountstatus"]),
+    (Field::CommitmentName, &["benefitname", "commitmentdiscountname", "reservationname"]),
 ];
 
 /// A header name as matched: BOM and spaces stripped, the English name taken from `Local (English)`, lower-cased.
@@ -454,6 +462,12 @@ impl ColumnMap {
             additional_info: text(Field::AdditionalInfo),
             provider,
             cost_allocation_rule: text(Field::CostAllocationRule),
+            commitment: match text(Field::BenefitId) {
+                "" => text(Field::ReservationId),
+                id => id,
+            },
+            commitment_status: text(Field::CommitmentStatus),
+            commitment_name: text(Field::CommitmentName),
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod attribute;
 pub mod check;
 pub mod cli;
 pub mod close;
+pub mod commitment;
 pub mod compare;
 pub mod config;
 pub mod dates;

@@ -194,7 +194,7 @@ impl ingest::RowSink for RunState<'_> {
         }
         let a = self.attributor.apply(row);
         let category = crate::rollup::category(row);
-        self.rollup.add(month, &row.currency, cost, category, &a, self.config);
+        self.rollup.add(month, row, cost, category, &a, self.config);
         self.compare.add(row, cost, &a);
         if let Some(w) = self.allocated.as_mut() {
             w.add(row, category, &a);

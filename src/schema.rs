@@ -102,6 +102,13 @@ pub struct CostRow<'a> {
     /// FOCUS `ProviderName` (`Microsoft`, `AWS`...); empty in Azure-only layouts.
     pub provider: &'a str,
     pub cost_allocation_rule: &'a str,
+    /// The reservation or savings plan the row belongs to: EA/MCA `benefitId`, else `ReservationId`; FOCUS
+    /// `CommitmentDiscountId`. Empty when none.
+    pub commitment: &'a str,
+    /// FOCUS `CommitmentDiscountStatus` (`Used`, `Unused`); empty in other layouts.
+    pub commitment_status: &'a str,
+    /// Its name (`benefitName`, `ReservationName`, FOCUS `CommitmentDiscountName`).
+    pub commitment_name: &'a str,
 }
 
 impl CostRow<'_> {

@@ -102,6 +102,8 @@ fn owner_rule(a: &Attribution, config: &Config) -> &'static str {
         (Owner::Pool, _) => "shared-pool",
         (Owner::Unallocated(_), _) => "unallocated",
         (Owner::OutOfScope, _) => "out-of-scope",
+        (Owner::Unused { covered: true, .. }, _) => "commitment-covered-usage",
+        (Owner::Unused { .. }, _) | (Owner::Purchase { .. }, _) => "commitment-owner",
     }
 }
 
@@ -236,6 +238,19 @@ impl<'c> AllocatedWriter<'c> {
             Owner::OutOfScope => {
                 ("(out-of-scope)".to_string(), String::new(), "out-of-scope".to_string(), "not Azure ML spend".into())
             }
+            // Split after every row is read: x_SplitShares says how.
+            Owner::Unused { commitment, owner, covered } => (
+                if *covered { "(unused commitment)" } else { owner.unwrap_or("") }.to_string(),
+                String::new(),
+                crate::rollup::UNUSED_COMMITMENT.to_string(),
+                crate::rollup::commitment_reason(commitment),
+            ),
+            Owner::Purchase { commitment, owner } => (
+                owner.to_string(),
+                String::new(),
+                crate::rollup::COMMITMENT_PURCHASE.to_string(),
+                crate::rollup::commitment_reason(commitment),
+            ),
         };
         let tags: serde_json::Map<String, serde_json::Value> =
             row.tags.list.iter().map(|t| (t.key.to_string(), serde_json::Value::String(t.value.to_string()))).collect();

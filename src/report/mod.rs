@@ -170,6 +170,9 @@ struct Summary<'a> {
     balanced: bool,
     currencies: Vec<CurrencyView<'a>>,
     splits: &'a [PoolSplitView<'a>],
+    /// Each commitment's covered usage and unused capacity per team (amortized cost), when the exports name any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    commitments: Vec<CommitmentView<'a>>,
     /// Other clouds' rows of a multi-cloud FOCUS export, per currency and provider: beside the Azure bill.
     other_providers: Vec<ProviderView<'a>>,
     rejected_rows: u64,
@@ -190,6 +193,11 @@ struct CurrencyView<'a> {
     /// Prior-period adjustments booked into this month (changes to closed months), when there are any.
     #[serde(skip_serializing_if = "Option::is_none")]
     prior_period_adjustments: Option<String>,
+    /// Teams' shares of unused commitments, and commitment purchases charged to owners, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unused_commitment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commitment_purchases: Option<String>,
     chargeback_total: String,
     rows: crate::rollup::RowCounts,
     balanced: bool,
@@ -228,6 +236,8 @@ fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
         unallocated: f(t.unallocated),
         out_of_scope: f(t.out_of_scope),
         prior_period_adjustments: (!t.adjustments.is_zero()).then(|| f(t.adjustments)),
+        unused_commitment: (t.rows.unused_commitment > 0).then(|| f(t.unused_commitment)),
+        commitment_purchases: (t.rows.commitment_purchase > 0).then(|| f(t.commitment_purchases)),
         chargeback_total: f(t.chargeback_total),
         rows: t.rows,
         balanced: t.balanced,
@@ -243,6 +253,60 @@ fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
             })
             .collect(),
     }
+}
+
+/// One team's part of one commitment: its covered usage and its share of the unused capacity.
+#[derive(serde::Serialize)]
+struct CommitmentView<'a> {
+    currency: &'a str,
+    commitment: &'a str,
+    name: &'a str,
+    team: &'a str,
+    covered: String,
+    /// The team's covered usage as a part of the commitment's, in percent, rounded to add up to 100.0.
+    covered_pct: String,
+    unused_share: String,
+    unused_share_rounded: String,
+}
+
+fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
+    let pcts = commitment_percentages(m);
+    m.commitments
+        .iter()
+        .zip(pcts)
+        .map(|(u, pct)| CommitmentView {
+            currency: &u.currency,
+            commitment: &u.commitment,
+            name: &u.name,
+            team: &u.team,
+            covered: u.covered.to_plain(),
+            covered_pct: pct,
+            unused_share: u.unused.to_plain(),
+            unused_share_rounded: u.billed.to_fixed(m.totals.iter().find(|t| t.currency == u.currency).map(|t| t.decimals).unwrap_or(2)),
+        })
+        .collect()
+}
+
+/// Each use's covered usage as a percentage of its commitment's (per currency), in the order of `m.commitments`,
+/// rounded to add up to 100.0 per commitment; empty when the commitment covered nothing.
+pub fn commitment_percentages(m: &MonthChargeback) -> Vec<String> {
+    let mut out = vec![String::new(); m.commitments.len()];
+    let mut i = 0;
+    while i < m.commitments.len() {
+        let (cur, c) = (&m.commitments[i].currency, &m.commitments[i].commitment);
+        let end = (i..m.commitments.len())
+            .find(|&j| &m.commitments[j].currency != cur || &m.commitments[j].commitment != c)
+            .unwrap_or(m.commitments.len());
+        let weights: Vec<Money> =
+            m.commitments[i..end].iter().map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered }).collect();
+        if !weights.iter().all(|w| w.is_zero()) {
+            for (slot, p) in out[i..end].iter_mut().zip(percentages(&weights)) {
+                *slot = p;
+            }
+        }
+        i = end;
+    }
+    out
 }
 
 #[derive(serde::Serialize)]
@@ -479,6 +543,7 @@ pub fn month_files(
         balanced: m.balanced(),
         currencies: m.totals.iter().map(currency_view).collect(),
         splits: &splits,
+        commitments: commitment_views(m),
         other_providers: m
             .other_providers
             .iter()

@@ -198,6 +198,12 @@ fn how(l: &Line, m: &MonthChargeback) -> String {
             _ => "direct".into(),
         };
     }
+    if l.allocation == crate::rollup::UNUSED_COMMITMENT || l.allocation == crate::rollup::COMMITMENT_PURCHASE {
+        return commitment_how(l, m);
+    }
+    if !l.allocation.starts_with("shared-") {
+        return l.allocation.clone();
+    }
     let Some(s) = m
         .splits
         .iter()
@@ -216,6 +222,29 @@ fn how(l: &Line, m: &MonthChargeback) -> String {
         method(s),
         weight_basis(s, m.month)
     )
+}
+
+/// A commitment line in words: whose capacity, and why this team pays for it.
+fn commitment_how(l: &Line, m: &MonthChargeback) -> String {
+    let key = l.reason.trim_start_matches("commitment ");
+    if l.allocation == crate::rollup::COMMITMENT_PURCHASE {
+        return format!("commitment purchase: the team owns commitment {key}");
+    }
+    let group: Vec<&crate::rollup::CommitmentUse> = m
+        .commitments
+        .iter()
+        .filter(|u| u.currency == l.currency && (u.commitment == key || (u.commitment.is_empty() && key == "(no id)")))
+        .collect();
+    let name = group.iter().map(|u| u.name.as_str()).find(|n| !n.is_empty()).unwrap_or(key);
+    let covered: Money = group.iter().map(|u| u.covered).filter(|c| !c.is_negative()).sum();
+    let mine = group.iter().find(|u| u.team == l.team).map(|u| u.covered).unwrap_or_default();
+    if covered.is_zero() || mine.is_zero() {
+        return format!("unused commitment: {name}, which the team owns");
+    }
+    let i = group.iter().position(|u| u.team == l.team).unwrap_or(0);
+    let weights: Vec<Money> = group.iter().map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered }).collect();
+    let pct = percentages(&weights).get(i).cloned().unwrap_or_default();
+    format!("unused commitment: {pct}% of {name}'s unused capacity, as the team's usage was {pct}% of what it covered")
 }
 
 fn method(s: &PoolSplit) -> &'static str {

@@ -6,7 +6,7 @@ use crate::config::Split;
 use crate::money::Money;
 use crate::report::charts::Charts;
 use crate::report::{percentages, pool_label, pool_shares, pool_total, weight_basis, weight_text};
-use crate::rollup::{MonthChargeback, DIRECT, OUT_OF_SCOPE, UNALLOCATED};
+use crate::rollup::{MonthChargeback, COMMITMENT_PURCHASE, DIRECT, OUT_OF_SCOPE, UNALLOCATED, UNUSED_COMMITMENT};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 enum Part {
     Direct,
     Shared,
+    Commitment,
     Adjustment,
 }
 
@@ -23,6 +24,7 @@ impl Part {
         match self {
             Part::Direct => l.allocation == DIRECT,
             Part::Shared => l.allocation.starts_with("shared-"),
+            Part::Commitment => l.allocation == UNUSED_COMMITMENT || l.allocation == COMMITMENT_PURCHASE,
             Part::Adjustment => l.allocation == crate::rollup::PRIOR_PERIOD,
         }
     }
@@ -82,7 +84,7 @@ pub fn report(
         }
         toc.push_str("</ol>");
     }
-    toc.push_str("</li>\n<li><a href=\"#projects\">Per project</a></li>\n<li><a href=\"#pools\">Shared pools and their split</a></li>\n<li><a href=\"#unallocated\">Unallocated ML spend</a></li>\n<li><a href=\"#out-of-scope\">Out of scope</a></li>\n<li><a href=\"#topologies\">Workspace topologies</a></li>\n<li><a href=\"#charts\">Charts</a></li>\n</ol></nav>\n");
+    toc.push_str("</li>\n<li><a href=\"#projects\">Per project</a></li>\n<li><a href=\"#pools\">Shared pools and their split</a></li>\n<li><a href=\"#commitments\">Commitments</a></li>\n<li><a href=\"#unallocated\">Unallocated ML spend</a></li>\n<li><a href=\"#out-of-scope\">Out of scope</a></li>\n<li><a href=\"#topologies\">Workspace topologies</a></li>\n<li><a href=\"#charts\">Charts</a></li>\n</ol></nav>\n");
     body.push_str(&toc);
 
     body.push_str("<h2 id=\"reconciliation\">Reconciliation</h2>\n");
@@ -97,10 +99,18 @@ pub fn report(
         "#rows",
         "balanced",
     ];
-    // Changes to closed months booked into this one, when there are any.
+    // Commitments and changes to closed months booked into this one, when there are any.
+    let unused = m.totals.iter().any(|t| t.rows.unused_commitment > 0);
+    let purchases = m.totals.iter().any(|t| t.rows.commitment_purchase > 0);
     let adjusted = m.totals.iter().any(|t| !t.adjustments.is_zero());
-    if adjusted {
-        header.insert(6, "#prior-period adjustments");
+    let mut at = 6;
+    for (on, head) in
+        [(unused, "#unused commitment"), (purchases, "#commitment purchases"), (adjusted, "#prior-period adjustments")]
+    {
+        if on {
+            header.insert(at, head);
+            at += 1;
+        }
     }
     let rate_head = rep.as_ref().map(|(c, _)| format!("#rate to {c}"));
     if let (Some(r), Some(t)) = (&rate_head, &rep_head) {
@@ -120,6 +130,12 @@ pub fn report(
                 money(t.unallocated, d),
                 money(t.out_of_scope, d),
             ];
+            if unused {
+                r.push(money(t.unused_commitment, d));
+            }
+            if purchases {
+                r.push(money(t.commitment_purchases, d));
+            }
             if adjusted {
                 r.push(money(t.adjustments, d));
             }
@@ -152,7 +168,17 @@ pub fn report(
     if adjusted {
         body.push_str("<p class=\"muted\">chargeback total = input total + prior-period adjustments: changes to closed months, booked here (<code>restatement.csv</code>; the closed months' packs stay as booked).</p>\n");
     }
-    body.push_str("<p class=\"muted\">input total = direct + shared + unallocated + out of scope, per currency.</p>\n");
+    let _ = writeln!(
+        body,
+        "<p class=\"muted\">input total = direct + shared{}{} + unallocated + out of scope, per currency.{}</p>",
+        if unused { " + unused commitment" } else { "" },
+        if purchases { " + commitment purchases" } else { "" },
+        if unused {
+            " Unused commitment is the teams' share of reservations and savings plans their usage did not fill; the parts of it that follow unallocated or out-of-scope usage are in those columns."
+        } else {
+            ""
+        }
+    );
     if !m.other_providers.is_empty() {
         body.push_str("<h3>Other cloud providers in the exports</h3>\n");
         body.push_str("<p class=\"muted\">Rows of other clouds in a multi-cloud FOCUS export: counted and shown here, never part of the Azure bill above.</p>\n");
@@ -175,6 +201,10 @@ pub fn report(
         let prev_head = previous.map(|p| p.month.to_string());
         let mut header: Vec<String> =
             ["~team", "currency", "#direct", "#shared"].iter().map(|s| s.to_string()).collect();
+        let committed = m.lines.iter().any(|l| Part::Commitment.has(l));
+        if committed {
+            header.push("#commitments".into());
+        }
         if adjusted {
             header.push("#prior-period adjustments".into());
         }
@@ -208,6 +238,9 @@ pub fn report(
                     money(part(Part::Direct), d),
                     money(part(Part::Shared), d),
                 ];
+                if committed {
+                    r.push(money(part(Part::Commitment), d));
+                }
                 if adjusted {
                     r.push(money(part(Part::Adjustment), d));
                 }
@@ -243,6 +276,9 @@ pub fn report(
                     money(sum(Some(Part::Direct)), d),
                     money(sum(Some(Part::Shared)), d),
                 ];
+                if committed {
+                    r.push(money(sum(Some(Part::Commitment)), d));
+                }
                 if adjusted {
                     r.push(money(sum(Some(Part::Adjustment)), d));
                 }
@@ -361,6 +397,8 @@ pub fn report(
         );
     }
 
+    commitments(&mut body, m, colours);
+
     let unallocated = m.lines.iter().filter(|l| l.allocation == UNALLOCATED);
     render(
         &mut body,
@@ -442,4 +480,71 @@ pub fn report(
         );
     }
     page(&format!("ML chargeback {} ({} cost)", m.month, info.basis), info, &body)
+}
+
+/// The month's commitments: per reservation or savings plan, whose usage it covered and who pays for what it left
+/// unused, and the purchases charged to owners.
+fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::chart::TeamColours) {
+    body.push_str("<h2 id=\"commitments\">Commitments</h2>\n");
+    let purchases: Vec<&crate::rollup::Line> =
+        m.lines.iter().filter(|l| l.allocation == COMMITMENT_PURCHASE).collect();
+    if m.commitments.is_empty() && purchases.is_empty() {
+        body.push_str("<p class=\"muted\">No reservation or savings plan in the exports this month.</p>\n");
+        return;
+    }
+    if !m.commitments.is_empty() {
+        body.push_str("<p>Reservations and savings plans cover usage automatically. Each one's unused capacity is charged to the teams whose usage it covered this month, in proportion to their covered cost, or to its configured owner when it covered none (or its configuration says <code>unused = \"owner\"</code>). Parts that follow unallocated or out-of-scope usage stay there.</p>\n");
+        let pcts = crate::report::commitment_percentages(m);
+        let rows: Vec<Vec<String>> = m
+            .commitments
+            .iter()
+            .zip(pcts)
+            .map(|(u, pct)| {
+                let d = decimals(m, &u.currency);
+                let team = if u.team.starts_with('(') {
+                    format!("<span class=\"muted\">{}</span>", escape(&u.team))
+                } else {
+                    format!("{}{}", swatch(colours, &u.team), escape(&u.team))
+                };
+                vec![
+                    commitment_label(&u.name, &u.commitment),
+                    team,
+                    escape(&u.currency),
+                    money(u.covered.round(d), d),
+                    if pct.is_empty() { "-".into() } else { format!("{pct}%") },
+                    money(u.billed, d),
+                ]
+            })
+            .collect();
+        table(
+            body,
+            &["~commitment", "~team", "currency", "#covered usage", "#covered %", "#unused share"],
+            &rows,
+            vec![],
+        );
+    }
+    if !purchases.is_empty() {
+        body.push_str("<h3>Purchases charged to their owners</h3>\n");
+        let rows: Vec<Vec<String>> = purchases
+            .iter()
+            .map(|l| {
+                vec![
+                    escape(l.reason.trim_start_matches("commitment ")),
+                    format!("{}{}", swatch(colours, &l.team), escape(&l.team)),
+                    escape(&l.currency),
+                    money(l.cost, decimals(m, &l.currency)),
+                ]
+            })
+            .collect();
+        table(body, &["~commitment", "~owner", "currency", "#cost"], &rows, vec![]);
+    }
+}
+
+/// A commitment's name with its id beneath, for tables.
+pub(super) fn commitment_label(name: &str, id: &str) -> String {
+    match (name.is_empty(), id.is_empty()) {
+        (_, true) => format!("{} <span class=\"muted\">(no id)</span>", escape(name)),
+        (true, false) => format!("<code>{}</code>", escape(id)),
+        (false, false) => format!("{}<br><code class=\"muted\">{}</code>", escape(name), escape(id)),
+    }
 }

@@ -121,6 +121,8 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
         .collect();
     table(&mut body, &header, &rows, total_rows);
 
+    commitments(&mut body, team, m);
+
     let pools: Vec<_> = m.splits.iter().filter(|s| s.shares.iter().any(|(t, _, _)| t == team)).collect();
     if !pools.is_empty() {
         body.push_str("<h2 id=\"pools\">Shared-pool shares</h2>\n");
@@ -161,4 +163,57 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
         );
     }
     page(&format!("Statement: {team}, {}", m.month), info, &body)
+}
+
+/// The team's covered usage and share of unused capacity, per commitment whose usage or capacity reached it.
+fn commitments(body: &mut String, team: &str, m: &MonthChargeback) {
+    let pcts = crate::report::commitment_percentages(m);
+    let mine: Vec<(usize, &crate::rollup::CommitmentUse)> =
+        m.commitments.iter().enumerate().filter(|(_, u)| u.team == team).collect();
+    if mine.is_empty() {
+        return;
+    }
+    body.push_str("<h2 id=\"commitments\">Commitments</h2>\n");
+    body.push_str("<p>Reservations and savings plans that covered the team's usage this month, and its share of what they left unused: in proportion to its covered usage, or all of it when the team owns the commitment and nobody's usage it covered.</p>\n");
+    let rows: Vec<Vec<String>> = mine
+        .iter()
+        .map(|(i, u)| {
+            let d = decimals(m, &u.currency);
+            let all: Money = m
+                .commitments
+                .iter()
+                .filter(|x| x.currency == u.currency && x.commitment == u.commitment)
+                .map(|x| x.covered)
+                .sum();
+            let unused: Money = m
+                .commitments
+                .iter()
+                .filter(|x| x.currency == u.currency && x.commitment == u.commitment)
+                .map(|x| x.unused)
+                .sum();
+            vec![
+                super::month::commitment_label(&u.name, &u.commitment),
+                escape(&u.currency),
+                money(u.covered.round(d), d),
+                money(all.round(d), d),
+                if pcts[*i].is_empty() { "-".into() } else { format!("{}%", pcts[*i]) },
+                money(unused.round(d), d),
+                money(u.billed, d),
+            ]
+        })
+        .collect();
+    table(
+        body,
+        &[
+            "~commitment",
+            "currency",
+            "#your covered usage",
+            "#all covered usage",
+            "#your part %",
+            "#unused capacity",
+            "#your share",
+        ],
+        &rows,
+        vec![],
+    );
 }

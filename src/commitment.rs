@@ -1,0 +1,105 @@
+//! Commitments (reservations and savings plans): which rows are a commitment's covered usage, its unused capacity or
+//! its purchase, and the key that ties those rows together.
+//!
+//! Azure names one commitment in several ways. EA and MCA rows carry `ReservationId` (the reservation's GUID; on a
+//! purchase row, the order's) and `benefitId` (the path `/providers/Microsoft.Capacity/reservationOrders/{order}/
+//! reservations/{reservation}`, or `.../savingsPlanOrders/{order}/savingsPlans/{plan}`; on a purchase row the path
+//! ends at `reservations/`). FOCUS carries `CommitmentDiscountId`, the same path. The key of an id is its last id,
+//! lower-cased: the reservation's or plan's GUID, or the order's on a purchase, so that the forms meet.
+
+use crate::config::{CommitmentOwner, Config};
+use crate::schema::CostRow;
+use std::borrow::Cow;
+
+/// What a row is to a commitment.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// No commitment: ordinary usage or a charge of its own.
+    None,
+    /// Usage a commitment paid for (amortized: its share of the commitment's cost; actual: zero).
+    Covered,
+    /// Capacity of a commitment that no usage took (EA/MCA `UnusedReservation`/`UnusedSavingsPlan`, FOCUS
+    /// `CommitmentDiscountStatus = Unused`): amortized cost only.
+    Unused,
+    /// The purchase of a commitment, or its refund (actual cost only).
+    Purchase,
+}
+
+fn is(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// What `row` is to a commitment.
+pub fn role(row: &CostRow) -> Role {
+    let charge = row.charge_type;
+    if is(charge, "UnusedReservation") || is(charge, "UnusedSavingsPlan") || is(row.commitment_status, "Unused") {
+        return Role::Unused;
+    }
+    if is(charge, "Purchase") || is(charge, "Refund") {
+        let committed = ["Reservation", "SavingsPlan", "Savings Plan"].iter().any(|m| is(row.pricing_model, m));
+        return if committed || !row.commitment.is_empty() { Role::Purchase } else { Role::None };
+    }
+    if row.commitment.is_empty() {
+        Role::None
+    } else {
+        Role::Covered
+    }
+}
+
+/// The key of a commitment id (its last id: the reservation's or plan's, or the order's when the path names no
+/// reservation) and the order it belongs to, when the id is a path that names one. Not lower-cased: see [`lower`].
+pub fn key(id: &str) -> (&str, Option<&str>) {
+    let id = id.trim().trim_end_matches('/');
+    let mut order = None;
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if is(p, "reservationOrders") || is(p, "savingsPlanOrders") {
+            order = parts.next().filter(|o| !o.is_empty());
+        }
+    }
+    let mut back = id.rsplit('/');
+    let last = back.next().unwrap_or("");
+    let key = if id.contains('/') && (is(last, "reservations") || is(last, "savingsPlans")) {
+        back.next().unwrap_or("")
+    } else {
+        last
+    };
+    (key, order)
+}
+
+/// `s` lower-cased, without copying when it already is.
+pub fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The configured owner of the commitment `id` names: the `[[commitment]]` whose id is the commitment's or its
+/// order's, else the one with `id = "*"`.
+pub fn owner<'c>(config: &'c Config, id: &str) -> Option<&'c CommitmentOwner> {
+    let (key, order) = key(id);
+    let named = |c: &&CommitmentOwner| {
+        c.key != "*" && (is(&c.key, key) || order.is_some_and(|o| is(&c.key, o)))
+    };
+    config.commitments.iter().find(named).or_else(|| config.commitments.iter().find(|c| c.key == "*"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forms_of_one_commitment_meet() {
+        let path = "/providers/Microsoft.Capacity/reservationOrders/A965/reservations/F39D";
+        assert_eq!(key(path), ("F39D", Some("A965")));
+        assert_eq!(key("f39d"), ("f39d", None));
+        // A purchase names the order only.
+        assert_eq!(key("/providers/Microsoft.Capacity/reservationOrders/49ed/reservations/"), ("49ed", Some("49ed")));
+        let plan = "/providers/Microsoft.BillingBenefits/savingsPlanOrders/802a/savingsPlans/09ff";
+        assert_eq!(key(plan), ("09ff", Some("802a")));
+        assert_eq!(key(""), ("", None));
+        assert_eq!(lower("F39D"), "f39d");
+    }
+}
