@@ -92,7 +92,7 @@ fn stages(c: &mut Criterion) {
         ingest::load(&plan, &options, &mut |row| {
             let a = attributor.apply(row);
             let cost = row.cost(CostBasis::Amortized).unwrap_or_default();
-            rollup.add(row.month(config.month_by), &row.currency, cost, mlspend::rollup::category(row), &a, &config);
+            rollup.add(row.month(config.month_by), row, cost, mlspend::rollup::category(row), &a, &config);
         })
         .expect("readable");
         rollup.compute(&config)

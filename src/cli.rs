@@ -336,12 +336,8 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
             .iter()
             .map(|t| {
                 let d = t.decimals;
-                let mut row = vec![
-                    t.currency.clone(),
-                    t.input_total.to_fixed(d),
-                    t.direct.to_fixed(d),
-                    t.shared.to_fixed(d),
-                ];
+                let mut row =
+                    vec![t.currency.clone(), t.input_total.to_fixed(d), t.direct.to_fixed(d), t.shared.to_fixed(d)];
                 if committed {
                     row.push((t.unused_commitment + t.commitment_purchases).to_fixed(d));
                 }

@@ -37,13 +37,23 @@ pub fn role(row: &CostRow) -> Role {
     }
     if is(charge, "Purchase") || is(charge, "Refund") {
         let committed = ["Reservation", "SavingsPlan", "Savings Plan"].iter().any(|m| is(row.pricing_model, m));
-        return if committed || !row.commitment.is_empty() { Role::Purchase } else { Role::None };
+        // A commitment's own refund names no resource but the order; a refund of usage (priced `Reservation` when
+        // the commitment covered it) names the resource used, and is that usage's.
+        let of_commitment = is(charge, "Purchase") || row.resource_id.is_empty() || ordered(row.resource_id);
+        return if (committed || !row.commitment.is_empty()) && of_commitment { Role::Purchase } else { Role::None };
     }
     if row.commitment.is_empty() {
         Role::None
     } else {
         Role::Covered
     }
+}
+
+/// Whether a resource id is a commitment's order (`/providers/Microsoft.Capacity/reservationOrders/...`).
+fn ordered(resource_id: &str) -> bool {
+    let b = resource_id.as_bytes();
+    let has = |needle: &[u8]| b.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+    has(b"/reservationorders/") || has(b"/savingsplanorders/")
 }
 
 /// The key of a commitment id (its last id: the reservation's or plan's, or the order's when the path names no
@@ -80,9 +90,7 @@ pub fn lower(s: &str) -> Cow<'_, str> {
 /// order's, else the one with `id = "*"`.
 pub fn owner<'c>(config: &'c Config, id: &str) -> Option<&'c CommitmentOwner> {
     let (key, order) = key(id);
-    let named = |c: &&CommitmentOwner| {
-        c.key != "*" && (is(&c.key, key) || order.is_some_and(|o| is(&c.key, o)))
-    };
+    let named = |c: &&CommitmentOwner| c.key != "*" && (is(&c.key, key) || order.is_some_and(|o| is(&c.key, o)));
     config.commitments.iter().find(named).or_else(|| config.commitments.iter().find(|c| c.key == "*"))
 }
 

@@ -1033,7 +1033,8 @@ fn emit_month(
     // Each reservation's unused capacity on the first day (amortized cost: EA/MCA amortized exports and FOCUS).
     let with_unused = spec.layout == Layout::Focus || spec.export_type == CostBasis::Amortized;
     if with_unused && spec.layout != Layout::Payg {
-        let first = Date::new(month.year, month.month, 1).unwrap_or(Date { year: month.year, month: month.month, day: 1 });
+        let first =
+            Date::new(month.year, month.month, 1).unwrap_or(Date { year: month.year, month: month.month, day: 1 });
         for r in 0..RESERVATIONS.len() {
             if produced >= rows {
                 break;

@@ -528,16 +528,24 @@ pub fn explain(
         let id = row.resource_id.trim_end_matches('/').to_ascii_lowercase();
         let matches =
             id == wanted || row.resource_name.eq_ignore_ascii_case(&wanted) || id.starts_with(&format!("{wanted}/"));
-        if !matches {
+        // A commitment's unused capacity and purchases have no resource: they are found by the commitment's id.
+        let commitment = !matches && !row.commitment.is_empty() && {
+            let role = crate::commitment::role(row);
+            let (key, order) = crate::commitment::key(row.commitment);
+            let (wanted_key, _) = crate::commitment::key(&wanted);
+            matches!(role, crate::commitment::Role::Unused | crate::commitment::Role::Purchase)
+                && (key.eq_ignore_ascii_case(wanted_key) || order.is_some_and(|o| o.eq_ignore_ascii_case(wanted_key)))
+        };
+        if !matches && !commitment {
             return;
         }
+        let shown_id = if commitment { row.commitment } else { row.resource_id };
         let a = attributor.apply(row);
         let (rule, owner) = attributor.describe(&a, row);
         let workspace = a.workspace.map(|i| config.workspaces[i].name.clone()).unwrap_or_default();
-        let key =
-            (row.resource_id.to_string(), rule.clone(), owner.clone(), workspace.clone(), a.environment.to_string());
+        let key = (shown_id.to_string(), rule.clone(), owner.clone(), workspace.clone(), a.environment.to_string());
         let e = found.entry(key).or_insert_with(|| Explanation {
-            resource_id: row.resource_id.to_string(),
+            resource_id: shown_id.to_string(),
             rule,
             owner,
             workspace,

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test runs the real `mlspend` binary on real or generated files.
 
 mod chargeback;
+mod commitments;
 mod common;
 mod finance;
 mod fuzz;

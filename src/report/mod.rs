@@ -282,7 +282,9 @@ fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
             covered: u.covered.to_plain(),
             covered_pct: pct,
             unused_share: u.unused.to_plain(),
-            unused_share_rounded: u.billed.to_fixed(m.totals.iter().find(|t| t.currency == u.currency).map(|t| t.decimals).unwrap_or(2)),
+            unused_share_rounded: u
+                .billed
+                .to_fixed(m.totals.iter().find(|t| t.currency == u.currency).map(|t| t.decimals).unwrap_or(2)),
         })
         .collect()
 }
@@ -297,8 +299,10 @@ pub fn commitment_percentages(m: &MonthChargeback) -> Vec<String> {
         let end = (i..m.commitments.len())
             .find(|&j| &m.commitments[j].currency != cur || &m.commitments[j].commitment != c)
             .unwrap_or(m.commitments.len());
-        let weights: Vec<Money> =
-            m.commitments[i..end].iter().map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered }).collect();
+        let weights: Vec<Money> = m.commitments[i..end]
+            .iter()
+            .map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered })
+            .collect();
         if !weights.iter().all(|w| w.is_zero()) {
             for (slot, p) in out[i..end].iter_mut().zip(percentages(&weights)) {
                 *slot = p;

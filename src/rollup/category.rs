@@ -2,7 +2,6 @@
 
 use crate::schema::CostRow;
 
-
 /// A row's service category (an index into [`CATEGORIES`]), from what the row says, most specific first: the
 /// meter category (EA, MCA, legacy; `x_SkuMeterCategory` in FOCUS), then what was bought (EA `Product`, FOCUS
 /// `ChargeDescription`: `Premium SSD Managed Disks - P6 LRS`, `Load Balancer - Standard Data Processed`), then FOCUS
@@ -100,4 +99,3 @@ fn by_description(text: &str) -> Option<usize> {
         None
     }
 }
-

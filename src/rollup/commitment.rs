@@ -49,13 +49,16 @@ pub(super) fn reason(key: &str) -> String {
     format!("commitment {}", label(key))
 }
 
+/// The workspace version in force in a month, by name: its topology and index.
+pub(super) type VersionAt<'a> = &'a dyn Fn(&str, Month) -> Option<(Topology, usize)>;
+
 /// What the split needs from the rollup.
 pub(super) struct Inputs<'a> {
     pub names: &'a Names,
     pub covered: &'a FastMap<CoveredKey, Money>,
     pub commitment_names: &'a FastMap<u32, u32>,
     pub pool_weights: &'a HashMap<PoolKey, (usize, Vec<Money>)>,
-    pub version_at: &'a dyn Fn(&str, Month) -> Option<(Topology, usize)>,
+    pub version_at: VersionAt<'a>,
     pub config: &'a Config,
 }
 
@@ -121,7 +124,9 @@ pub(super) fn allocate(
             Kind::Unallocated => list.push(recipient(Kind::Unallocated, TEAM_UNALLOCATED, "", n.name(reason), amount)),
             Kind::OutOfScope => {
                 let mut r = recipient(Kind::OutOfScope, TEAM_OUT_OF_SCOPE, "", "not Azure ML spend", amount);
-                (r.project.clear(), r.workspace.clear(), r.environment.clear());
+                r.project.clear();
+                r.workspace.clear();
+                r.environment.clear();
                 list.push(r);
             }
             Kind::Unused | Kind::Purchase => {}
@@ -162,9 +167,13 @@ pub(super) fn allocate(
                             format!("{}; unused {}", r.reason, reason(key)),
                             share,
                         ),
-                        _ => {
-                            line(TEAM_UNALLOCATED, Some(r), UNALLOCATED, format!("{}; unused {}", r.reason, reason(key)), share)
-                        }
+                        _ => line(
+                            TEAM_UNALLOCATED,
+                            Some(r),
+                            UNALLOCATED,
+                            format!("{}; unused {}", r.reason, reason(key)),
+                            share,
+                        ),
                     }
                 }
             }

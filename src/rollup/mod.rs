@@ -902,5 +902,4 @@ mod tests {
             assert!(err.starts_with("2026-01 USD: input"), "{err}");
         }
     }
-
 }

@@ -4,7 +4,6 @@
 use crate::money::Money;
 use ethnum::I256;
 
-
 /// Splits `pool` in proportion to `weights`, exactly: the shares sum to `pool` to the last 10^-28. Each share is
 /// `pool * w / W` truncated toward negative infinity, and the units left over go one each to the largest remainders
 /// (earlier members first on ties). `None` when the weights sum to zero.

@@ -242,7 +242,8 @@ fn commitment_how(l: &Line, m: &MonthChargeback) -> String {
         return format!("unused commitment: {name}, which the team owns");
     }
     let i = group.iter().position(|u| u.team == l.team).unwrap_or(0);
-    let weights: Vec<Money> = group.iter().map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered }).collect();
+    let weights: Vec<Money> =
+        group.iter().map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered }).collect();
     let pct = percentages(&weights).get(i).cloned().unwrap_or_default();
     format!("unused commitment: {pct}% of {name}'s unused capacity, as the team's usage was {pct}% of what it covered")
 }

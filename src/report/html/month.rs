@@ -486,8 +486,7 @@ pub fn report(
 /// unused, and the purchases charged to owners.
 fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::chart::TeamColours) {
     body.push_str("<h2 id=\"commitments\">Commitments</h2>\n");
-    let purchases: Vec<&crate::rollup::Line> =
-        m.lines.iter().filter(|l| l.allocation == COMMITMENT_PURCHASE).collect();
+    let purchases: Vec<&crate::rollup::Line> = m.lines.iter().filter(|l| l.allocation == COMMITMENT_PURCHASE).collect();
     if m.commitments.is_empty() && purchases.is_empty() {
         body.push_str("<p class=\"muted\">No reservation or savings plan in the exports this month.</p>\n");
         return;
