@@ -96,10 +96,21 @@ fn unused_capacity_is_split_by_covered_usage_checked_by_hand() {
     let config = dir.path().join("c.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let out = dir.path().join("out");
-    let (stdout, stderr, code) =
-        run(mlspend().args(["run", "--quiet", "--config"]).arg(&config).arg("--out").arg(&out).arg(&export));
+    let (stdout, stderr, code) = run(mlspend()
+        .args(["run", "--quiet", "--format", "csv,json", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .arg(&export));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("commitments"), "{stdout}");
+    // allocated.jsonl: R1's unused row (line 7 of the file) says how it was split.
+    let allocated = std::fs::read_to_string(out.join("2026-09/allocated.jsonl")).unwrap();
+    let unused_row: Value =
+        allocated.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|r| r["x_SourceLine"] == 7).unwrap();
+    assert_eq!(unused_row["x_AllocationMethod"], "unused-commitment");
+    assert_eq!(unused_row["x_WorkspaceRule"], "commitment");
+    assert_eq!(unused_row["x_SplitShares"], "(out-of-scope)=0.25;alpha=0.5;beta=0.125;gamma=0.125");
     let l = lines(&out.join("2026-09/chargeback.csv"));
     let unused = |team: &str, ws: &str| {
         cost_where(&l, |x| {

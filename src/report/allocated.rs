@@ -369,7 +369,8 @@ pub fn finish(
     Ok(written)
 }
 
-/// `x_SplitShares` of each pool of a month: (currency, workspace, environment) -> `team=fraction;...`.
+/// `x_SplitShares` of each pool of a month: (currency, workspace, environment) -> `team=fraction;...`; and of each
+/// commitment's unused capacity, under (currency, "", its lines' reason), a pool's workspace never being empty.
 fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, String, String), String> {
     let mut out = HashMap::new();
     for m in chargeback.months.iter().filter(|m| m.month == month) {
@@ -384,6 +385,26 @@ fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, Strin
                 })
                 .collect();
             out.insert((s.currency.clone(), s.workspace.clone(), s.environment.clone()), text.join(";"));
+        }
+        let mut unused: std::collections::BTreeMap<(&str, &str), Vec<(&str, Money)>> = Default::default();
+        for u in &m.commitments {
+            unused.entry((&u.currency, &u.commitment)).or_default().push((&u.team, u.unused));
+        }
+        for ((currency, commitment), parts) in unused {
+            let total: Money = parts.iter().map(|p| p.1).sum();
+            if total.is_zero() {
+                continue;
+            }
+            let text: Vec<String> = parts
+                .iter()
+                .filter(|p| !p.1.is_zero())
+                .map(|(team, v)| {
+                    let fraction = v.mul_div(Money::from_minor_units(1, 0), total).unwrap_or_default();
+                    format!("{team}={}", fraction.round(10).to_plain())
+                })
+                .collect();
+            let reason = crate::rollup::commitment_reason(commitment);
+            out.insert((currency.to_string(), String::new(), reason), text.join(";"));
         }
     }
     out
@@ -422,8 +443,13 @@ fn add_shares(
         None
     };
     let index = |name: &str| allocated_schema().index_of(name).unwrap_or(0);
-    let (cur, ws, env, method) =
-        (index("BillingCurrency"), index("x_Workspace"), index("x_Environment"), index("x_AllocationMethod"));
+    let (cur, ws, env, method, reason) = (
+        index("BillingCurrency"),
+        index("x_Workspace"),
+        index("x_Environment"),
+        index("x_AllocationMethod"),
+        index("x_Reason"),
+    );
     let line_col = index("x_SourceLine");
     for (tmp, offset) in parts {
         let file = std::fs::File::open(tmp).map_err(|e| Error::io(tmp, e))?;
@@ -433,18 +459,17 @@ fn add_shares(
         for batch in reader {
             let batch = batch.map_err(|e| perr(e.to_string()))?;
             let col = |i: usize| batch.column(i).as_string::<i32>().clone();
-            let (c, w, e, m) = (col(cur), col(ws), col(env), col(method));
+            let (c, w, e, m, why) = (col(cur), col(ws), col(env), col(method), col(reason));
             let column: StringArray = (0..batch.num_rows())
                 .map(|r| {
-                    let pooled = m.value(r).starts_with("shared-");
-                    Some(if pooled {
-                        shares
-                            .get(&(c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
-                            .cloned()
-                            .unwrap_or_default()
+                    let key = if m.value(r).starts_with("shared-") {
+                        Some((c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
+                    } else if m.value(r) == crate::rollup::UNUSED_COMMITMENT {
+                        Some((c.value(r).to_string(), String::new(), why.value(r).to_string()))
                     } else {
-                        String::new()
-                    })
+                        None
+                    };
+                    Some(key.and_then(|k| shares.get(&k).cloned()).unwrap_or_default())
                 })
                 .collect();
             let mut columns: Vec<ArrayRef> = batch.columns().to_vec();

@@ -14,7 +14,6 @@ use crate::dates::Month;
 use crate::fasthash::FastMap;
 use crate::money::Money;
 use crate::schema::CostRow;
-use ethnum::I256;
 use std::collections::{BTreeMap, HashMap};
 
 mod category;
@@ -763,7 +762,7 @@ impl Chargeback {
     pub fn inject_imbalance(&mut self) {
         if let Some(m) = self.months.first_mut() {
             if let Some(l) = m.lines.first_mut() {
-                l.exact -= Money::from_raw(I256::ONE);
+                l.exact -= Money::from_raw(ethnum::I256::ONE);
             }
             m.mark_balanced();
         }
