@@ -40,7 +40,8 @@ pub fn role(row: &CostRow) -> Role {
         // A commitment's own refund names no resource but the order; a refund of usage (priced `Reservation` when
         // the commitment covered it) names the resource used, and is that usage's.
         let of_commitment = is(charge, "Purchase") || row.resource_id.is_empty() || ordered(row.resource_id);
-        return if (committed || !row.commitment.is_empty()) && of_commitment { Role::Purchase } else { Role::None };
+        let named = committed || !row.commitment.is_empty() || ordered(row.resource_id);
+        return if named && of_commitment { Role::Purchase } else { Role::None };
     }
     if row.commitment.is_empty() {
         Role::None

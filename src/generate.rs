@@ -855,7 +855,7 @@ fn cells(line: &Line, billing: Month, layout: Layout, basis: CostBasis, columns:
             // A purchase names its order; usage and unused capacity their reservation.
             "ReservationId" | "reservationId" if purchase => reservation.order.into(),
             "ReservationId" | "reservationId" if line.reservation => reservation.id.into(),
-            "benefitId" if purchase => {
+            "benefitId" | "CommitmentDiscountId" if purchase => {
                 format!("/providers/Microsoft.Capacity/reservationOrders/{}/reservations/", reservation.order)
             }
             "benefitId" | "CommitmentDiscountId" if line.reservation => reservation.path(),

@@ -102,6 +102,15 @@ fn every_sample(dir: &Path) -> Vec<(String, PathBuf, String)> {
     let config = many.join("c.toml");
     let stdout = pack(&out, &["--config", config.to_str().unwrap(), "--quiet"], &[&many.join("e.csv")]);
     runs.push(("many teams".to_string(), out, stdout));
+    // Commitments: a generated amortized export with reservation-covered usage and unused capacity.
+    let generated = dir.join("commitments.csv");
+    crate::common::generate(&generated, &["--rows", "3000", "--months", "2", "--export-type", "amortized"]);
+    let out = dir.join("commitments-out");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample.toml");
+    let args = ["--config", sample.to_str().unwrap(), "--format", "csv,json", "--quiet"];
+    let stdout = pack(&out, &args, &[&generated]);
+    assert!(stdout.contains("commitments"), "{stdout}");
+    runs.push(("generated, with commitments".to_string(), out, stdout));
     runs
 }
 
@@ -375,7 +384,7 @@ fn no_output_of_any_sample_holds_a_negative_zero() {
                 cmd.args(["--basis", "actual"]);
             }
         }
-        if name == "long names" || name == "many teams" {
+        if name == "long names" || name == "many teams" || name.starts_with("generated") {
             continue;
         }
         let (o, e, code) = run(&mut cmd);

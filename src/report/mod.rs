@@ -289,6 +289,18 @@ fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
         .collect()
 }
 
+/// Each use's covered usage rounded to its currency's minor unit so that a commitment's add up to its rounded total,
+/// in the order of `m.commitments`.
+pub fn commitment_covered_rounded(m: &MonthChargeback) -> Vec<Money> {
+    let mut out = Vec::with_capacity(m.commitments.len());
+    for group in m.commitments.chunk_by(|a, b| a.currency == b.currency && a.commitment == b.commitment) {
+        let d = m.totals.iter().find(|t| t.currency == group[0].currency).map(|t| t.decimals).unwrap_or(2);
+        let exact: Vec<Money> = group.iter().map(|u| u.covered).collect();
+        out.extend(crate::rollup::round_to_total(&exact, d));
+    }
+    out
+}
+
 /// Each use's covered usage as a percentage of its commitment's (per currency), in the order of `m.commitments`,
 /// rounded to add up to 100.0 per commitment; empty when the commitment covered nothing.
 pub fn commitment_percentages(m: &MonthChargeback) -> Vec<String> {

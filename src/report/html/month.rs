@@ -494,11 +494,13 @@ fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::
     if !m.commitments.is_empty() {
         body.push_str("<p>Reservations and savings plans cover usage automatically. Each one's unused capacity is charged to the teams whose usage it covered this month, in proportion to their covered cost, or to its configured owner when it covered none (or its configuration says <code>unused = \"owner\"</code>). Parts that follow unallocated or out-of-scope usage stay there.</p>\n");
         let pcts = crate::report::commitment_percentages(m);
+        let covered = crate::report::commitment_covered_rounded(m);
         let rows: Vec<Vec<String>> = m
             .commitments
             .iter()
             .zip(pcts)
-            .map(|(u, pct)| {
+            .zip(&covered)
+            .map(|((u, pct), covered)| {
                 let d = decimals(m, &u.currency);
                 let team = if u.team.starts_with('(') {
                     format!("<span class=\"muted\">{}</span>", escape(&u.team))
@@ -509,9 +511,30 @@ fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::
                     commitment_label(&u.name, &u.commitment),
                     team,
                     escape(&u.currency),
-                    money(u.covered.round(d), d),
+                    money(*covered, d),
                     if pct.is_empty() { "-".into() } else { format!("{pct}%") },
                     money(u.billed, d),
+                ]
+            })
+            .collect();
+        // A total per commitment: what it covered and what it left unused, as billed.
+        let mut totals: BTreeMap<(&str, &str), (&str, Money, Money)> = BTreeMap::new();
+        for u in &m.commitments {
+            let t = totals.entry((&u.currency, &u.commitment)).or_insert((&u.name, Money::ZERO, Money::ZERO));
+            t.1 += u.covered;
+            t.2 += u.billed;
+        }
+        let totals: Vec<Vec<String>> = totals
+            .into_iter()
+            .map(|((cur, id), (name, covered, billed))| {
+                let d = decimals(m, cur);
+                vec![
+                    format!("all of {}", if name.is_empty() { escape(id) } else { escape(name) }),
+                    String::new(),
+                    escape(cur),
+                    money(covered.round(d), d),
+                    String::new(),
+                    money(billed, d),
                 ]
             })
             .collect();
@@ -519,7 +542,7 @@ fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::
             body,
             &["~commitment", "~team", "currency", "#covered usage", "#covered %", "#unused share"],
             &rows,
-            vec![],
+            totals,
         );
     }
     if !purchases.is_empty() {

@@ -168,6 +168,7 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
 /// The team's covered usage and share of unused capacity, per commitment whose usage or capacity reached it.
 fn commitments(body: &mut String, team: &str, m: &MonthChargeback) {
     let pcts = crate::report::commitment_percentages(m);
+    let covered = crate::report::commitment_covered_rounded(m);
     let mine: Vec<(usize, &crate::rollup::CommitmentUse)> =
         m.commitments.iter().enumerate().filter(|(_, u)| u.team == team).collect();
     if mine.is_empty() {
@@ -194,7 +195,7 @@ fn commitments(body: &mut String, team: &str, m: &MonthChargeback) {
             vec![
                 super::month::commitment_label(&u.name, &u.commitment),
                 escape(&u.currency),
-                money(u.covered.round(d), d),
+                money(covered[*i], d),
                 money(all.round(d), d),
                 if pcts[*i].is_empty() { "-".into() } else { format!("{}%", pcts[*i]) },
                 money(unused.round(d), d),
