@@ -99,12 +99,10 @@ pub enum Owner<'r> {
     Unallocated(Reason<'r>),
     OutOfScope,
     /// A commitment's unused capacity (`commitment` is the row's id): split among the teams whose usage the
-    /// commitment covered that month, in proportion to their covered cost, when `covered`; else, or when it covered
-    /// none, to its configured `owner` (unallocated when it has none).
+    /// commitment covered that month, in proportion to their covered cost, or charged to its configured owner
+    /// (unallocated when it has none), once every row has been read (`rollup`).
     Unused {
         commitment: &'r str,
-        owner: Option<&'r str>,
-        covered: bool,
     },
     /// The purchase (or refund) of a commitment, charged to its configured owner.
     Purchase {
@@ -181,12 +179,7 @@ impl<'c> Attributor<'c> {
         // A commitment's unused capacity or purchase belongs to no workspace: it goes by the commitment.
         match crate::commitment::role(row) {
             crate::commitment::Role::Unused => {
-                let c = crate::commitment::owner(self.config, row.commitment);
-                let owner = Owner::Unused {
-                    commitment: row.commitment,
-                    owner: c.map(|c| c.owner.as_str()),
-                    covered: c.is_none_or(|c| c.unused == crate::config::UnusedTo::Covered),
-                };
+                let owner = Owner::Unused { commitment: row.commitment };
                 return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "" };
             }
             crate::commitment::Role::Purchase => {
@@ -325,16 +318,18 @@ impl<'c> Attributor<'c> {
                 "(unallocated): commitment purchase; give the commitment an owner with [[commitment]]".to_string()
             }
             (Owner::Unallocated(reason), _) => format!("(unallocated): ML spend, {}", reason.text()),
-            (Owner::Unused { owner, covered: true, .. }, _) => format!(
-                "split among the teams whose usage the commitment covered this month, in proportion to their covered cost ({})",
-                match owner {
-                    Some(o) => format!("team {o}, its owner, when it covered none"),
-                    None => "unallocated when it covered none: no [[commitment]] owner".to_string(),
+            (Owner::Unused { commitment }, _) => match crate::commitment::owner(self.config, commitment) {
+                Some(c) if c.unused == crate::config::UnusedTo::Owner => {
+                    format!("team {}: the owner of the commitment, unused = \"owner\"", c.owner)
                 }
-            ),
-            (Owner::Unused { owner, .. }, _) => {
-                format!("team {}: the owner of the commitment, unused = \"owner\"", owner.unwrap_or("?"))
-            }
+                owner => format!(
+                    "split among the teams whose usage the commitment covered this month, in proportion to their covered cost ({}); summary.json's commitments say who",
+                    match owner {
+                        Some(c) => format!("team {}, its owner, when it covered none", c.owner),
+                        None => "unallocated when it covered none: no [[commitment]] owner".to_string(),
+                    }
+                ),
+            },
             (Owner::Purchase { owner, .. }, _) => format!("team {owner}: the configured owner of the commitment"),
             _ => "(out-of-scope): not Azure ML spend and in no configured workspace".to_string(),
         };

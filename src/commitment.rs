@@ -41,7 +41,12 @@ pub fn role(row: &CostRow) -> Role {
         // the commitment covered it) names the resource used, and is that usage's.
         let of_commitment = is(charge, "Purchase") || row.resource_id.is_empty() || ordered(row.resource_id);
         let named = committed || !row.commitment.is_empty() || ordered(row.resource_id);
-        return if named && of_commitment { Role::Purchase } else { Role::None };
+        return match (named && of_commitment, row.commitment.is_empty()) {
+            (true, _) => Role::Purchase,
+            // A refund of covered usage nets against it.
+            (false, false) => Role::Covered,
+            (false, true) => Role::None,
+        };
     }
     if row.commitment.is_empty() {
         Role::None
@@ -87,12 +92,20 @@ pub fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// The configured owner of the commitment `id` names: the `[[commitment]]` whose id is the commitment's or its
-/// order's, else the one with `id = "*"`.
+/// The configured owner of the commitment `id` names ([`owner_of`]).
 pub fn owner<'c>(config: &'c Config, id: &str) -> Option<&'c CommitmentOwner> {
     let (key, order) = key(id);
-    let named = |c: &&CommitmentOwner| c.key != "*" && (is(&c.key, key) || order.is_some_and(|o| is(&c.key, o)));
-    config.commitments.iter().find(named).or_else(|| config.commitments.iter().find(|c| c.key == "*"))
+    owner_of(config, key, order)
+}
+
+/// The configured owner of the commitment with this key and order: the `[[commitment]]` naming the commitment
+/// itself, else its order, else the one with `id = "*"`.
+pub fn owner_of<'c>(config: &'c Config, key: &str, order: Option<&str>) -> Option<&'c CommitmentOwner> {
+    let list = &config.commitments;
+    list.iter()
+        .find(|c| c.key != "*" && is(&c.key, key))
+        .or_else(|| order.and_then(|o| list.iter().find(|c| c.key != "*" && is(&c.key, o))))
+        .or_else(|| list.iter().find(|c| c.key == "*"))
 }
 
 #[cfg(test)]

@@ -136,8 +136,12 @@ struct RawConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CommitmentRaw {
-    id: String,
-    owner: String,
+    /// Optional here only so that an entry keeps its place when `id` or `owner` is missing or of the wrong type;
+    /// `strip_wrong_commitments` reports those.
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
     #[serde(default)]
     unused: UnusedTo,
 }
@@ -425,7 +429,8 @@ fn type_problem(place: &str, e: &toml::de::Error) -> String {
 /// expected a list of names`), so that the rest can still be checked; a workspace without a usable `name` or
 /// `topology` is reported and left out of the other checks.
 fn strip_wrong_types(table: &mut toml::Table, problems: &mut Vec<String>) {
-    let keys: Vec<String> = table.keys().filter(|k| *k != "workspace").cloned().collect();
+    strip_wrong_commitments(table, problems);
+    let keys: Vec<String> = table.keys().filter(|k| *k != "workspace" && *k != "commitment").cloned().collect();
     for k in keys {
         let probe = |v: toml::Value| {
             let mut t = toml::Table::new();
@@ -507,6 +512,42 @@ fn strip_wrong_types(table: &mut toml::Table, problems: &mut Vec<String>) {
         if usable {
             kept.push(toml::Value::Table(t));
         }
+    }
+    *list = kept;
+}
+
+/// The same for `[[commitment]]` tables: each value of the wrong type reported with its entry (`commitment[2]: unused:
+/// unknown variant ...`), and a missing `id` or `owner`.
+fn strip_wrong_commitments(table: &mut toml::Table, problems: &mut Vec<String>) {
+    let Some(value) = table.get_mut("commitment") else { return };
+    let toml::Value::Array(list) = value else {
+        problems.push("commitment: expected [[commitment]] tables, each with `id` and `owner`".into());
+        table.remove("commitment");
+        return;
+    };
+    let mut kept = Vec::new();
+    for (i, entry) in std::mem::take(list).into_iter().enumerate() {
+        let at = format!("commitment[{}]", i + 1);
+        let toml::Value::Table(mut t) = entry else {
+            problems.push(format!("{at}: expected a table with `id` and `owner`"));
+            continue;
+        };
+        for required in ["id", "owner"] {
+            if !t.contains_key(required) {
+                problems.push(format!("{at}: missing `{required}`"));
+            }
+        }
+        let keys: Vec<String> = t.keys().cloned().collect();
+        for k in keys {
+            let mut probe = toml::Table::new();
+            probe.insert(k.clone(), t[&k].clone());
+            if let Err(e) = CommitmentRaw::deserialize(toml::Value::Table(probe)) {
+                problems.push(type_problem(&format!("{at}: {k}"), &e));
+                t.remove(&k);
+            }
+        }
+        // Kept even without `id` or `owner` (reported above), so that later entries keep their numbers.
+        kept.push(toml::Value::Table(t));
     }
     *list = kept;
 }
@@ -716,9 +757,16 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     let mut commitment_warnings = Vec::new();
     for (i, c) in raw.commitments.iter().enumerate() {
         let at = format!("commitment[{}]", i + 1);
-        let id = c.id.trim();
-        let owner = c.owner.trim();
+        // Without an id or owner (missing or of the wrong type): already reported.
+        let (Some(id), Some(owner)) = (c.id.as_deref(), c.owner.as_deref()) else { continue };
+        let (id, owner) = (id.trim(), owner.trim());
         let key = if id == "*" { "*".to_string() } else { crate::commitment::key(id).0.to_ascii_lowercase() };
+        if id != "*" && id.contains('*') {
+            problems.push(format!(
+                "{at} ({id}): `*` stands alone (`id = \"*\"`, every commitment not named); give one commitment's id or its order's"
+            ));
+            continue;
+        }
         if key.is_empty() {
             problems.push(format!(
                 "{at}: `id` is empty; give a reservation, reservation order or savings plan id (benefitId, ReservationId or CommitmentDiscountId), or \"*\" for every other commitment"
@@ -737,14 +785,19 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             ));
             continue;
         }
-        if !teams.iter().any(|t| t.eq_ignore_ascii_case(owner)) {
-            commitment_warnings.push(format!(
-                "{}: {at}: owner `{owner}` is the team of no workspace: it is charged as a team of its own, with its own statement",
-                path.display()
-            ));
-            teams.push(owner.to_string());
-        }
-        commitments.push(CommitmentOwner { id: id.to_string(), key, owner: owner.to_string(), unused: c.unused });
+        // The owner is a team: spelt as the workspaces spell it (`Vision` owns as `vision`), or a team of its own.
+        let owner = match teams.iter().find(|t| t.eq_ignore_ascii_case(owner)) {
+            Some(team) => team.clone(),
+            None => {
+                commitment_warnings.push(format!(
+                    "{}: {at}: owner `{owner}` is the team of no workspace: it is charged as a team of its own, with its own statement",
+                    path.display()
+                ));
+                teams.push(owner.to_string());
+                owner.to_string()
+            }
+        };
+        commitments.push(CommitmentOwner { id: id.to_string(), key, owner, unused: c.unused });
     }
     for t in &teams {
         // `(unallocated)` and `(out-of-scope)` stand in the team column for spend of no team: a team named like them

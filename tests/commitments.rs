@@ -159,6 +159,13 @@ fn unused_capacity_is_split_by_covered_usage_checked_by_hand() {
     let expected: Vec<(String, String, String, String)> =
         expected.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect();
     assert_eq!(r1, expected);
+    let alpha = summary["commitments"].as_array().unwrap().iter().find(|c| c["team"] == "alpha").unwrap();
+    assert_eq!(alpha["unused_share_billed"], "8.00");
+    let r3 = summary["commitments"].as_array().unwrap().iter().find(|c| c["commitment"] == "r3").unwrap();
+    assert_eq!(
+        (&r3["team"], &r3["covered_pct"], &r3["unused_share_rounded"]),
+        (&Value::from("(unallocated)"), &Value::Null, &Value::from("12.34"))
+    );
 
     // alpha's statement shows its covered usage and its share.
     let statement = std::fs::read_to_string(out.join("2026-09/statements/alpha.html")).unwrap();
@@ -171,6 +178,47 @@ fn unused_capacity_is_split_by_covered_usage_checked_by_hand() {
         run(mlspend().args(["explain", "--config"]).arg(&config).arg(&export).args(["--resource", "R1"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("split among the teams whose usage the commitment covered"), "{stdout}");
+}
+
+#[test]
+fn owners_are_found_by_reservation_or_order_and_refunds_of_covered_usage_net() {
+    let dir = tempfile::tempdir().unwrap();
+    let path =
+        |order: &str, r: &str| format!("/providers/Microsoft.Capacity/reservationOrders/{order}/reservations/{r}");
+    let mut csv = format!("{HEADER}\n");
+    // r4 and r5 belong to order o4; r4's unused rows come in both forms, one of them not naming the order.
+    csv += &row("3.00", "", false, "UnusedReservation", "Reservation", "r4", &path("o4", "r4"));
+    csv += &row("2.00", "", false, "UnusedReservation", "Reservation", "r4", "");
+    csv += &row("1.00", "", false, "UnusedReservation", "Reservation", "r5", &path("o4", "r5"));
+    // r6 covered 30 of alpha's usage, refunded in full, and 10 of beta's: its 10 unused all go to beta.
+    csv += &row("30.00", "rg-a", true, "Usage", "Reservation", "r6", &path("o6", "r6"));
+    csv += &row("-30.00", "rg-a", true, "Refund", "Reservation", "r6", &path("o6", "r6"));
+    csv += &row("10.00", "rg-b", true, "Usage", "Reservation", "r6", &path("o6", "r6"));
+    csv += &row("10.00", "", false, "UnusedReservation", "Reservation", "r6", &path("o6", "r6"));
+    let export = dir.path().join("e.csv");
+    std::fs::write(&export, csv).unwrap();
+    let config = dir.path().join("c.toml");
+    // The order's owner, spelt in another case than the team; r5's own entry, more specific, wins for r5.
+    let owners = format!(
+        "{CONFIG}\n[[commitment]]\nid = \"O4\"\nowner = \"BETA\"\n\n[[commitment]]\nid = \"{}\"\nowner = \"gamma\"\n",
+        path("o4", "r5")
+    );
+    std::fs::write(&config, owners).unwrap();
+    let out = dir.path().join("out");
+    let (_, stderr, code) = run(mlspend().args(["run", "--config"]).arg(&config).arg("--out").arg(&out).arg(&export));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("BETA"), "the owner is the team beta: {stderr}");
+    let l = lines(&out.join("2026-09/chargeback.csv"));
+    let unused = |team: &str, id: &str| {
+        cost_where(&l, |x| {
+            x["team"] == team && x["allocation"] == "unused-commitment" && x["reason"] == format!("commitment {id}")
+        })
+    };
+    assert_eq!(unused("beta", "r4"), "5.00");
+    assert_eq!(unused("gamma", "r5"), "1.00");
+    assert_eq!(unused("beta", "r6"), "10.00");
+    assert_eq!(unused("alpha", "r6"), "0.00");
+    assert!(!l.iter().any(|x| x["team"] == "BETA" || x["team"] == "(unallocated)"), "{l:?}");
 }
 
 #[test]
@@ -284,7 +332,20 @@ fn commitment_configuration_errors_name_the_entry() {
     assert!(e.contains("commitment[2]") && e.contains("also commitment[1] (p2)"), "{e}");
     assert!(e.contains("commitment[3]: `id` is empty"), "{e}");
     assert!(e.contains("team `(unallocated)`: a team name can't start with `(`"), "{e}");
-    let e = check("[[commitment]]\nid = \"x\"\nowner = \"beta\"\nunused = \"nobody\"\nsplit = 1\n");
-    assert!(e.contains("nobody") && e.contains("commitment"), "{e}");
+    let e = check("[[commitment]]\nid = \"x\"\nowner = \"beta\"\nunused = \"nobody\"\nsplit = 1\n\n[[commitment]]\nowner = \"beta\"\n\n[[commitment]]\nid = \"/providers/Microsoft.Capacity/reservationOrders/*/reservations/*\"\nowner = \"beta\"\n");
+    assert!(e.contains("commitment[2]: unused:") && e.contains("nobody"), "{e}");
     assert!(e.contains("unknown key `commitment[2].split`"), "{e}");
+    assert!(e.contains("commitment[3]: missing `id`"), "{e}");
+    assert!(
+        e.contains(
+            "commitment[4] (/providers/Microsoft.Capacity/reservationOrders/*/reservations/*): `*` stands alone"
+        ),
+        "{e}"
+    );
+    let config = dir.path().join("table.toml");
+    let workspace = "[[workspace]]\nname = \"w\"\ntopology = \"team\"\nteam = \"t\"\n";
+    std::fs::write(&config, format!("[commitment]\nid = \"x\"\nowner = \"t\"\n\n{workspace}")).unwrap();
+    let (_, e, code) = run(mlspend().args(["check", "--config"]).arg(&config).arg(dir.path()));
+    assert_eq!(code, 2, "{e}");
+    assert!(e.contains("commitment: expected [[commitment]] tables"), "{e}");
 }

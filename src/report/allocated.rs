@@ -102,8 +102,8 @@ fn owner_rule(a: &Attribution, config: &Config) -> &'static str {
         (Owner::Pool, _) => "shared-pool",
         (Owner::Unallocated(_), _) => "unallocated",
         (Owner::OutOfScope, _) => "out-of-scope",
-        (Owner::Unused { covered: true, .. }, _) => "commitment-covered-usage",
-        (Owner::Unused { .. }, _) | (Owner::Purchase { .. }, _) => "commitment-owner",
+        (Owner::Unused { .. }, _) => "commitment-unused",
+        (Owner::Purchase { .. }, _) => "commitment-owner",
     }
 }
 
@@ -239,8 +239,8 @@ impl<'c> AllocatedWriter<'c> {
                 ("(out-of-scope)".to_string(), String::new(), "out-of-scope".to_string(), "not Azure ML spend".into())
             }
             // Split after every row is read: x_SplitShares says how.
-            Owner::Unused { commitment, owner, covered } => (
-                if *covered { "(unused commitment)" } else { owner.unwrap_or("") }.to_string(),
+            Owner::Unused { commitment } => (
+                "(unused commitment)".to_string(),
                 String::new(),
                 crate::rollup::UNUSED_COMMITMENT.to_string(),
                 crate::rollup::commitment_reason(commitment),
@@ -369,6 +369,15 @@ pub fn finish(
     Ok(written)
 }
 
+/// A team's name in `x_SplitShares`: `%`, `;` and `=` percent-encoded, so that the list always parses.
+fn share_name(team: &str) -> std::borrow::Cow<'_, str> {
+    if team.contains(['%', ';', '=']) {
+        std::borrow::Cow::Owned(team.replace('%', "%25").replace(';', "%3B").replace('=', "%3D"))
+    } else {
+        std::borrow::Cow::Borrowed(team)
+    }
+}
+
 /// `x_SplitShares` of each pool of a month: (currency, workspace, environment) -> `team=fraction;...`; and of each
 /// commitment's unused capacity, under (currency, "", its lines' reason), a pool's workspace never being empty.
 fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, String, String), String> {
@@ -381,7 +390,7 @@ fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, Strin
                 .iter()
                 .map(|(team, w, _)| {
                     let fraction = w.mul_div(Money::from_minor_units(1, 0), total).unwrap_or_default();
-                    format!("{team}={}", fraction.round(10).to_plain())
+                    format!("{}={}", share_name(team), fraction.round(10).to_plain())
                 })
                 .collect();
             out.insert((s.currency.clone(), s.workspace.clone(), s.environment.clone()), text.join(";"));
@@ -400,7 +409,7 @@ fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, Strin
                 .filter(|p| !p.1.is_zero())
                 .map(|(team, v)| {
                     let fraction = v.mul_div(Money::from_minor_units(1, 0), total).unwrap_or_default();
-                    format!("{team}={}", fraction.round(10).to_plain())
+                    format!("{}={}", share_name(team), fraction.round(10).to_plain())
                 })
                 .collect();
             let reason = crate::rollup::commitment_reason(commitment);

@@ -263,14 +263,19 @@ struct CommitmentView<'a> {
     name: &'a str,
     team: &'a str,
     covered: String,
-    /// The team's covered usage as a part of the commitment's, in percent, rounded to add up to 100.0.
-    covered_pct: String,
+    /// The team's covered usage as a part of the commitment's, in percent, rounded to add up to 100.0; null when the
+    /// commitment covered nothing.
+    covered_pct: Option<String>,
+    /// The exact share of the unused capacity; rounded so that the commitment's add up to its unused cost; and as its
+    /// chargeback lines carry it (each line rounded with the month's other lines).
     unused_share: String,
     unused_share_rounded: String,
+    unused_share_billed: String,
 }
 
 fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
     let pcts = commitment_percentages(m);
+    let decimals = |c: &str| m.totals.iter().find(|t| t.currency == c).map(|t| t.decimals).unwrap_or(2);
     m.commitments
         .iter()
         .zip(pcts)
@@ -280,11 +285,10 @@ fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
             name: &u.name,
             team: &u.team,
             covered: u.covered.to_plain(),
-            covered_pct: pct,
+            covered_pct: (!pct.is_empty()).then_some(pct),
             unused_share: u.unused.to_plain(),
-            unused_share_rounded: u
-                .billed
-                .to_fixed(m.totals.iter().find(|t| t.currency == u.currency).map(|t| t.decimals).unwrap_or(2)),
+            unused_share_rounded: u.rounded.to_fixed(decimals(&u.currency)),
+            unused_share_billed: u.billed.to_fixed(decimals(&u.currency)),
         })
         .collect()
 }

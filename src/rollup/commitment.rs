@@ -31,7 +31,10 @@ pub struct CommitmentUse {
     pub covered: Money,
     /// Its share of the unused capacity, exact.
     pub unused: Money,
-    /// That share as billed: the sum of its rounded lines.
+    /// That share rounded to the minor unit so that the commitment's shares add up to its unused cost, rounded.
+    pub rounded: Money,
+    /// That share as billed: the sum of its lines, each rounded with the month's other lines (it can differ from
+    /// `rounded` by a minor unit per line).
     pub billed: Money,
 }
 
@@ -57,6 +60,7 @@ pub(super) struct Inputs<'a> {
     pub names: &'a Names,
     pub covered: &'a FastMap<CoveredKey, Money>,
     pub commitment_names: &'a FastMap<u32, u32>,
+    pub commitment_orders: &'a FastMap<u32, u32>,
     pub pool_weights: &'a HashMap<PoolKey, (usize, Vec<Money>)>,
     pub version_at: VersionAt<'a>,
     pub config: &'a Config,
@@ -140,8 +144,16 @@ pub(super) fn allocate(
         }
     }
     unused.sort_by_key(|(k, _)| *k);
-    for ((month, cur, _, owner, by_covered, _, _, c, cat), amount) in unused {
+    for ((month, cur, _, _, _, _, _, c, cat), amount) in unused {
         let key = n.name(c);
+        // Nothing to split or charge (FOCUS unused rows on the actual basis cost nothing): the rows are counted.
+        if amount.is_zero() {
+            continue;
+        }
+        let order = inputs.commitment_orders.get(&c).map(|&o| n.name(o));
+        let configured = crate::commitment::owner_of(inputs.config, key, order);
+        let by_covered = configured.is_none_or(|o| o.unused == crate::config::UnusedTo::Covered);
+        let owner = configured.map(|o| o.owner.as_str());
         let currency = n.name(cur);
         let mut line = |team: &str, r: Option<&Recipient>, allocation: &str, reason: String, exact: Money| {
             let (project, ws, env, topology) = match r {
@@ -153,7 +165,7 @@ pub(super) fn allocate(
         let recipients = groups.get(&(month, cur, c)).map(Vec::as_slice).unwrap_or_default();
         let weights: Vec<Money> =
             recipients.iter().map(|r| if r.covered.is_negative() { Money::ZERO } else { r.covered }).collect();
-        let shares = if by_covered == 1 { split(amount, &weights) } else { None };
+        let shares = if by_covered { split(amount, &weights) } else { None };
         match shares {
             Some(shares) => {
                 for (r, share) in recipients.iter().zip(shares).filter(|(_, s)| !s.is_zero()) {
@@ -177,9 +189,10 @@ pub(super) fn allocate(
                     }
                 }
             }
-            None if owner != 0 => {
-                by_team.entry((month, cur, c, n.name(owner).to_string())).or_default().1 += amount;
-                line(n.name(owner), None, UNUSED_COMMITMENT, reason(key), amount);
+            None if owner.is_some() => {
+                let owner = owner.unwrap_or_default();
+                by_team.entry((month, cur, c, owner.to_string())).or_default().1 += amount;
+                line(owner, None, UNUSED_COMMITMENT, reason(key), amount);
             }
             None => {
                 by_team.entry((month, cur, c, TEAM_UNALLOCATED.to_string())).or_default().1 += amount;
@@ -204,6 +217,7 @@ pub(super) fn allocate(
             team,
             covered,
             unused,
+            rounded: Money::ZERO,
             billed: Money::ZERO,
         });
     }
@@ -212,10 +226,18 @@ pub(super) fn allocate(
     }
 }
 
-/// Sets each use's `billed`: the sum of the rounded lines of its unused share (their reasons end with the commitment).
-pub(super) fn bill(uses: &mut [CommitmentUse], lines: &[Line]) {
+/// Sets each use's `rounded` (per commitment, to add up to its unused cost rounded) and `billed` (the sum of the
+/// rounded lines of its unused share, whose reasons end with the commitment).
+pub(super) fn bill(uses: &mut [CommitmentUse], lines: &[Line], decimals: &dyn Fn(&str) -> u32) {
     if uses.is_empty() {
         return;
+    }
+    for group in uses.chunk_by_mut(|a, b| a.currency == b.currency && a.commitment == b.commitment) {
+        let exact: Vec<Money> = group.iter().map(|u| u.unused).collect();
+        let d = decimals(&group[0].currency);
+        for (u, r) in group.iter_mut().zip(super::round_to_total(&exact, d)) {
+            u.rounded = r;
+        }
     }
     let mut billed: HashMap<(&str, &str, &str), Money> = HashMap::new();
     for l in lines {

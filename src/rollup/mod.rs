@@ -108,8 +108,8 @@ enum Kind {
     Pool,
     Unallocated,
     OutOfScope,
-    /// A commitment's unused capacity: `team` is its owner (0: none), `project` 1 when it is split by covered usage,
-    /// `reason` the commitment's key.
+    /// A commitment's unused capacity: `reason` is the commitment's key (its owner is looked up once every row is
+    /// read, with the order some row named).
     Unused,
     /// A commitment's purchase: `team` is its owner, `reason` the commitment's key.
     Purchase,
@@ -269,6 +269,8 @@ pub struct Rollup {
     covered: FastMap<CoveredKey, Money>,
     /// Each commitment's name, by key, where a row gave one.
     commitment_names: FastMap<u32, u32>,
+    /// Each commitment's order, by key, where a row's id named one (a bare `ReservationId` does not).
+    commitment_orders: FastMap<u32, u32>,
     /// Reused to build unallocated reasons without allocating per row.
     reason: String,
 }
@@ -297,11 +299,9 @@ impl Rollup {
                 (month, cur, Kind::Unallocated, 0, 0, n.id(reason.workspace()), env, n.id(&self.reason), c)
             }
             Owner::OutOfScope => (month, cur, Kind::OutOfScope, 0, 0, 0, 0, 0, c),
-            Owner::Unused { commitment, owner, covered } => {
+            Owner::Unused { commitment } => {
                 let id = self.commitment_id(commitment, row.commitment_name);
-                let n = &mut self.names;
-                let owner = owner.map(|o| n.id(o)).unwrap_or(0);
-                (month, cur, Kind::Unused, owner, u32::from(*covered), 0, 0, id, c)
+                (month, cur, Kind::Unused, 0, 0, 0, 0, id, c)
             }
             Owner::Purchase { commitment, owner } => {
                 let id = self.commitment_id(commitment, row.commitment_name);
@@ -319,12 +319,19 @@ impl Rollup {
         self.lines.entry(key).or_default().add(cost);
     }
 
-    /// The interned key of a commitment id, noting its name.
+    /// The interned key of a commitment id, noting its name and order.
     fn commitment_id(&mut self, id: &str, name: &str) -> u32 {
-        let key = self.names.id(&crate::commitment::lower(crate::commitment::key(id).0));
+        let (key, order) = crate::commitment::key(id);
+        let key = self.names.id(&crate::commitment::lower(key));
         if !name.is_empty() && !self.commitment_names.contains_key(&key) {
             let name = self.names.id(name);
             self.commitment_names.insert(key, name);
+        }
+        if let Some(order) = order {
+            if !self.commitment_orders.contains_key(&key) {
+                let order = self.names.id(&crate::commitment::lower(order));
+                self.commitment_orders.insert(key, order);
+            }
         }
         key
     }
@@ -361,6 +368,9 @@ impl Rollup {
         }
         for (c, name) in other.commitment_names {
             self.commitment_names.entry(id(c)).or_insert(id(name));
+        }
+        for (c, order) in other.commitment_orders {
+            self.commitment_orders.entry(id(c)).or_insert(id(order));
         }
     }
 
@@ -510,6 +520,7 @@ impl Rollup {
                 names: n,
                 covered: &self.covered,
                 commitment_names: &self.commitment_names,
+                commitment_orders: &self.commitment_orders,
                 pool_weights: &pool_weights,
                 version_at: &version_at,
                 config,
@@ -615,7 +626,7 @@ impl Rollup {
             }
             let other_providers = providers.remove(&month).unwrap_or_default();
             let mut commitments = uses.remove(&month).unwrap_or_default();
-            commitment::bill(&mut commitments, &merged);
+            commitment::bill(&mut commitments, &merged, &|c| config.decimals_for(c));
             let mut mc = MonthChargeback { month, lines: merged, totals, splits, commitments, other_providers };
             mc.mark_balanced();
             out.months.push(mc);

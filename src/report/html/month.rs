@@ -495,6 +495,8 @@ fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::
         body.push_str("<p>Reservations and savings plans cover usage automatically. Each one's unused capacity is charged to the teams whose usage it covered this month, in proportion to their covered cost, or to its configured owner when it covered none (or its configuration says <code>unused = \"owner\"</code>). Parts that follow unallocated or out-of-scope usage stay there.</p>\n");
         let pcts = crate::report::commitment_percentages(m);
         let covered = crate::report::commitment_covered_rounded(m);
+        // The shares as the lines carry them, when rounding line by line moved any.
+        let moved = m.commitments.iter().any(|u| u.billed != u.rounded);
         let rows: Vec<Vec<String>> = m
             .commitments
             .iter()
@@ -507,43 +509,55 @@ fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::
                 } else {
                     format!("{}{}", swatch(colours, &u.team), escape(&u.team))
                 };
-                vec![
+                let mut r = vec![
                     commitment_label(&u.name, &u.commitment),
                     team,
                     escape(&u.currency),
                     money(*covered, d),
                     if pct.is_empty() { "-".into() } else { format!("{pct}%") },
-                    money(u.billed, d),
-                ]
+                    money(u.rounded, d),
+                ];
+                if moved {
+                    r.push(money(u.billed, d));
+                }
+                r
             })
             .collect();
-        // A total per commitment: what it covered and what it left unused, as billed.
-        let mut totals: BTreeMap<(&str, &str), (&str, Money, Money)> = BTreeMap::new();
+        // A total per commitment: what it covered and what it left unused.
+        let mut totals: BTreeMap<(&str, &str), (&str, Money, Money, Money)> = BTreeMap::new();
         for u in &m.commitments {
-            let t = totals.entry((&u.currency, &u.commitment)).or_insert((&u.name, Money::ZERO, Money::ZERO));
+            let t =
+                totals.entry((&u.currency, &u.commitment)).or_insert((&u.name, Money::ZERO, Money::ZERO, Money::ZERO));
             t.1 += u.covered;
-            t.2 += u.billed;
+            t.2 += u.rounded;
+            t.3 += u.billed;
         }
         let totals: Vec<Vec<String>> = totals
             .into_iter()
-            .map(|((cur, id), (name, covered, billed))| {
+            .map(|((cur, id), (name, covered, rounded, billed))| {
                 let d = decimals(m, cur);
-                vec![
+                let mut r = vec![
                     format!("all of {}", if name.is_empty() { escape(id) } else { escape(name) }),
                     String::new(),
                     escape(cur),
                     money(covered.round(d), d),
                     String::new(),
-                    money(billed, d),
-                ]
+                    money(rounded, d),
+                ];
+                if moved {
+                    r.push(money(billed, d));
+                }
+                r
             })
             .collect();
-        table(
-            body,
-            &["~commitment", "~team", "currency", "#covered usage", "#covered %", "#unused share"],
-            &rows,
-            totals,
-        );
+        let mut header = vec!["~commitment", "~team", "currency", "#covered usage", "#covered %", "#unused share"];
+        if moved {
+            header.push("#in the lines");
+        }
+        table(body, &header, &rows, totals);
+        if moved {
+            body.push_str("<p class=\"muted\">In the lines: the share as the chargeback lines carry it. Each line is rounded with the month's other lines so that the month adds up to the cent, which can move a share by a cent per line.</p>\n");
+        }
     }
     if !purchases.is_empty() {
         body.push_str("<h3>Purchases charged to their owners</h3>\n");

@@ -176,45 +176,43 @@ fn commitments(body: &mut String, team: &str, m: &MonthChargeback) {
     }
     body.push_str("<h2 id=\"commitments\">Commitments</h2>\n");
     body.push_str("<p>Reservations and savings plans that covered the team's usage this month, and its share of what they left unused: in proportion to its covered usage, or all of it when the team owns the commitment and nobody's usage it covered.</p>\n");
+    let moved = mine.iter().any(|(_, u)| u.billed != u.rounded);
     let rows: Vec<Vec<String>> = mine
         .iter()
         .map(|(i, u)| {
             let d = decimals(m, &u.currency);
-            let all: Money = m
-                .commitments
-                .iter()
-                .filter(|x| x.currency == u.currency && x.commitment == u.commitment)
-                .map(|x| x.covered)
-                .sum();
-            let unused: Money = m
-                .commitments
-                .iter()
-                .filter(|x| x.currency == u.currency && x.commitment == u.commitment)
-                .map(|x| x.unused)
-                .sum();
-            vec![
+            let all = m.commitments.iter().filter(|x| x.currency == u.currency && x.commitment == u.commitment);
+            let covered_all: Money = all.clone().map(|x| x.covered).sum();
+            let unused: Money = all.map(|x| x.unused).sum();
+            let mut r = vec![
                 super::month::commitment_label(&u.name, &u.commitment),
                 escape(&u.currency),
                 money(covered[*i], d),
-                money(all.round(d), d),
+                money(covered_all.round(d), d),
                 if pcts[*i].is_empty() { "-".into() } else { format!("{}%", pcts[*i]) },
                 money(unused.round(d), d),
-                money(u.billed, d),
-            ]
+                money(u.rounded, d),
+            ];
+            if moved {
+                r.push(money(u.billed, d));
+            }
+            r
         })
         .collect();
-    table(
-        body,
-        &[
-            "~commitment",
-            "currency",
-            "#your covered usage",
-            "#all covered usage",
-            "#your part %",
-            "#unused capacity",
-            "#your share",
-        ],
-        &rows,
-        vec![],
-    );
+    let mut header = vec![
+        "~commitment",
+        "currency",
+        "#your covered usage",
+        "#all covered usage",
+        "#your part %",
+        "#unused capacity",
+        "#your share",
+    ];
+    if moved {
+        header.push("#in your lines");
+    }
+    table(body, &header, &rows, vec![]);
+    if moved {
+        body.push_str("<p class=\"muted\">In your lines: the share as your chargeback lines carry it, each line rounded with the month's other lines so that the month adds up to the cent.</p>\n");
+    }
 }
