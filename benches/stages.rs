@@ -35,6 +35,7 @@ fn export(dir: &Path, narrow: bool) -> PathBuf {
         parts: 0,
         narrow,
         late_fraction: 0.0,
+        usage_file: None,
     };
     generate::write(&spec, &path).expect("the export is written");
     path
@@ -95,7 +96,7 @@ fn stages(c: &mut Criterion) {
             rollup.add(row.month(config.month_by), row, cost, mlspend::rollup::category(row), &a, &config);
         })
         .expect("readable");
-        rollup.compute(&config)
+        rollup.compute(&config, config.basis)
     };
     let mut group = c.benchmark_group("rollup");
     group.throughput(Throughput::Elements(ROWS));

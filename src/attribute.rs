@@ -179,12 +179,12 @@ impl<'c> Attributor<'c> {
         // A commitment's unused capacity or purchase belongs to no workspace: it goes by the commitment.
         match crate::commitment::role(row) {
             crate::commitment::Role::Unused => {
-                let owner = Owner::Unused { commitment: row.commitment };
+                let owner = Owner::Unused { commitment: crate::commitment::id(row) };
                 return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "" };
             }
             crate::commitment::Role::Purchase => {
-                let owner = match crate::commitment::owner(self.config, row.commitment) {
-                    Some(c) => Owner::Purchase { commitment: row.commitment, owner: &c.owner },
+                let owner = match crate::commitment::owner(self.config, crate::commitment::id(row)) {
+                    Some(c) => Owner::Purchase { commitment: crate::commitment::id(row), owner: &c.owner },
                     None => Owner::Unallocated(Reason::CommitmentPurchase),
                 };
                 return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "" };
@@ -291,7 +291,10 @@ impl<'c> Attributor<'c> {
                     crate::commitment::Role::Purchase => "the purchase (or refund)",
                     _ => "the unused capacity",
                 },
-                if row.commitment.is_empty() { "(no id)" } else { row.commitment }
+                match crate::commitment::id(row) {
+                    "" => "(no id)",
+                    id => id,
+                }
             ),
             _ => "no rule matched: no configured workspace in the resource id or tags, resources or resource groups"
                 .to_string(),

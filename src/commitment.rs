@@ -40,26 +40,42 @@ pub fn role(row: &CostRow) -> Role {
         // A commitment's own refund names no resource but the order; a refund of usage (priced `Reservation` when
         // the commitment covered it) names the resource used, and is that usage's.
         let of_commitment = is(charge, "Purchase") || row.resource_id.is_empty() || ordered(row.resource_id);
-        let named = committed || !row.commitment.is_empty() || ordered(row.resource_id);
-        return match (named && of_commitment, row.commitment.is_empty()) {
+        let named = committed || has_id(row.commitment) || ordered(row.resource_id);
+        return match (named && of_commitment, has_id(row.commitment)) {
             (true, _) => Role::Purchase,
             // A refund of covered usage nets against it.
-            (false, false) => Role::Covered,
-            (false, true) => Role::None,
+            (false, true) => Role::Covered,
+            (false, false) => Role::None,
         };
     }
-    if row.commitment.is_empty() {
-        Role::None
-    } else {
+    if has_id(row.commitment) {
         Role::Covered
+    } else {
+        Role::None
+    }
+}
+
+/// Whether an id names a commitment (`/` or `/reservations/` name none).
+fn has_id(id: &str) -> bool {
+    !id.is_empty() && !key(id).0.is_empty()
+}
+
+/// The id a commitment's own row (unused capacity, purchase) names it by: its commitment column, else its resource
+/// id when that is the commitment's order (a FOCUS purchase names only `.../reservationOrders/<order>`).
+pub fn id<'a>(row: &CostRow<'a>) -> &'a str {
+    if has_id(row.commitment) || !ordered(row.resource_id) {
+        row.commitment
+    } else {
+        row.resource_id
     }
 }
 
 /// Whether a resource id is a commitment's order (`/providers/Microsoft.Capacity/reservationOrders/...`).
-fn ordered(resource_id: &str) -> bool {
-    let b = resource_id.as_bytes();
-    let has = |needle: &[u8]| b.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
-    has(b"/reservationorders/") || has(b"/savingsplanorders/")
+pub fn ordered(resource_id: &str) -> bool {
+    let b = resource_id.trim_start().as_bytes();
+    let starts = |prefix: &[u8]| b.len() >= prefix.len() && b[..prefix.len()].eq_ignore_ascii_case(prefix);
+    starts(b"/providers/microsoft.capacity/reservationorders/")
+        || starts(b"/providers/microsoft.billingbenefits/savingsplanorders/")
 }
 
 /// The key of a commitment id (its last id: the reservation's or plan's, or the order's when the path names no

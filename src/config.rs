@@ -38,6 +38,8 @@ pub enum Split {
     Even,
     Proportional,
     Fixed,
+    /// In proportion to each member's measured usage (compute hours) in the workspace that month.
+    Usage,
 }
 
 impl Split {
@@ -46,8 +48,29 @@ impl Split {
             Split::Even => "shared-even",
             Split::Proportional => "shared-proportional",
             Split::Fixed => "shared-fixed",
+            Split::Usage => "shared-usage",
         }
     }
+}
+
+/// Who pays for a compute target's idle capacity: its cost that no member's busy hours account for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Idle {
+    /// The members, in proportion to their busy hours on it (the default).
+    #[default]
+    Proportional,
+    /// The members, by the workspace's split of its pool.
+    Pool,
+    /// One team.
+    Owner(String),
+}
+
+/// A shared workspace's usage file: hours per (month, compute) and member team, from `month,workspace,team,compute,hours`.
+#[derive(Debug, Clone, Default)]
+pub struct UsageFile {
+    pub path: PathBuf,
+    /// (month, compute, lower-cased; empty when the row names none) -> (team as configured, hours).
+    pub hours: BTreeMap<(crate::dates::Month, String), BTreeMap<String, Money>>,
 }
 
 /// Tag keys to read, matched case-insensitively; the first key present on a row wins.
@@ -99,6 +122,18 @@ pub struct WorkspaceConfig {
     /// The last month it is in force, `YYYY-MM` (none: from then on).
     #[serde(default)]
     pub until: Option<String>,
+    /// `split = "usage"`: a usage file (`month,workspace,team,compute,hours`), relative to the configuration.
+    #[serde(default)]
+    pub usage: Option<PathBuf>,
+    /// Only rows whose meter name or product contains one of these count as usage (GPU meters, say).
+    #[serde(default)]
+    pub usage_meter: Vec<String>,
+    /// Who pays for idle capacity: `proportional`, `pool` or `owner:<team>`.
+    #[serde(default)]
+    pub idle: Option<String>,
+    /// Endpoints and compute targets owned by one member: name -> team.
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +276,13 @@ pub struct Workspace {
     /// members change over time has one `[[workspace]]` per version, in force one after another.
     pub from: Option<crate::dates::Month>,
     pub until: Option<crate::dates::Month>,
+    /// `split = "usage"`: the usage file, when given (else hours of team-tagged rows).
+    pub usage: Option<UsageFile>,
+    /// Lower-cased meter names that count as usage; empty: every row measured in hours.
+    pub usage_meter: Vec<String>,
+    pub idle: Idle,
+    /// Endpoints and compute targets owned by one member: lower-cased name -> team as configured.
+    pub owners: BTreeMap<String, String>,
 }
 
 impl Workspace {
@@ -366,7 +408,7 @@ const COMMITMENT_KEYS: [&str; 3] = ["id", "owner", "unused"];
 const CURRENCY_KEYS: [&str; 2] = ["report", "rates"];
 const COMPARE_KEYS: [&str; 2] = ["footprint_types", "footprint_per_workspace"];
 const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
-const WORKSPACE_KEYS: [&str; 12] = [
+const WORKSPACE_KEYS: [&str; 16] = [
     "name",
     "topology",
     "team",
@@ -379,6 +421,10 @@ const WORKSPACE_KEYS: [&str; 12] = [
     "resources",
     "from",
     "until",
+    "usage",
+    "usage_meter",
+    "idle",
+    "owners",
 ];
 
 fn unknown(table: &mut toml::Table, allowed: &[&str], place: &str, problems: &mut Vec<String>) {
@@ -542,7 +588,11 @@ fn strip_wrong_commitments(table: &mut toml::Table, problems: &mut Vec<String>) 
             let mut probe = toml::Table::new();
             probe.insert(k.clone(), t[&k].clone());
             if let Err(e) = CommitmentRaw::deserialize(toml::Value::Table(probe)) {
-                problems.push(type_problem(&format!("{at}: {k}"), &e));
+                if k == "unused" {
+                    problems.push(format!("{at}: unused: give \"covered\" (the default) or \"owner\", not {}", t[&k]));
+                } else {
+                    problems.push(type_problem(&format!("{at}: {k}"), &e));
+                }
                 t.remove(&k);
             }
         }
@@ -570,6 +620,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     let mut unreadable: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut groups: HashMap<String, String> = HashMap::new();
     let mut resources: HashMap<String, String> = HashMap::new();
+    let known_workspaces: Vec<String> = raw.workspaces.iter().map(|w| w.name.to_ascii_lowercase()).collect();
     for (i, w) in raw.workspaces.into_iter().enumerate() {
         let at = format!("workspace[{}] ({})", i + 1, w.name);
         if w.name.trim().is_empty() {
@@ -621,7 +672,72 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             resources: w.resources.iter().map(|r| r.to_ascii_lowercase()).collect(),
             from,
             until,
+            usage: None,
+            usage_meter: w
+                .usage_meter
+                .iter()
+                .map(|m| m.trim().to_ascii_lowercase())
+                .filter(|m| !m.is_empty())
+                .collect(),
+            idle: Idle::Proportional,
+            owners: BTreeMap::new(),
         };
+        // Usage, idle and owners: shared workspaces only.
+        let member = |t: &str| w.teams.iter().find(|m| m.eq_ignore_ascii_case(t.trim())).cloned();
+        if w.topology == Topology::Shared {
+            if let Some(idle) = &w.idle {
+                ws.idle = match idle.trim() {
+                    "proportional" => Idle::Proportional,
+                    "pool" => Idle::Pool,
+                    other => match other.strip_prefix("owner:").map(|t| (t, member(t))) {
+                        Some((_, Some(team))) => Idle::Owner(team),
+                        Some((t, None)) => {
+                            problems.push(format!("{at}: `idle` names team `{}`, which is not in `teams`", t.trim()));
+                            Idle::Proportional
+                        }
+                        None => {
+                            problems.push(format!(
+                                "{at}: `idle` is \"proportional\", \"pool\" or \"owner:<team>\", not {idle:?}"
+                            ));
+                            Idle::Proportional
+                        }
+                    },
+                };
+            }
+            for (name, team) in &w.owners {
+                match member(team) {
+                    Some(t) => {
+                        ws.owners.insert(name.trim().to_ascii_lowercase(), t);
+                    }
+                    None => problems
+                        .push(format!("{at}: `owners` gives `{name}` to team `{team}`, which is not in `teams`")),
+                }
+            }
+            if let Some(file) = &w.usage {
+                if ws.split != Split::Usage {
+                    problems.push(format!("{at}: `usage` needs split = \"usage\""));
+                }
+                let path = if file.is_absolute() { file.clone() } else { base.join(file) };
+                match read_usage(&path, &w.name, &w.teams, &known_workspaces) {
+                    Ok(hours) => ws.usage = Some(UsageFile { path, hours }),
+                    Err(e) => problems.push(format!("{at}: usage: {e}")),
+                }
+            }
+            if !w.usage_meter.is_empty() && ws.split != Split::Usage {
+                problems.push(format!("{at}: `usage_meter` needs split = \"usage\""));
+            }
+        } else {
+            for (key, set) in [
+                ("usage", w.usage.is_some()),
+                ("usage_meter", !w.usage_meter.is_empty()),
+                ("idle", w.idle.is_some()),
+                ("owners", !w.owners.is_empty()),
+            ] {
+                if set {
+                    problems.push(format!("{at}: `{key}` applies to shared workspaces only"));
+                }
+            }
+        }
         match w.topology {
             Topology::Team | Topology::Project => {
                 if ws.team.trim().is_empty() {
@@ -785,10 +901,25 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             ));
             continue;
         }
+        if owner.starts_with('(') {
+            problems.push(format!(
+                "{at} ({id}): owner `{owner}` can't start with `(`, which marks `(unallocated)` and `(out-of-scope)` lines; name a team"
+            ));
+            continue;
+        }
         // The owner is a team: spelt as the workspaces spell it (`Vision` owns as `vision`), or a team of its own.
-        let owner = match teams.iter().find(|t| t.eq_ignore_ascii_case(owner)) {
-            Some(team) => team.clone(),
-            None => {
+        let alike: Vec<&String> = teams.iter().filter(|t| t.eq_ignore_ascii_case(owner)).collect();
+        let exact = teams.iter().find(|t| *t == owner);
+        let owner = match (exact, alike.as_slice()) {
+            (Some(team), _) => team.to_string(),
+            (None, [team]) => team.to_string(),
+            (None, [first, second, ..]) => {
+                problems.push(format!(
+                    "{at} ({id}): owner `{owner}` could be team `{first}` or `{second}`; write it as the team is written"
+                ));
+                continue;
+            }
+            (None, []) => {
                 commitment_warnings.push(format!(
                     "{}: {at}: owner `{owner}` is the team of no workspace: it is charged as a team of its own, with its own statement",
                     path.display()
@@ -921,6 +1052,65 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         warnings,
         path: path.to_path_buf(),
     }
+}
+
+/// Reads a usage file for workspace `workspace`: CSV with the header `month,workspace,team,compute,hours`, one line
+/// per month, workspace, team and compute (lines that repeat one add up). Lines of another configured workspace are
+/// skipped (one file may serve several); a workspace that is not configured, a team that is not a member, a month
+/// that is not `YYYY-MM` and hours that are not a number of 0 or more are errors naming the line.
+type UsageHours = BTreeMap<(crate::dates::Month, String), BTreeMap<String, Money>>;
+fn read_usage(
+    path: &Path,
+    workspace: &str,
+    teams: &[String],
+    known: &[String],
+) -> std::result::Result<UsageHours, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let expected = ["month", "workspace", "team", "compute", "hours"];
+    if header != expected {
+        return Err(format!(
+            "{}: the header must be `{}`, not `{}`",
+            path.display(),
+            expected.join(","),
+            header.join(",")
+        ));
+    }
+    let mut out: UsageHours = BTreeMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let at = |what: String| format!("{}: line {line}: {what}", path.display());
+        let r = record.map_err(|e| at(e.to_string()))?;
+        let ws = r.get(1).unwrap_or("");
+        if !ws.eq_ignore_ascii_case(workspace) {
+            if known.iter().any(|k| k.eq_ignore_ascii_case(ws)) {
+                continue;
+            }
+            return Err(at(format!("workspace `{ws}` is not configured")));
+        }
+        let month = crate::dates::Month::parse(r.get(0).unwrap_or(""))
+            .ok_or_else(|| at(format!("{:?} is not a month, YYYY-MM", r.get(0).unwrap_or(""))))?;
+        let team = r.get(2).unwrap_or("");
+        let team = teams
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(team))
+            .ok_or_else(|| at(format!("team `{team}` is not one of {workspace}'s teams ({})", teams.join(", "))))?;
+        let hours = Money::parse(r.get(4).unwrap_or(""))
+            .ok()
+            .filter(|h| !h.is_negative() && h.within_total_bound())
+            .ok_or_else(|| at(format!("hours {:?} is not a number of 0 or more", r.get(4).unwrap_or(""))))?;
+        let compute = r.get(3).unwrap_or("").to_ascii_lowercase();
+        *out.entry((month, compute)).or_default().entry(team.clone()).or_default() += hours;
+    }
+    Ok(out)
 }
 
 /// Reads a rates file: CSV with the header `month,currency,rate`, one line per month and billing currency, the rate

@@ -57,7 +57,19 @@ pub struct Spec {
     pub narrow: bool,
     /// The share of rows (0 to 1) that are late charges: used in the month before the one they are billed in.
     pub late_fraction: f64,
+    /// Also write the shared GPU cluster's busy hours per month and team here (`month,workspace,team,compute,hours`).
+    pub usage_file: Option<PathBuf>,
 }
+
+/// The shared GPU cluster of mlw-research: each day it bills [`CLUSTER_NODE_HOURS`] untagged node hours, and jobs
+/// tagged with a team bill hours of their own in the proportions of [`CLUSTER_TEAMS`]; the usage file says the teams
+/// were busy for [`CLUSTER_BUSY_PERCENT`] of the node hours, in the same proportions.
+pub const CLUSTER: &str = "gpu-cluster-a";
+pub const CLUSTER_NODE_HOURS: i64 = 20;
+pub const CLUSTER_TEAMS: [(&str, i64); 3] = [("vision", 5), ("nlp", 3), ("growth", 2)];
+pub const CLUSTER_BUSY_PERCENT: i64 = 75;
+/// Its price per node hour, in 10^-8 units (NC24ads A100 v4).
+const CLUSTER_PRICE: i64 = 340_000_000;
 
 /// The columns a narrow row leaves empty: descriptive text no chargeback reads.
 const NARROW_BLANK: &[&str] = &[
@@ -612,6 +624,48 @@ impl Generator {
         }
     }
 
+    /// One day's row of the shared GPU cluster: its untagged node hours (`team` none) or a team's tagged job hours.
+    fn cluster(&mut self, date: Date, team: Option<&str>, hours: i64) -> Line {
+        let w = WORKSPACES.iter().position(|w| w.name == "mlw-research").unwrap_or(0);
+        let ws = &WORKSPACES[w];
+        let rg = Self::rg(ws);
+        let mut tags = vec![("ComputeType".to_string(), "AmlCompute".to_string())];
+        if let Some(t) = team {
+            tags.push(("team".to_string(), t.to_string()));
+        }
+        tags.push(("env".to_string(), "prod".to_string()));
+        Line {
+            date,
+            sub: ws.sub,
+            resource_id: format!(
+                "{}/computes/{CLUSTER}",
+                Self::arm(ws.sub, &rg, "Microsoft.MachineLearningServices/workspaces", ws.name)
+            ),
+            resource_group: rg,
+            resource_name: CLUSTER.to_string(),
+            location: "eastus",
+            meter_category: "Virtual Machines",
+            meter_subcategory: "NCadsA100v4 Series",
+            meter_name: "NC24ads A100 v4",
+            unit: "1 Hour",
+            consumed_service: "Microsoft.MachineLearningServices",
+            service_family: "Compute",
+            quantity: hours as f64,
+            unit_price: CLUSTER_PRICE as f64 / 1e8,
+            billed: hours * CLUSTER_PRICE,
+            effective: hours * CLUSTER_PRICE,
+            charge_type: "Usage",
+            pricing_model: "OnDemand",
+            tags,
+            additional_info: format!(
+                "{{\"AmlWorkspaceId\":\"{}\",\"ClusterType\":\"AmlCompute\",\"UsageType\":\"ComputeHR\"}}",
+                self.workspace_ids[w]
+            ),
+            reservation: false,
+            unused: false,
+        }
+    }
+
     /// A reservation's unused capacity for one day (amortized cost only; `UnusedReservation`, FOCUS `Unused`).
     fn unused(&mut self, date: Date, reservation: usize) -> Line {
         let r = &RESERVATIONS[reservation];
@@ -900,6 +954,32 @@ fn cells(line: &Line, billing: Month, layout: Layout, basis: CostBasis, columns:
 
 /// Writes the export; returns each file written with its data row count.
 pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    let mut cluster_days = Vec::new();
+    let written = write_export(spec, out, &mut cluster_days)?;
+    if let Some(path) = &spec.usage_file {
+        write_usage(path, &cluster_days)?;
+    }
+    Ok(written)
+}
+
+/// The usage file of the shared GPU cluster: each month, each team's busy hours ([`CLUSTER_BUSY_PERCENT`] of the
+/// node hours billed, in the proportions of [`CLUSTER_TEAMS`]).
+fn write_usage(path: &Path, cluster_days: &[(Month, i64)]) -> Result<()> {
+    let mut text = String::from("month,workspace,team,compute,hours\n");
+    let weight: i64 = CLUSTER_TEAMS.iter().map(|(_, w)| w).sum();
+    for (month, days) in cluster_days.iter().filter(|(_, d)| *d > 0) {
+        let busy_hundredths = days * CLUSTER_NODE_HOURS * CLUSTER_BUSY_PERCENT;
+        for (team, w) in CLUSTER_TEAMS {
+            // hundredths of an hour: exact for these proportions
+            let h = busy_hundredths * w / weight;
+            let _ = writeln!(text, "{month},mlw-research,{team},{CLUSTER},{}.{:02}", h / 100, h % 100);
+        }
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// Writes the export; gives each file written with its data row count, and the days of GPU cluster rows per month.
+fn write_export(spec: &Spec, out: &Path, cluster_days: &mut Vec<(Month, i64)>) -> Result<Vec<(PathBuf, u64)>> {
     let mut gen = Generator::new(spec.seed);
     let columns: Vec<&str> = headers(spec.layout).split(',').collect();
     let months: Vec<Month> =
@@ -910,7 +990,6 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
         (_, CostBasis::Actual) => "ActualCost",
         (_, CostBasis::Amortized) => "AmortizedCost",
     };
-    let with_purchases = spec.layout == Layout::Focus || spec.export_type == CostBasis::Actual;
     let per_month = |i: usize| spec.rows / spec.months as u64 + u64::from((i as u64) < spec.rows % spec.months as u64);
 
     if !spec.manifest {
@@ -922,13 +1001,13 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
             let mut sink =
                 SplitWriter { dir: out, spec, columns: &columns, next: 0, current: None, written: Vec::new() };
             for (i, &month) in months.iter().enumerate() {
-                emit_month(&mut gen, spec, month, per_month(i), with_purchases, &columns, &mut sink)?;
+                cluster_days.push((month, emit_month(&mut gen, spec, month, per_month(i), true, &columns, &mut sink)?));
             }
             return sink.finish();
         }
         let mut sink = PartWriter::create(out, spec, &columns)?;
         for (i, &month) in months.iter().enumerate() {
-            emit_month(&mut gen, spec, month, per_month(i), with_purchases, &columns, &mut sink)?;
+            cluster_days.push((month, emit_month(&mut gen, spec, month, per_month(i), true, &columns, &mut sink)?));
         }
         let rows = sink.rows;
         sink.finish()?;
@@ -953,8 +1032,10 @@ pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
             let path = dir.join(&name);
             let mut sink = PartWriter::create(&path, spec, &columns)?;
             // Purchases go in the first part only.
-            let spec_part = if p == 0 { with_purchases } else { false };
-            emit_month(&mut gen, spec, month, n, spec_part, &columns, &mut sink)?;
+            let days = emit_month(&mut gen, spec, month, n, p == 0, &columns, &mut sink)?;
+            if p == 0 {
+                cluster_days.push((month, days));
+            }
             let part_rows = sink.rows;
             sink.finish()?;
             let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -1016,13 +1097,14 @@ fn emit_month(
     spec: &Spec,
     month: Month,
     rows: u64,
-    with_purchase: bool,
+    first: bool,
     columns: &[&str],
     sink: &mut dyn RowOut,
-) -> Result<()> {
+) -> Result<i64> {
     let mut buf = Vec::with_capacity(columns.len());
     let blank = blanked(spec, columns);
     let mut produced = 0;
+    let with_purchase = first && (spec.layout == Layout::Focus || spec.export_type == CostBasis::Actual);
     if with_purchase && rows > 0 {
         let line = gen.purchase(month);
         cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
@@ -1031,7 +1113,7 @@ fn emit_month(
         produced += 1;
     }
     // Each reservation's unused capacity on the first day (amortized cost: EA/MCA amortized exports and FOCUS).
-    let with_unused = spec.layout == Layout::Focus || spec.export_type == CostBasis::Amortized;
+    let with_unused = first && (spec.layout == Layout::Focus || spec.export_type == CostBasis::Amortized);
     if with_unused && spec.layout != Layout::Payg {
         let first =
             Date::new(month.year, month.month, 1).unwrap_or(Date { year: month.year, month: month.month, day: 1 });
@@ -1044,6 +1126,31 @@ fn emit_month(
             narrow(&blank, &mut buf);
             sink.row(&buf)?;
             produced += 1;
+        }
+    }
+    // The shared GPU cluster, one day after another while its rows stay within a twentieth of the month's (in the
+    // first part of a month only): its untagged node hours and the teams' tagged job hours.
+    let mut cluster_days = 0;
+    if first && spec.layout != Layout::Payg {
+        let per_day = 1 + CLUSTER_TEAMS.len() as u64;
+        for day in 1..=month.days() {
+            if produced + per_day > rows || (u64::from(day) * per_day) > rows / 20 {
+                break;
+            }
+            let date = Date::new(month.year, month.month, day).unwrap_or(Date {
+                year: month.year,
+                month: month.month,
+                day: 1,
+            });
+            let shares = CLUSTER_TEAMS.iter().map(|(t, h)| (Some(*t), *h));
+            for (team, hours) in std::iter::once((None, CLUSTER_NODE_HOURS)).chain(shares) {
+                let line = gen.cluster(date, team, hours);
+                cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
+                narrow(&blank, &mut buf);
+                sink.row(&buf)?;
+                produced += 1;
+            }
+            cluster_days += 1;
         }
     }
     // Days in order, rows spread evenly over them.
@@ -1069,7 +1176,7 @@ fn emit_month(
         narrow(&blank, &mut buf);
         sink.row(&buf)?;
     }
-    Ok(())
+    Ok(cluster_days)
 }
 
 /// Where generated rows go: one file, or a folder of parts.

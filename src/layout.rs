@@ -112,9 +112,11 @@ enum Field {
     ReservationId,
     CommitmentStatus,
     CommitmentName,
+    Quantity,
+    Unit,
 }
 
-const FIELD_COUNT: usize = 28;
+const FIELD_COUNT: usize = 30;
 
 const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::Cost, &["costinbillingcurrency", "cost", "pretaxcost"]),
@@ -145,6 +147,8 @@ const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::ReservationId, &["reservationid"]),
     (Field::CommitmentStatus, &["commitmentdiscountstatus"]),
     (Field::CommitmentName, &["benefitname", "commitmentdiscountname", "reservationname"]),
+    (Field::Quantity, &["quantity", "usagequantity", "consumedquantity"]),
+    (Field::Unit, &["unitofmeasure", "consumedunit"]),
 ];
 
 /// A header name as matched: BOM and spaces stripped, the English name taken from `Local (English)`, lower-cased.
@@ -468,6 +472,8 @@ impl ColumnMap {
             },
             commitment_status: text(Field::CommitmentStatus),
             commitment_name: text(Field::CommitmentName),
+            quantity: text(Field::Quantity),
+            unit: text(Field::Unit),
         })
     }
 }

@@ -75,6 +75,11 @@ impl Money {
         self.0 == I256::ZERO
     }
 
+    /// Greater than zero.
+    pub fn is_positive(self) -> bool {
+        !self.is_negative() && !self.is_zero()
+    }
+
     pub fn is_negative(self) -> bool {
         self.0.is_negative()
     }

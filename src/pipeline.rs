@@ -170,6 +170,11 @@ struct RunState<'c> {
 impl ingest::RowSink for RunState<'_> {
     fn row(&mut self, row: &CostRow) {
         let month = row.month(self.config.month_by);
+        // A commitment's order, from any month's rows: a month whose rows name only the reservation still finds its
+        // order's owner when run alone (`--month`) or with closed months left out.
+        if !row.commitment.is_empty() || row.resource_id.starts_with("/providers/") {
+            self.rollup.note_commitment(row);
+        }
         let restating = self.keep_through.is_some_and(|t| month <= t);
         let closed = self.leave_out_through.is_some_and(|t| month <= t);
         if closed {
@@ -329,7 +334,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
             crate::close::require_booked(&options.out, *m)?;
         }
     }
-    let mut chargeback = rollup.compute(&config);
+    let mut chargeback = rollup.compute(&config, basis);
     if let Some(m) = options.month {
         if chargeback.months.is_empty() {
             months_left_out.sort_unstable();
@@ -529,9 +534,9 @@ pub fn explain(
         let matches =
             id == wanted || row.resource_name.eq_ignore_ascii_case(&wanted) || id.starts_with(&format!("{wanted}/"));
         // A commitment's unused capacity and purchases have no resource: they are found by the commitment's id.
-        let commitment = !matches && !row.commitment.is_empty() && {
+        let commitment = !matches && !crate::commitment::id(row).is_empty() && {
             let role = crate::commitment::role(row);
-            let (key, order) = crate::commitment::key(row.commitment);
+            let (key, order) = crate::commitment::key(crate::commitment::id(row));
             let (wanted_key, _) = crate::commitment::key(&wanted);
             matches!(role, crate::commitment::Role::Unused | crate::commitment::Role::Purchase)
                 && (key.eq_ignore_ascii_case(wanted_key) || order.is_some_and(|o| o.eq_ignore_ascii_case(wanted_key)))
@@ -539,7 +544,7 @@ pub fn explain(
         if !matches && !commitment {
             return;
         }
-        let shown_id = if commitment { row.commitment } else { row.resource_id };
+        let shown_id = if commitment { crate::commitment::id(row) } else { row.resource_id };
         let a = attributor.apply(row);
         let (rule, owner) = attributor.describe(&a, row);
         let workspace = a.workspace.map(|i| config.workspaces[i].name.clone()).unwrap_or_default();

@@ -109,6 +109,10 @@ pub struct CostRow<'a> {
     pub commitment_status: &'a str,
     /// Its name (`benefitName`, `ReservationName`, FOCUS `CommitmentDiscountName`).
     pub commitment_name: &'a str,
+    /// How much was used, as the export writes it (`Quantity`, FOCUS `ConsumedQuantity`), and in what unit
+    /// (`UnitOfMeasure`, `ConsumedUnit`: `1 Hour`, `10 Hours`, `1 GB/Month`). Read on demand: see [`CostRow::hours`].
+    pub quantity: &'a str,
+    pub unit: &'a str,
 }
 
 impl CostRow<'_> {
@@ -153,11 +157,49 @@ impl CostRow<'_> {
         (info != AmlInfo::default()).then_some(info)
     }
 
+    /// The hours the row measures, when its unit is hours: the quantity times the unit's count (`10 Hours` x 3 is 30
+    /// hours). `None` for other units, or a quantity that is not a number.
+    pub fn hours(&self) -> Option<Money> {
+        let per = hours_per_unit(self.unit)?;
+        let q = Money::parse(self.quantity).ok()?;
+        if per == 1 {
+            Some(q)
+        } else {
+            q.mul_div(Money::from_minor_units(per as i128, 0), Money::from_minor_units(1, 0))
+        }
+    }
+
     /// The row's cost on `basis`; an unlabelled file's cost serves either.
     pub fn cost(&self, basis: CostBasis) -> Option<Money> {
         match basis {
             CostBasis::Actual => self.actual,
             CostBasis::Amortized => self.amortized,
+        }
+    }
+}
+
+/// How many hours one unit of `unit` is: `1 Hour` and `Hours` 1, `10 Hours` 10, `100 Hrs` 100; `None` when the unit
+/// is not hours (`1 GB/Month`, `1/Hour` rates, `10K`).
+pub fn hours_per_unit(unit: &str) -> Option<u64> {
+    let u = unit.trim();
+    let digits = u.bytes().take_while(u8::is_ascii_digit).count();
+    let count: u64 = if digits == 0 { 1 } else { u[..digits].parse().ok()? };
+    let base = u[digits..].trim();
+    let hours = ["hour", "hours", "hr", "hrs", "h"].iter().any(|h| base.eq_ignore_ascii_case(h));
+    (hours && count > 0).then_some(count)
+}
+
+#[cfg(test)]
+mod hours_tests {
+    use super::hours_per_unit;
+
+    #[test]
+    fn units_of_hours() {
+        for (unit, per) in [("1 Hour", Some(1)), ("10 Hours", Some(10)), ("Hours", Some(1)), ("100 Hrs", Some(100))] {
+            assert_eq!(hours_per_unit(unit), per, "{unit}");
+        }
+        for unit in ["1 GB/Month", "1/Hour", "10K", "", "0 Hours", "1 GB Hour"] {
+            assert_eq!(hours_per_unit(unit), None, "{unit}");
         }
     }
 }

@@ -222,6 +222,84 @@ fn owners_are_found_by_reservation_or_order_and_refunds_of_covered_usage_net() {
 }
 
 #[test]
+fn a_team_weighs_by_its_net_covered_cost_and_a_month_run_alone_finds_the_same_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path =
+        |order: &str, r: &str| format!("/providers/Microsoft.Capacity/reservationOrders/{order}/reservations/{r}");
+    let mut csv = format!("{HEADER}\n");
+    // r7: alpha covered 10; beta covered 10 (tagged prod) and was refunded 30 on the same machine, untagged: beta
+    // nets -20 and weighs nothing, however its lines fall.
+    csv += &row("10.00", "rg-a", true, "Usage", "Reservation", "r7", &path("o7", "r7"));
+    csv += &row("10.00", "rg-b", true, "Usage", "Reservation", "r7", &path("o7", "r7"))
+        .replace(",\n", ",\"{\"\"env\"\": \"\"prod\"\"}\"\n");
+    csv += &row("-30.00", "rg-b", true, "Refund", "Reservation", "r7", &path("o7", "r7"));
+    csv += &row("10.00", "", false, "UnusedReservation", "Reservation", "r7", &path("o7", "r7"));
+    // r8 of order o8: September names it by ReservationId alone; October's row names its order.
+    csv += &row("6.00", "", false, "UnusedReservation", "Reservation", "r8", "");
+    csv += &row("4.00", "", false, "UnusedReservation", "Reservation", "r8", &path("o8", "r8"))
+        .replace("09/15/2026,09/01/2026", "10/15/2026,10/01/2026");
+    let export = dir.path().join("e.csv");
+    std::fs::write(&export, csv).unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, format!("{CONFIG}\n[[commitment]]\nid = \"o8\"\nowner = \"gamma\"\n")).unwrap();
+    let go = |out: &Path, extra: &[&str]| {
+        let (_, stderr, code) = run(mlspend()
+            .args(["run", "--quiet", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .arg(&export));
+        assert_eq!(code, 0, "{stderr}");
+        lines(&out.join("2026-09/chargeback.csv"))
+    };
+    let all = go(&dir.path().join("all"), &[]);
+    let unused = |l: &[BTreeMap<String, String>], team: &str, id: &str| {
+        cost_where(l, |x| {
+            x["team"] == team && x["allocation"] == "unused-commitment" && x["reason"] == format!("commitment {id}")
+        })
+    };
+    assert_eq!(unused(&all, "alpha", "r7"), "10.00");
+    assert_eq!(unused(&all, "beta", "r7"), "0.00");
+    assert_eq!(unused(&all, "gamma", "r8"), "6.00");
+    let alone = go(&dir.path().join("alone"), &["--month", "2026-09"]);
+    assert_eq!(alone, all, "--month 2026-09 gives September's lines of the full run");
+}
+
+#[test]
+fn a_focus_purchase_naming_only_its_order_goes_to_the_order_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let order = "/providers/Microsoft.Capacity/reservationOrders/0F8A";
+    let csv = format!(
+        "BilledCost,EffectiveCost,BillingCurrency,ChargePeriodStart,BillingPeriodStart,ChargeCategory,ResourceId,CommitmentDiscountId,ProviderName\n\
+         500.00,0,USD,2026-09-03T00:00:00Z,2026-09-01T00:00:00Z,Purchase,{order},,Microsoft\n\
+         7.00,7.00,USD,2026-09-03T00:00:00Z,2026-09-01T00:00:00Z,Usage,/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/v,,Microsoft\n"
+    );
+    let export = dir.path().join("focus.csv");
+    std::fs::write(&export, csv).unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, format!("{CONFIG}\n[[commitment]]\nid = \"0f8a\"\nowner = \"beta\"\n")).unwrap();
+    let out = dir.path().join("out");
+    let (_, stderr, code) = run(mlspend()
+        .args(["run", "--quiet", "--basis", "actual", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .arg(&export));
+    assert_eq!(code, 0, "{stderr}");
+    let l = lines(&out.join("2026-09/chargeback.csv"));
+    let purchase = l.iter().find(|x| x["allocation"] == "commitment-purchase").expect("the purchase, owned");
+    assert_eq!((purchase["team"].as_str(), purchase["cost"].as_str()), ("beta", "500.00"));
+    // On the amortized basis the purchase costs nothing: counted, with no line.
+    let out = dir.path().join("amortized");
+    let (_, stderr, code) =
+        run(mlspend().args(["run", "--quiet", "--config"]).arg(&config).arg("--out").arg(&out).arg(&export));
+    assert_eq!(code, 0, "{stderr}");
+    let l = lines(&out.join("2026-09/chargeback.csv"));
+    assert!(!l.iter().any(|x| x["allocation"] == "commitment-purchase"), "{l:?}");
+}
+
+#[test]
 fn unused_reservations_of_a_generated_export_follow_covered_usage() {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("ea-amortizedcost.csv");
@@ -331,7 +409,7 @@ fn commitment_configuration_errors_name_the_entry() {
     let e = check("[[commitment]]\nid = \"/providers/Microsoft.BillingBenefits/savingsPlanOrders/o9/savingsPlans/P2\"\nowner = \"beta\"\n\n[[commitment]]\nid = \" \"\nowner = \"beta\"\n\n[[commitment]]\nid = \"x\"\nowner = \"(unallocated)\"\n");
     assert!(e.contains("commitment[2]") && e.contains("also commitment[1] (p2)"), "{e}");
     assert!(e.contains("commitment[3]: `id` is empty"), "{e}");
-    assert!(e.contains("team `(unallocated)`: a team name can't start with `(`"), "{e}");
+    assert!(e.contains("commitment[4] (x): owner `(unallocated)` can't start with `(`"), "{e}");
     let e = check("[[commitment]]\nid = \"x\"\nowner = \"beta\"\nunused = \"nobody\"\nsplit = 1\n\n[[commitment]]\nowner = \"beta\"\n\n[[commitment]]\nid = \"/providers/Microsoft.Capacity/reservationOrders/*/reservations/*\"\nowner = \"beta\"\n");
     assert!(e.contains("commitment[2]: unused:") && e.contains("nobody"), "{e}");
     assert!(e.contains("unknown key `commitment[2].split`"), "{e}");

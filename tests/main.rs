@@ -11,3 +11,4 @@ mod pages;
 mod scale;
 mod topology;
 mod trust;
+mod usage;

@@ -342,6 +342,33 @@ struct PoolSplitView<'a> {
     shares: Vec<ShareView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: &'a Option<String>,
+    /// Compute targets charged by busy hours, with their idle capacity (a usage file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    computes: Vec<ComputeView<'a>>,
+}
+
+/// A compute target's busy and idle cost in a pool: exact amounts, hours as billed and as the usage file gives them.
+#[derive(serde::Serialize)]
+struct ComputeView<'a> {
+    compute: &'a str,
+    cost: String,
+    hours: String,
+    busy: Vec<BusyView<'a>>,
+    idle: String,
+    idle_to: Vec<TeamAmount<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct BusyView<'a> {
+    team: &'a str,
+    hours: String,
+    cost: String,
+}
+
+#[derive(serde::Serialize)]
+struct TeamAmount<'a> {
+    team: &'a str,
+    cost: String,
 }
 
 #[derive(serde::Serialize)]
@@ -382,6 +409,27 @@ fn split_view<'a>(m: &'a MonthChargeback, s: &'a PoolSplit) -> PoolSplitView<'a>
             })
             .collect(),
         note: &s.note,
+        computes: s
+            .computes
+            .iter()
+            .map(|c| ComputeView {
+                compute: &c.compute,
+                cost: c.cost.to_plain(),
+                hours: c.hours.to_plain(),
+                busy: c
+                    .busy
+                    .iter()
+                    .map(|(team, hours, cost)| BusyView { team, hours: hours.to_plain(), cost: cost.to_plain() })
+                    .collect(),
+                idle: c.idle.to_plain(),
+                idle_to: c
+                    .idle_to
+                    .iter()
+                    .filter(|(_, v)| !v.is_zero())
+                    .map(|(team, v)| TeamAmount { team, cost: v.to_plain() })
+                    .collect(),
+            })
+            .collect(),
     }
 }
 

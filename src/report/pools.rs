@@ -29,7 +29,8 @@ pub fn pool_total(s: &PoolSplit) -> Money {
 /// What a pool's weights are, in words: `USD of direct spend in mlw-research, 2026-10`.
 pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
     if s.fell_back() {
-        return format!("1 each (an even split, as no member had positive direct spend in {} in {month})", s.workspace);
+        let what = if s.method == crate::config::Split::Usage { "measured usage" } else { "positive direct spend" };
+        return format!("1 each (an even split, as no member had {what} in {} in {month})", s.workspace);
     }
     match s.method {
         crate::config::Split::Even => "1 each (an even split)".into(),
@@ -37,6 +38,7 @@ pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
         crate::config::Split::Proportional => {
             format!("{} of direct spend in {}, {month}", s.currency, s.workspace)
         }
+        crate::config::Split::Usage => format!("{}, {month}", s.usage.as_deref().unwrap_or("compute hours")),
     }
 }
 
@@ -44,6 +46,7 @@ pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
 pub fn weight_text(s: &PoolSplit, weight: Money, decimals: u32) -> String {
     match s.method {
         crate::config::Split::Proportional if !s.fell_back() => grouped(weight, decimals),
+        crate::config::Split::Usage if !s.fell_back() => format!("{} h", weight.to_plain()),
         _ => weight.to_plain(),
     }
 }

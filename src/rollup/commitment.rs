@@ -64,6 +64,8 @@ pub(super) struct Inputs<'a> {
     pub pool_weights: &'a HashMap<PoolKey, (usize, Vec<Money>)>,
     pub version_at: VersionAt<'a>,
     pub config: &'a Config,
+    /// Whether the run is on amortized cost: the only one on which covered usage costs anything.
+    pub amortized: bool,
 }
 
 /// Where one part of a commitment's covered usage went.
@@ -163,9 +165,7 @@ pub(super) fn allocate(
             push(month, make_line(month, currency, team, project, ws, env, cat, topology, allocation, &reason, exact));
         };
         let recipients = groups.get(&(month, cur, c)).map(Vec::as_slice).unwrap_or_default();
-        let weights: Vec<Money> =
-            recipients.iter().map(|r| if r.covered.is_negative() { Money::ZERO } else { r.covered }).collect();
-        let shares = if by_covered { split(amount, &weights) } else { None };
+        let shares = if by_covered { shares_by_team(amount, recipients) } else { None };
         match shares {
             Some(shares) => {
                 for (r, share) in recipients.iter().zip(shares).filter(|(_, s)| !s.is_zero()) {
@@ -207,7 +207,7 @@ pub(super) fn allocate(
         }
     }
     for ((month, cur, c, team), (covered, unused)) in by_team {
-        if covered.is_zero() && unused.is_zero() {
+        if (covered.is_zero() || !inputs.amortized) && unused.is_zero() {
             continue;
         }
         uses.entry(month).or_default().push(CommitmentUse {
@@ -224,6 +224,41 @@ pub(super) fn allocate(
     for list in uses.values_mut() {
         list.sort_by(|a, b| (&a.currency, &a.commitment, &a.team).cmp(&(&b.currency, &b.commitment, &b.team)));
     }
+}
+
+/// `amount` split among `recipients` in proportion to each team's net covered cost (a team whose covered usage nets
+/// to nothing or less, refunds included, weighs nothing), then within each team among its recipients by their own
+/// covered cost (those netting negative weigh nothing; all of it on the first when none is positive). `None` when no
+/// team's net is positive. The shares sum exactly to `amount`.
+fn shares_by_team(amount: Money, recipients: &[Recipient]) -> Option<Vec<Money>> {
+    let positive = |m: Money| if m.is_negative() { Money::ZERO } else { m };
+    let mut teams: Vec<&str> = Vec::new();
+    let mut nets: Vec<Money> = Vec::new();
+    for r in recipients {
+        match teams.iter().position(|t| *t == r.team) {
+            Some(i) => nets[i] += r.covered,
+            None => {
+                teams.push(&r.team);
+                nets.push(r.covered);
+            }
+        }
+    }
+    let weights: Vec<Money> = nets.into_iter().map(positive).collect();
+    let team_shares = split(amount, &weights)?;
+    let mut out = vec![Money::ZERO; recipients.len()];
+    for (team, share) in teams.iter().zip(team_shares) {
+        let members: Vec<usize> = (0..recipients.len()).filter(|&i| recipients[i].team == *team).collect();
+        let inner: Vec<Money> = members.iter().map(|&i| positive(recipients[i].covered)).collect();
+        match split(share, &inner) {
+            Some(parts) => {
+                for (&i, p) in members.iter().zip(parts) {
+                    out[i] = p;
+                }
+            }
+            None => out[members[0]] = share,
+        }
+    }
+    Some(out)
 }
 
 /// Sets each use's `rounded` (per commitment, to add up to its unused cost rounded) and `billed` (the sum of the

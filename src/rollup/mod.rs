@@ -18,10 +18,12 @@ use std::collections::{BTreeMap, HashMap};
 
 mod category;
 mod commitment;
+mod pools;
 mod split;
 
 pub use category::category;
 pub use commitment::CommitmentUse;
+pub use pools::{ComputeUse, IDLE};
 pub use split::{round_to_total, split};
 
 /// Allocation kinds, as written in `chargeback.csv`.
@@ -42,6 +44,8 @@ pub const TEAM_OUT_OF_SCOPE: &str = "(out-of-scope)";
 pub struct Acc {
     pub rows: u64,
     pub cost: Money,
+    /// Hours the rows measured, where they are counted (compute targets of shared pools with a usage file).
+    pub hours: Money,
 }
 
 impl Acc {
@@ -170,8 +174,12 @@ pub struct PoolSplit {
     pub shares: Vec<(String, Money, Money)>,
     /// Each member's share as billed, in the order of `shares`: the sum of its rounded lines of this pool.
     pub billed: Vec<Money>,
-    /// Set when a proportional split fell back to even because no member had positive direct spend.
+    /// Set when a proportional or usage split fell back to even because no member had anything to weigh.
     pub note: Option<String>,
+    /// `split = "usage"`: where the hours came from.
+    pub usage: Option<String>,
+    /// Compute targets whose busy hours the usage file gives: their busy and idle cost.
+    pub computes: Vec<pools::ComputeUse>,
 }
 
 impl PoolSplit {
@@ -271,6 +279,8 @@ pub struct Rollup {
     commitment_names: FastMap<u32, u32>,
     /// Each commitment's order, by key, where a row's id named one (a bare `ReservationId` does not).
     commitment_orders: FastMap<u32, u32>,
+    /// Hours of team-tagged rows per (month, workspace, team): the weights of `split = "usage"` without a usage file.
+    usage_hours: FastMap<(Month, u32, u32), Money>,
     /// Reused to build unallocated reasons without allocating per row.
     reason: String,
 }
@@ -290,9 +300,27 @@ impl Rollup {
         let ws = a.workspace.map(|i| n.id(&config.workspaces[i].name)).unwrap_or(0);
         let c = category as u8;
         let env = n.id(a.environment);
+        let mut hours = None;
         let key: Key = match &a.owner {
-            Owner::Direct { team, project } => (month, cur, Kind::Direct, n.id(team), n.id(project), ws, env, 0, c),
-            Owner::Pool => (month, cur, Kind::Pool, 0, 0, ws, env, 0, c),
+            Owner::Direct { team, project } => {
+                let team = n.id(team);
+                if let Some(hours) = a.workspace.and_then(|i| pools::tagged_hours(row, &config.workspaces[i])) {
+                    *self.usage_hours.entry((month, ws, team)).or_default() += hours;
+                }
+                (month, cur, Kind::Direct, team, n.id(project), ws, env, 0, c)
+            }
+            Owner::Pool => {
+                // A compute target of a workspace with a usage file: kept apart, with its hours, for its idle capacity.
+                let w = a.workspace.map(|i| &config.workspaces[i]);
+                let compute = w.filter(|w| w.usage.is_some()).and_then(|_| pools::compute_name(row.resource_id));
+                match compute {
+                    Some(name) => {
+                        hours = row.hours();
+                        (month, cur, Kind::Pool, 0, n.id(&crate::commitment::lower(name)), ws, env, 0, c)
+                    }
+                    None => (month, cur, Kind::Pool, 0, 0, ws, env, 0, c),
+                }
+            }
             Owner::Unallocated(reason) => {
                 self.reason.clear();
                 reason.write_text(&mut self.reason);
@@ -316,7 +344,19 @@ impl Rollup {
             let (month, cur, kind, team, project, ws, env, reason, _) = key;
             *self.covered.entry((month, cur, id, kind, team, project, ws, env, reason)).or_default() += cost;
         }
-        self.lines.entry(key).or_default().add(cost);
+        let e = self.lines.entry(key).or_default();
+        e.add(cost);
+        if let Some(h) = hours {
+            e.hours += h;
+        }
+    }
+
+    /// Notes the order and name of the commitment a row names, whichever month it is in.
+    pub fn note_commitment(&mut self, row: &CostRow) {
+        let id = crate::commitment::id(row);
+        if !id.is_empty() && crate::commitment::key(id).1.is_some() {
+            self.commitment_id(id, row.commitment_name);
+        }
     }
 
     /// The interned key of a commitment id, noting its name and order.
@@ -351,6 +391,10 @@ impl Rollup {
             let e = self.lines.entry(key).or_default();
             e.rows += acc.rows;
             e.cost += acc.cost;
+            e.hours += acc.hours;
+        }
+        for ((month, ws, team), hours) in other.usage_hours {
+            *self.usage_hours.entry((month, id(ws), id(team))).or_default() += hours;
         }
         for ((month, cur), acc) in other.input {
             let e = self.input.entry((month, id(cur))).or_default();
@@ -375,7 +419,8 @@ impl Rollup {
     }
 
     /// Splits the pools and rounds: the chargeback of every month.
-    pub fn compute(self, config: &Config) -> Chargeback {
+    /// `basis` is the run's: on the actual basis covered usage costs nothing, and no commitment use is reported.
+    pub fn compute(self, config: &Config, basis: crate::schema::CostBasis) -> Chargeback {
         let n = &self.names;
         // The workspace version in force in a month, by name (a workspace can change topology or members over time).
         let version_at = |name: &str, month: Month| -> Option<(Topology, usize)> {
@@ -394,7 +439,7 @@ impl Rollup {
             }
         }
         // Pools are gathered per (month, currency, workspace, environment), with their amount per category.
-        let mut pools: BTreeMap<PoolKey, Vec<(u8, Acc)>> = BTreeMap::new();
+        let mut pools: BTreeMap<PoolKey, Vec<(u8, u32, Acc)>> = BTreeMap::new();
         // Unused commitment, split once the pools' weights are known.
         let mut unused: Vec<(Key, Money)> = Vec::new();
         // Each pool's workspace version and the weights it was split by.
@@ -432,7 +477,7 @@ impl Rollup {
                 }
                 Kind::Pool => {
                     counts.shared_pool += acc.rows;
-                    pools.entry((month, cur, ws, env)).or_default().push((cat, *acc));
+                    pools.entry((month, cur, ws, env)).or_default().push((cat, project, *acc));
                 }
                 Kind::Unallocated => {
                     counts.unallocated += acc.rows;
@@ -446,6 +491,8 @@ impl Rollup {
                     counts.unused_commitment += acc.rows;
                     unused.push((*k, acc.cost));
                 }
+                // (a purchase costs nothing on the amortized basis: counted, with no line)
+                Kind::Purchase if acc.cost.is_zero() => counts.commitment_purchase += acc.rows,
                 Kind::Purchase => {
                     counts.commitment_purchase += acc.rows;
                     let reason = commitment::reason(n.name(reason));
@@ -455,63 +502,16 @@ impl Rollup {
         }
         for ((month, cur, ws, env), parts) in pools {
             let Some((_, wi)) = version_at(n.name(ws), month) else { continue };
-            let w = &config.workspaces[wi];
-            let even = vec![Money::from_minor_units(1, 0); w.teams.len()];
-            let weights: Vec<Money> = match w.split {
-                Split::Even => even.clone(),
-                Split::Fixed => w.shares.clone(),
-                Split::Proportional => w
-                    .teams
-                    .iter()
-                    .map(|t| {
-                        let spend =
-                            n.get(t.as_str()).and_then(|tid| direct_by_member.get(&(month, cur, ws, tid))).copied();
-                        // A member whose direct spend nets to a credit carries no weight.
-                        spend.filter(|s| !s.is_negative()).unwrap_or(Money::ZERO)
-                    })
-                    .collect(),
-            };
-            let fallback = weights.iter().copied().sum::<Money>().is_zero();
-            let note = fallback.then(|| {
-                format!("no member of {} had positive direct spend in {month} {}: split evenly", w.name, n.name(cur))
-            });
-            let used = if fallback { &even } else { &weights };
-            pool_weights.insert((month, cur, ws, env), (wi, used.clone()));
             let entry = months.entry(month).or_default();
-            let mut total = Acc::default();
-            let mut team_shares = vec![Money::ZERO; w.teams.len()];
-            for (cat, acc) in &parts {
-                total.rows += acc.rows;
-                total.cost += acc.cost;
-                let shares = split(acc.cost, used).unwrap_or_default();
-                for ((t, share), sum) in w.teams.iter().zip(&shares).zip(team_shares.iter_mut()) {
-                    *sum += *share;
-                    entry.0.push(make_line(
-                        month,
-                        n.name(cur),
-                        t,
-                        "",
-                        &w.name,
-                        n.name(env),
-                        *cat,
-                        Topology::Shared.as_str(),
-                        w.split.allocation(),
-                        "",
-                        *share,
-                    ));
-                }
-            }
-            entry.1.push(PoolSplit {
-                workspace: w.name.clone(),
-                currency: n.name(cur).to_string(),
-                environment: n.name(env).to_string(),
-                method: w.split,
-                rows: total.rows,
-                pool: total.cost,
-                shares: w.teams.iter().zip(used).zip(team_shares).map(|((t, wt), s)| (t.clone(), *wt, s)).collect(),
-                billed: Vec::new(),
-                note,
-            });
+            let inputs = pools::PoolInputs {
+                names: n,
+                direct_by_member: &direct_by_member,
+                usage_hours: &self.usage_hours,
+                workspace: &config.workspaces[wi],
+            };
+            let (split, used) = pools::split_pool(&inputs, (month, cur, ws, env), &parts, &mut |l| entry.0.push(l));
+            pool_weights.insert((month, cur, ws, env), (wi, used));
+            entry.1.push(split);
         }
 
         let mut uses: BTreeMap<Month, Vec<CommitmentUse>> = BTreeMap::new();
@@ -524,6 +524,7 @@ impl Rollup {
                 pool_weights: &pool_weights,
                 version_at: &version_at,
                 config,
+                amortized: basis == crate::schema::CostBasis::Amortized,
             },
             unused,
             &mut |month, line| months.entry(month).or_default().0.push(line),

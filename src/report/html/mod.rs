@@ -250,12 +250,16 @@ fn commitment_how(l: &Line, m: &MonthChargeback) -> String {
 
 fn method(s: &PoolSplit) -> &'static str {
     if s.fell_back() {
-        return "even, as proportional had no weights";
+        return match s.method {
+            Split::Usage => "even, as no member had measured usage",
+            _ => "even, as proportional had no weights",
+        };
     }
     match s.method {
         Split::Even => "even",
         Split::Proportional => "proportional",
         Split::Fixed => "fixed",
+        Split::Usage => "usage",
     }
 }
 
