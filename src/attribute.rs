@@ -111,6 +111,25 @@ pub enum Owner<'r> {
     },
 }
 
+/// The member a shared workspace's `owners` give the row to: by its endpoint or deployment (the `azuremlendpoint`,
+/// `azuremldeployment` tags Azure ML writes, or `/onlineEndpoints/<name>` in the resource id), or its compute target
+/// (`/computes/<name>`).
+pub fn owned_by<'w>(row: &CostRow, ws: &'w crate::config::Workspace) -> Option<&'w str> {
+    let find = |name: &str| ws.owners.get(&name.trim().to_ascii_lowercase()).map(String::as_str);
+    let child = |kind: &str| {
+        let id = row.resource_id.to_ascii_lowercase();
+        let at = id.find(kind)? + kind.len();
+        let name = id[at..].split('/').next().unwrap_or("").to_string();
+        (!name.is_empty()).then_some(name)
+    };
+    row.tags
+        .get("azuremlendpoint")
+        .and_then(find)
+        .or_else(|| row.tags.get("azuremldeployment").and_then(find))
+        .or_else(|| child("/onlineendpoints/").and_then(|n| find(&n)))
+        .or_else(|| child("/computes/").and_then(|n| find(&n)))
+}
+
 /// The outcome for one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribution<'r> {
@@ -243,11 +262,14 @@ impl<'c> Attributor<'c> {
             Topology::Team => Owner::Direct { team: &ws.team, project: project_tag },
             Topology::Project => Owner::Direct { team: &ws.team, project: &ws.project },
             Topology::Shared => {
-                let team = row
-                    .tags
-                    .first_of(&tags.team)
-                    .map(str::trim)
-                    .and_then(|t| ws.teams.iter().find(|m| m.eq_ignore_ascii_case(t)));
+                // An endpoint, deployment or compute target the configuration gives one member, then the team tag.
+                let owned = (!ws.owners.is_empty()).then(|| owned_by(row, ws)).flatten();
+                let team = owned.or_else(|| {
+                    row.tags
+                        .first_of(&tags.team)
+                        .map(str::trim)
+                        .and_then(|t| ws.teams.iter().find(|m| m.eq_ignore_ascii_case(t)).map(String::as_str))
+                });
                 match team {
                     Some(team) => Owner::Direct { team, project: project_tag },
                     None => Owner::Pool,
@@ -307,6 +329,10 @@ impl<'c> Attributor<'c> {
                     if project.is_empty() { String::new() } else { format!(" (project tag: {project})") }
                 ),
                 Topology::Project => format!("team {team}, project {project}: {} is a project workspace", ws.name),
+                Topology::Shared if owned_by(row, ws).is_some() => format!(
+                    "team {team}: shared workspace {}'s `owners` give it this endpoint or compute target",
+                    ws.name
+                ),
                 Topology::Shared => {
                     format!("team {team}: the row's team tag names a member of shared workspace {}", ws.name)
                 }

@@ -94,10 +94,16 @@ fn decimal(m: Money) -> Option<i128> {
 }
 
 /// Owner rule names for `x_OwnerRule`.
-fn owner_rule(a: &Attribution, config: &Config) -> &'static str {
-    match (&a.owner, a.workspace.map(|i| config.workspaces[i].topology)) {
+fn owner_rule(a: &Attribution, row: &CostRow, config: &Config) -> &'static str {
+    let ws = a.workspace.map(|i| &config.workspaces[i]);
+    match (&a.owner, ws.map(|w| w.topology)) {
         (Owner::Direct { .. }, Some(Topology::Team)) => "team-workspace",
         (Owner::Direct { .. }, Some(Topology::Project)) => "project-workspace",
+        (Owner::Direct { .. }, Some(Topology::Shared))
+            if ws.is_some_and(|w| !w.owners.is_empty() && crate::attribute::owned_by(row, w).is_some()) =>
+        {
+            "shared-owner"
+        }
         (Owner::Direct { .. }, _) => "shared-team-tag",
         (Owner::Pool, _) => "shared-pool",
         (Owner::Unallocated(_), _) => "unallocated",
@@ -279,7 +285,7 @@ impl<'c> AllocatedWriter<'c> {
             ws.map(|w| w.topology.as_str()).unwrap_or(""),
             &method,
             a.rule.as_str(),
-            owner_rule(a, config),
+            owner_rule(a, row, config),
             &reason,
             aml.workspace_id.as_deref().unwrap_or(""),
             aml.cluster_type.as_deref().unwrap_or(""),

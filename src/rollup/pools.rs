@@ -29,9 +29,10 @@ pub struct ComputeUse {
     pub hours: Money,
     /// Each member's busy hours on it, from the usage file, and the cost of them (the hourly cost times the hours).
     pub busy: Vec<(String, Money, Money)>,
-    /// The cost no busy hour accounts for, and who paid it.
+    /// The cost no busy hour accounts for, who paid it, and by which policy, in words.
     pub idle: Money,
     pub idle_to: Vec<(String, Money)>,
+    pub idle_policy: String,
 }
 
 /// The name of the Azure ML compute target a resource id is, or lies under (`.../computes/gpu-cluster-a`).
@@ -187,6 +188,11 @@ pub(super) fn split_pool(
                     busy: w.teams.iter().map(|t| (t.clone(), Money::ZERO, Money::ZERO)).collect(),
                     idle: Money::ZERO,
                     idle_to: w.teams.iter().map(|t| (t.clone(), Money::ZERO)).collect(),
+                    idle_policy: match &w.idle {
+                        Idle::Proportional => "to the members in proportion to their busy hours".into(),
+                        Idle::Pool => format!("to the members by the pool's split ({})", w.split.allocation()),
+                        Idle::Owner(t) => format!("to {t}, by the configuration"),
+                    },
                 });
                 computes.len() - 1
             }

@@ -211,6 +211,30 @@ fn how(l: &Line, m: &MonthChargeback) -> String {
     else {
         return l.allocation.clone();
     };
+    // A compute target's busy hours or idle capacity (a usage file).
+    let compute = l.reason.strip_prefix("busy hours on ").or_else(|| l.reason.strip_prefix("idle capacity of "));
+    if let Some(c) = compute.and_then(|name| s.computes.iter().find(|c| c.compute == name)) {
+        let d = decimals(m, &s.currency);
+        if l.allocation == crate::rollup::IDLE {
+            return format!(
+                "idle capacity of {}: {} {} unused of its cost, {}",
+                c.compute,
+                money(c.idle.round(d), d),
+                s.currency,
+                c.idle_policy
+            );
+        }
+        let hours = c.busy.iter().find(|b| b.0 == l.team).map(|b| b.1).unwrap_or_default();
+        let rate = c.cost.mul_div(Money::from_minor_units(1, 0), c.hours).unwrap_or_default();
+        return format!(
+            "busy hours on {}: {} h of its {} node hours, at {} {} an hour",
+            c.compute,
+            hours.round(2).to_plain(),
+            c.hours.round(2).to_plain(),
+            money(rate.round(d), d),
+            s.currency
+        );
+    }
     let i = s.shares.iter().position(|x| x.0 == l.team).unwrap_or(0);
     let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
     let pct = percentages(&weights).get(i).cloned().unwrap_or_default();

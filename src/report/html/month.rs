@@ -395,6 +395,7 @@ pub fn report(
             &rows,
             vec![vec!["pool".into(), String::new(), "100.0%".into(), money(total, d)]],
         );
+        computes(&mut body, s, d, colours);
     }
 
     commitments(&mut body, m, colours);
@@ -582,5 +583,55 @@ pub(super) fn commitment_label(name: &str, id: &str) -> String {
         (_, true) => format!("{} <span class=\"muted\">(no id)</span>", escape(name)),
         (true, false) => format!("<code>{}</code>", escape(id)),
         (false, false) => format!("{}<br><code class=\"muted\">{}</code>", escape(name), escape(id)),
+    }
+}
+
+/// A pool's compute targets charged by busy hours: each member's busy hours and their cost, and the idle capacity.
+fn computes(body: &mut String, s: &crate::rollup::PoolSplit, d: u32, colours: &crate::report::chart::TeamColours) {
+    for c in &s.computes {
+        let busy_hours: Money = c.busy.iter().map(|b| b.1).sum();
+        let busy_cost: Money = c.busy.iter().map(|b| b.2).sum();
+        let pct = |part: Money, whole: Money| {
+            part.mul_div(Money::from_minor_units(100, 0), whole).map(|p| p.round(1).to_fixed(1)).unwrap_or_default()
+        };
+        let _ = writeln!(
+            body,
+            "<p>Compute target <code>{}</code> billed <strong>{} node hours</strong> for {} {}; the members were busy for {} of them ({}%), which cost {}. Its idle capacity, <strong>{} {}</strong>, is charged {}.</p>",
+            escape(&c.compute),
+            c.hours.round(2).to_plain(),
+            money(c.cost.round(d), d),
+            escape(&s.currency),
+            busy_hours.round(2).to_plain(),
+            pct(busy_hours, c.hours),
+            money(busy_cost.round(d), d),
+            money(c.idle.round(d), d),
+            escape(&s.currency),
+            escape(&c.idle_policy),
+        );
+        let rows: Vec<Vec<String>> = c
+            .busy
+            .iter()
+            .zip(&c.idle_to)
+            .filter(|(b, i)| !b.1.is_zero() || !i.1.is_zero())
+            .map(|(b, i)| {
+                vec![
+                    format!("{}{}", swatch(colours, &b.0), escape(&b.0)),
+                    b.1.round(2).to_plain(),
+                    money(b.2.round(d), d),
+                    money(i.1.round(d), d),
+                ]
+            })
+            .collect();
+        table(
+            body,
+            &["team", "#busy hours", &format!("#busy cost ({})", s.currency), &format!("#idle share ({})", s.currency)],
+            &rows,
+            vec![vec![
+                format!("all of {}", escape(&c.compute)),
+                busy_hours.round(2).to_plain(),
+                money(busy_cost.round(d), d),
+                money(c.idle.round(d), d),
+            ]],
+        );
     }
 }
