@@ -22,12 +22,21 @@ pub enum Rule {
     ResourceGroup,
     /// The row is a commitment's unused capacity or its purchase ([`crate::commitment`]).
     Commitment,
+    /// No workspace, but a platform pool (`[[pool]]`) holds the resource, its group or a tag of it.
+    PlatformPool,
     None,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 6] =
-        [Rule::Commitment, Rule::ResourceId, Rule::WorkspaceTag, Rule::Resource, Rule::ResourceGroup, Rule::None];
+    pub const ALL: [Rule; 7] = [
+        Rule::Commitment,
+        Rule::ResourceId,
+        Rule::WorkspaceTag,
+        Rule::Resource,
+        Rule::ResourceGroup,
+        Rule::PlatformPool,
+        Rule::None,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +45,7 @@ impl Rule {
             Rule::Resource => "resource",
             Rule::ResourceGroup => "resource-group",
             Rule::Commitment => "commitment",
+            Rule::PlatformPool => "platform-pool",
             Rule::None => "none",
         }
     }
@@ -104,6 +114,8 @@ pub enum Owner<'r> {
     Unused {
         commitment: &'r str,
     },
+    /// Into a platform pool (index into `config.pools`), to be split among its teams.
+    Platform(usize),
     /// The purchase (or refund) of a commitment, charged to its configured owner.
     Purchase {
         commitment: &'r str,
@@ -245,6 +257,15 @@ impl<'c> Attributor<'c> {
             });
 
         let Some((index, rule)) = found else {
+            if let Some(p) = self.platform_pool(row) {
+                let env = env_tag.unwrap_or("");
+                return Attribution {
+                    workspace: None,
+                    rule: Rule::PlatformPool,
+                    owner: Owner::Platform(p),
+                    environment: env,
+                };
+            }
             let owner = if row.is_ml {
                 Owner::Unallocated(match (id_workspace, tag_workspace) {
                     (Some(n), _) => Reason::UnknownWorkspace(n),
@@ -280,6 +301,20 @@ impl<'c> Attributor<'c> {
         Attribution { workspace: Some(index), rule, owner, environment }
     }
 
+    /// The platform pool holding a row no workspace took: by its resource (name or id), its resource group, or a tag.
+    fn platform_pool(&self, row: &CostRow) -> Option<usize> {
+        if self.config.pools.is_empty() {
+            return None;
+        }
+        let id = lower(row.resource_id.trim_end_matches('/'));
+        let name = lower(row.resource_name);
+        self.config.pools.iter().position(|p| {
+            p.resources.iter().any(|r| (!name.is_empty() && *r == name) || (!id.is_empty() && *r == id))
+                || (!row.resource_group.is_empty() && p.resource_groups.iter().any(|g| *g == row.resource_group))
+                || p.tags.iter().any(|(k, v)| row.tags.get(k).is_some_and(|x| x.trim() == v.trim()))
+        })
+    }
+
     /// Says in words which rule matched and why the owner is who it is.
     pub fn describe(&self, a: &Attribution, row: &CostRow) -> (String, String) {
         let rule = match (a.rule, a.workspace) {
@@ -307,6 +342,10 @@ impl<'c> Attributor<'c> {
                 "(d) resource group: {} is listed in workspace {}'s resource_groups",
                 row.resource_group, self.config.workspaces[i].name
             ),
+            (Rule::PlatformPool, _) => {
+                "platform pool: no workspace holds the row, a [[pool]] holds its resource, resource group or a tag"
+                    .to_string()
+            }
             (Rule::Commitment, _) => format!(
                 "(commitment): the row is {} of commitment {}, which goes by the commitment, not a workspace",
                 match crate::commitment::role(row) {
@@ -360,6 +399,15 @@ impl<'c> Attributor<'c> {
                 ),
             },
             (Owner::Purchase { owner, .. }, _) => format!("team {owner}: the configured owner of the commitment"),
+            (Owner::Platform(p), _) => {
+                let pool = &self.config.pools[*p];
+                format!(
+                    "platform pool {}: split {} among {}",
+                    pool.name,
+                    pool.split.allocation().trim_start_matches("shared-"),
+                    pool.teams.join(", ")
+                )
+            }
             _ => "(out-of-scope): not Azure ML spend and in no configured workspace".to_string(),
         };
         (rule, owner)

@@ -334,6 +334,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         text.push_str(&format!("{} ({basis} cost)\n", m.month));
         // Teams' shares of unused commitments and purchases charged to owners: a column when there are any.
         let committed = m.totals.iter().any(|t| t.rows.unused_commitment + t.rows.commitment_purchase > 0);
+        let platform = m.totals.iter().any(|t| t.rows.platform_pool > 0);
         let body: Vec<Vec<String>> = m
             .totals
             .iter()
@@ -341,6 +342,9 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
                 let d = t.decimals;
                 let mut row =
                     vec![t.currency.clone(), t.input_total.to_fixed(d), t.direct.to_fixed(d), t.shared.to_fixed(d)];
+                if platform {
+                    row.push(t.platform.to_fixed(d));
+                }
                 if committed {
                     row.push((t.unused_commitment + t.commitment_purchases).to_fixed(d));
                 }
@@ -354,6 +358,9 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
             })
             .collect();
         let mut head = vec!["currency", "input total", "direct", "shared"];
+        if platform {
+            head.push("platform");
+        }
         if committed {
             head.push("commitments");
         }
@@ -372,7 +379,7 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
         for s in m.splits.iter().filter(|s| s.fell_back()) {
             text.push_str(&format!(
                 "  shared pool {}: no member had positive direct {} spend in {}, so it was split evenly, not proportionally\n",
-                crate::report::pool_label(&s.workspace, &s.environment),
+                crate::report::pool_label(s),
                 s.currency,
                 m.month
             ));

@@ -304,6 +304,7 @@ pub fn close(
                     adjustments: Money::ZERO,
                     unused_commitment: Money::ZERO,
                     commitment_purchases: Money::ZERO,
+                    platform: Money::ZERO,
                     chargeback_total: Money::ZERO,
                     rows: RowCounts::default(),
                     balanced: false,

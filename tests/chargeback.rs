@@ -89,7 +89,7 @@ fn every_rule_with_an_even_split() {
     assert_eq!(usd["out_of_scope"], "100.00");
     assert_eq!(
         usd["rows"],
-        serde_json::json!({"input": 13, "direct": 8, "shared_pool": 2, "unallocated": 2, "out_of_scope": 1, "unused_commitment": 0, "commitment_purchase": 0})
+        serde_json::json!({"input": 13, "direct": 8, "shared_pool": 2, "unallocated": 2, "out_of_scope": 1, "unused_commitment": 0, "commitment_purchase": 0, "platform_pool": 0})
     );
     assert_eq!(usd["balanced"], true);
 }
@@ -494,7 +494,7 @@ shares = { alpha = 60, beta = 30 }
     assert_eq!(code, 2);
     for needle in [
         "bad.toml: 7 problems in the configuration:",
-        "unknown key `rounding` (allowed here: basis, month, closed_through, tags, decimals, minor_units, exports, workspace, divisions, compare, budgets, currency, commitment)",
+        "unknown key `rounding` (allowed here: basis, month, closed_through, tags, decimals, minor_units, exports, workspace, divisions, compare, budgets, currency, commitment, pool)",
         "workspace[2] (WS-A): workspace `WS-A` is declared twice (also workspace[1])",
         "workspace[3] (ws-s): a shared workspace needs `teams`, the teams who share it",
         "workspace[3] (ws-s): `shares` names team `alpha`, which is not in `teams`",

@@ -1,6 +1,8 @@
-//! Shared pools split by usage: a generated export's shared GPU cluster, whose teams' busy hours a usage file gives
-//! (and whose tagged job hours come in known proportions), is charged by hours to the cent of an independent
-//! computation; its idle capacity is the cluster's cost minus the busy cost, and lands by the configured policy.
+//! Shared costs the way ML teams use them. A generated export's shared GPU cluster, whose teams' busy hours a usage
+//! file gives (and whose tagged job hours come in known proportions), is charged by hours to the cent of an
+//! independent computation; its idle capacity is the cluster's cost minus the busy cost, and lands by the configured
+//! policy. Endpoints and compute targets named in `owners` go to their owner, and platform pools outside any
+//! workspace are split and shown; the books balance.
 
 use crate::common::{generate, mlspend, run};
 use std::collections::BTreeMap;
@@ -178,4 +180,117 @@ fn usage_files_and_policies_are_checked() {
     std::fs::write(&usage, "month,workspace,team,compute,hours\n2026-08,mlw-research,nlp,c,-1\n").unwrap();
     let (_, stderr, _) = run(mlspend().args(["check", "--config"]).arg(&config).arg(dir.path()));
     assert!(stderr.contains("line 2: hours \"-1\" is not a number of 0 or more"), "{stderr}");
+}
+
+#[test]
+fn owned_endpoints_go_to_their_owner_and_platform_pools_are_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[workspace]]
+name = "mlw-a"
+topology = "team"
+team = "alpha"
+resource_groups = ["rg-a"]
+
+[[workspace]]
+name = "mlw-s"
+topology = "shared"
+teams = ["alpha", "gamma"]
+split = "even"
+resource_groups = ["rg-s"]
+owners = { "ep-fraud-scoring" = "gamma", "GPU-A" = "alpha" }
+
+[[pool]]
+name = "hub-network"
+resource_groups = ["rg-hub"]
+tags = { cost-pool = "ml" }
+split = "fixed"
+shares = { alpha = 75, gamma = 25 }
+
+[[pool]]
+name = "registry"
+resources = ["mlreg-shared"]
+split = "proportional"
+"#,
+    )
+    .unwrap();
+    let ml = "Microsoft.MachineLearningServices";
+    let id = |rg: &str, rest: &str| format!("/subscriptions/s1/resourceGroups/{rg}/providers/{rest}");
+    let rows = [
+        // An endpoint of the shared workspace, tagged as Azure ML tags it: gamma's.
+        (
+            "30.00",
+            id("rg-s", &format!("{ml}/workspaces/mlw-s/onlineEndpoints/ep-fraud-scoring")),
+            ml,
+            r#"{"azuremlendpoint": "ep-fraud-scoring"}"#,
+        ),
+        // A deployment's row naming the endpoint by tag only.
+        (
+            "5.00",
+            id("rg-s", &format!("{ml}/workspaces/mlw-s")),
+            ml,
+            r#"{"azuremlendpoint": "ep-fraud-scoring", "azuremldeployment": "blue"}"#,
+        ),
+        // A compute target named in owners: alpha's.
+        ("40.00", id("rg-s", &format!("{ml}/workspaces/mlw-s/computes/gpu-a")), ml, ""),
+        // The rest of the shared workspace: the pool, split evenly.
+        ("10.00", id("rg-s", &format!("{ml}/workspaces/mlw-s")), ml, ""),
+        // alpha's own workspace: its ML spend, the registry pool's only weight.
+        ("100.00", id("rg-a", &format!("{ml}/workspaces/mlw-a")), ml, ""),
+        // The hub's firewall (not ML, no workspace) and a DNS zone tagged into the same pool: 75 / 25.
+        ("16.00", id("rg-hub", "Microsoft.Network/azureFirewalls/fw-hub"), "Microsoft.Network", ""),
+        ("4.00", id("rg-dns", "Microsoft.Network/privateDnsZones/zone"), "Microsoft.Network", r#"{"cost-pool": "ml"}"#),
+        // The registry, outside any workspace: proportional to ML spend (alpha 100 + 40 + 5, gamma 35 + 5).
+        ("18.50", id("rg-common", &format!("{ml}/registries/mlreg-shared")), ml, ""),
+    ];
+    let mut csv = String::from("Date,Cost,BillingCurrency,ResourceId,ConsumedService,MeterCategory,Tags\n");
+    for (cost, rid, service, tags) in rows {
+        csv += &format!("09/03/2026,{cost},USD,{rid},{service},Virtual Machines,\"{}\"\n", tags.replace('"', "\"\""));
+    }
+    let export = dir.path().join("e.csv");
+    std::fs::write(&export, csv).unwrap();
+    let out = dir.path().join("out");
+    let (stdout, stderr, code) = run(mlspend()
+        .args(["run", "--quiet", "--export-type", "amortized", "--format", "csv,json", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .arg(&export));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("platform") && stdout.contains("yes"), "{stdout}");
+    let lines = out.join("2026-09/chargeback.csv");
+    let direct = sum_lines(&lines, "direct", "");
+    assert_eq!(direct["gamma"], "35.00", "the endpoint's two rows");
+    assert_eq!(direct["alpha"], "140.00", "its workspace and the owned compute target");
+    assert_eq!(sum_lines(&lines, "shared-even", "")["gamma"], "5.00");
+    let hub = sum_lines(&lines, "platform-fixed", "");
+    assert_eq!((hub["alpha"].as_str(), hub["gamma"].as_str()), ("15.00", "5.00"));
+    // The registry by ML spend: alpha 145, gamma 40 (direct and pool shares) of 185.
+    let registry = sum_lines(&lines, "platform-proportional", "");
+    assert_eq!((registry["alpha"].as_str(), registry["gamma"].as_str()), ("14.50", "4.00"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("2026-09/summary.json")).unwrap()).unwrap();
+    let usd = &summary["currencies"][0];
+    assert_eq!((usd["platform_pools"].as_str(), usd["balanced"].as_bool()), (Some("38.50"), Some(true)));
+    assert_eq!(usd["rows"]["platform_pool"], 3);
+    let report = std::fs::read_to_string(out.join("2026-09/report.html")).unwrap();
+    assert!(report.contains("platform pool hub-network") && report.contains("platform pool registry"));
+    let allocated = std::fs::read_to_string(out.join("2026-09/allocated.jsonl")).unwrap();
+    let firewall: serde_json::Value = allocated
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["x_SourceLine"] == 7)
+        .unwrap();
+    assert_eq!(firewall["x_OwnerRule"], "platform-pool");
+    assert_eq!(firewall["x_Workspace"], "hub-network");
+    assert_eq!(firewall["x_SplitShares"], "alpha=0.75;gamma=0.25");
+    let endpoint: serde_json::Value = allocated
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["x_SourceLine"] == 2)
+        .unwrap();
+    assert_eq!(endpoint["x_OwnerRule"], "shared-owner");
 }

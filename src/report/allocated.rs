@@ -110,6 +110,7 @@ fn owner_rule(a: &Attribution, row: &CostRow, config: &Config) -> &'static str {
         (Owner::OutOfScope, _) => "out-of-scope",
         (Owner::Unused { .. }, _) => "commitment-unused",
         (Owner::Purchase { .. }, _) => "commitment-owner",
+        (Owner::Platform(_), _) => "platform-pool",
     }
 }
 
@@ -251,6 +252,16 @@ impl<'c> AllocatedWriter<'c> {
                 crate::rollup::UNUSED_COMMITMENT.to_string(),
                 crate::rollup::commitment_reason(commitment),
             ),
+            Owner::Platform(p) => (
+                "(platform pool)".to_string(),
+                String::new(),
+                format!(
+                    "{}{}",
+                    crate::rollup::PLATFORM,
+                    config.pools[*p].split.allocation().trim_start_matches("shared-")
+                ),
+                String::new(),
+            ),
             Owner::Purchase { commitment, owner } => (
                 owner.to_string(),
                 String::new(),
@@ -279,9 +290,10 @@ impl<'c> AllocatedWriter<'c> {
             &project,
             ws.map(|w| w.name.as_str()).unwrap_or_else(|| match &a.owner {
                 Owner::Unallocated(r) => r.workspace(),
+                Owner::Platform(p) => &config.pools[*p].name,
                 _ => "",
             }),
-            a.environment,
+            if matches!(a.owner, Owner::Platform(_)) { "" } else { a.environment },
             ws.map(|w| w.topology.as_str()).unwrap_or(""),
             &method,
             a.rule.as_str(),
@@ -477,7 +489,7 @@ fn add_shares(
             let (c, w, e, m, why) = (col(cur), col(ws), col(env), col(method), col(reason));
             let column: StringArray = (0..batch.num_rows())
                 .map(|r| {
-                    let key = if m.value(r).starts_with("shared-") {
+                    let key = if m.value(r).starts_with("shared-") || m.value(r).starts_with(crate::rollup::PLATFORM) {
                         Some((c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
                     } else if m.value(r) == crate::rollup::UNUSED_COMMITMENT {
                         Some((c.value(r).to_string(), String::new(), why.value(r).to_string()))

@@ -164,7 +164,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                     let members: BTreeSet<&str> =
                         pools.iter().flat_map(|p| p.shares.iter().map(|s| s.0.as_str())).collect();
                     let mut c = chart("Shared pools and their split".into(), "shared pool");
-                    c.categories = pools.iter().map(|p| pool_label(&p.workspace, &p.environment)).collect();
+                    c.categories = pools.iter().map(|p| pool_label(p)).collect();
                     c.series = members
                         .iter()
                         .map(|team| {

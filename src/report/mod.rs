@@ -198,6 +198,9 @@ struct CurrencyView<'a> {
     unused_commitment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     commitment_purchases: Option<String>,
+    /// Platform pools split among teams, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform_pools: Option<String>,
     chargeback_total: String,
     rows: crate::rollup::RowCounts,
     balanced: bool,
@@ -238,6 +241,7 @@ fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
         prior_period_adjustments: (!t.adjustments.is_zero()).then(|| f(t.adjustments)),
         unused_commitment: (t.rows.unused_commitment > 0).then(|| f(t.unused_commitment)),
         commitment_purchases: (t.rows.commitment_purchase > 0).then(|| f(t.commitment_purchases)),
+        platform_pools: (t.rows.platform_pool > 0).then(|| f(t.platform)),
         chargeback_total: f(t.chargeback_total),
         rows: t.rows,
         balanced: t.balanced,
@@ -342,6 +346,9 @@ struct PoolSplitView<'a> {
     shares: Vec<ShareView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: &'a Option<String>,
+    /// A platform pool (`[[pool]]`) rather than a shared workspace's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    platform: bool,
     /// Compute targets charged by busy hours, with their idle capacity (a usage file).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     computes: Vec<ComputeView<'a>>,
@@ -409,6 +416,7 @@ fn split_view<'a>(m: &'a MonthChargeback, s: &'a PoolSplit) -> PoolSplitView<'a>
             })
             .collect(),
         note: &s.note,
+        platform: s.platform,
         computes: s
             .computes
             .iter()

@@ -7,11 +7,13 @@ use crate::report::grouped;
 use crate::rollup::PoolSplit;
 
 /// A shared pool's name: its workspace, and its environment or that its rows had none.
-pub fn pool_label(workspace: &str, environment: &str) -> String {
-    if environment.is_empty() {
-        format!("{workspace} (no environment tag)")
+pub fn pool_label(s: &PoolSplit) -> String {
+    if s.platform {
+        format!("platform pool {}", s.workspace)
+    } else if s.environment.is_empty() {
+        format!("{} (no environment tag)", s.workspace)
     } else {
-        format!("{workspace} ({environment})")
+        format!("{} ({})", s.workspace, s.environment)
     }
 }
 
@@ -29,12 +31,17 @@ pub fn pool_total(s: &PoolSplit) -> Money {
 /// What a pool's weights are, in words: `USD of direct spend in mlw-research, 2026-10`.
 pub fn weight_basis(s: &PoolSplit, month: Month) -> String {
     if s.fell_back() {
-        let what = if s.method == crate::config::Split::Usage { "measured usage" } else { "positive direct spend" };
+        let what = match s.method {
+            crate::config::Split::Usage => "measured usage",
+            _ if s.platform => "ML spend",
+            _ => "positive direct spend",
+        };
         return format!("1 each (an even split, as no member had {what} in {} in {month})", s.workspace);
     }
     match s.method {
         crate::config::Split::Even => "1 each (an even split)".into(),
         crate::config::Split::Fixed => "% of the pool, fixed in the configuration".into(),
+        crate::config::Split::Proportional if s.platform => format!("{} of each team's ML spend, {month}", s.currency),
         crate::config::Split::Proportional => {
             format!("{} of direct spend in {}, {month}", s.currency, s.workspace)
         }

@@ -71,6 +71,8 @@ pub(super) struct Inputs<'a> {
 /// Where one part of a commitment's covered usage went.
 struct Recipient {
     kind: Kind,
+    /// The platform pool and environment, interned (platform pools).
+    pool: (u32, u32),
     team: String,
     project: String,
     workspace: String,
@@ -86,6 +88,7 @@ pub(super) fn allocate(
     inputs: &Inputs,
     mut unused: Vec<(Key, Money)>,
     push: &mut dyn FnMut(Month, Line),
+    platform: &mut dyn FnMut((Month, u32, u32, u32, u8), Money),
     uses: &mut BTreeMap<Month, Vec<CommitmentUse>>,
 ) {
     let n = inputs.names;
@@ -97,6 +100,7 @@ pub(super) fn allocate(
         let list = groups.entry((month, cur, c)).or_default();
         let recipient = |kind: Kind, team: &str, topology: &'static str, reason: &str, covered: Money| Recipient {
             kind,
+            pool: (ws, env),
             team: team.to_string(),
             project: n.name(project).to_string(),
             workspace: n.name(ws).to_string(),
@@ -135,6 +139,11 @@ pub(super) fn allocate(
                 r.environment.clear();
                 list.push(r);
             }
+            // A platform pool's part goes into the pool, split with it.
+            Kind::Platform => {
+                let team = format!("(platform pool {})", n.name(ws));
+                list.push(recipient(Kind::Platform, &team, "", "", amount));
+            }
             Kind::Unused | Kind::Purchase => {}
         }
     }
@@ -172,6 +181,7 @@ pub(super) fn allocate(
                     by_team.entry((month, cur, c, r.team.clone())).or_default().1 += share;
                     match r.kind {
                         Kind::Direct => line(&r.team, Some(r), UNUSED_COMMITMENT, reason(key), share),
+                        Kind::Platform => platform((month, cur, r.pool.0, r.pool.1, cat), share),
                         Kind::OutOfScope => line(
                             TEAM_OUT_OF_SCOPE,
                             None,

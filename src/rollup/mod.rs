@@ -36,6 +36,8 @@ pub const PRIOR_PERIOD: &str = "prior-period-adjustment";
 pub const UNUSED_COMMITMENT: &str = "unused-commitment";
 /// The purchase (or refund) of a commitment, charged to its configured owner (actual cost).
 pub const COMMITMENT_PURCHASE: &str = "commitment-purchase";
+/// The start of a platform pool's allocations (`platform-even`, `platform-fixed`, `platform-proportional`).
+pub const PLATFORM: &str = "platform-";
 pub const TEAM_UNALLOCATED: &str = "(unallocated)";
 pub const TEAM_OUT_OF_SCOPE: &str = "(out-of-scope)";
 
@@ -117,6 +119,8 @@ enum Kind {
     Unused,
     /// A commitment's purchase: `team` is its owner, `reason` the commitment's key.
     Purchase,
+    /// A platform pool's rows: `workspace` is the pool's name.
+    Platform,
 }
 
 /// (month, currency, kind, team, project, workspace, environment, reason, service category), strings interned.
@@ -130,6 +134,9 @@ type CoveredKey = (Month, u32, u32, Kind, u32, u32, u32, u32, u32);
 pub fn commitment_reason(id: &str) -> String {
     commitment::reason(&crate::commitment::lower(crate::commitment::key(id).0))
 }
+
+/// A part of a platform pool: (environment, service category, sums).
+type PlatformPart = (u32, u8, Acc);
 
 /// A shared pool: (month, currency, workspace, environment), strings interned.
 type PoolKey = (Month, u32, u32, u32);
@@ -180,6 +187,8 @@ pub struct PoolSplit {
     pub usage: Option<String>,
     /// Compute targets whose busy hours the usage file gives: their busy and idle cost.
     pub computes: Vec<pools::ComputeUse>,
+    /// A platform pool (`[[pool]]`), not a shared workspace's: `workspace` is its name.
+    pub platform: bool,
 }
 
 impl PoolSplit {
@@ -206,6 +215,8 @@ pub struct CurrencyTotals {
     pub unused_commitment: Money,
     /// Commitment purchases charged to their owners.
     pub commitment_purchases: Money,
+    /// Platform pools split among teams.
+    pub platform: Money,
     pub chargeback_total: Money,
     pub rows: RowCounts,
     pub balanced: bool,
@@ -227,6 +238,8 @@ pub struct RowCounts {
     pub unused_commitment: u64,
     /// Purchase rows of commitments with an owner.
     pub commitment_purchase: u64,
+    /// Rows of platform pools.
+    pub platform_pool: u64,
 }
 
 /// One month's chargeback.
@@ -331,6 +344,7 @@ impl Rollup {
                 let id = self.commitment_id(commitment, row.commitment_name);
                 (month, cur, Kind::Unused, 0, 0, 0, 0, id, c)
             }
+            Owner::Platform(p) => (month, cur, Kind::Platform, 0, 0, n.id(&config.pools[*p].name), env, 0, c),
             Owner::Purchase { commitment, owner } => {
                 let id = self.commitment_id(commitment, row.commitment_name);
                 (month, cur, Kind::Purchase, self.names.id(owner), 0, 0, 0, id, c)
@@ -440,8 +454,9 @@ impl Rollup {
         }
         // Pools are gathered per (month, currency, workspace, environment), with their amount per category.
         let mut pools: BTreeMap<PoolKey, Vec<(u8, u32, Acc)>> = BTreeMap::new();
-        // Unused commitment, split once the pools' weights are known.
+        // Unused commitment, split once the pools' weights are known; platform pools, once every team's spend is.
         let mut unused: Vec<(Key, Money)> = Vec::new();
+        let mut platform: BTreeMap<(Month, u32, u32), Vec<PlatformPart>> = BTreeMap::new();
         // Each pool's workspace version and the weights it was split by.
         let mut pool_weights: HashMap<PoolKey, (usize, Vec<Money>)> = HashMap::new();
         for (k, acc) in keys {
@@ -491,6 +506,10 @@ impl Rollup {
                     counts.unused_commitment += acc.rows;
                     unused.push((*k, acc.cost));
                 }
+                Kind::Platform => {
+                    counts.platform_pool += acc.rows;
+                    platform.entry((month, cur, ws)).or_default().push((env, cat, *acc));
+                }
                 // (a purchase costs nothing on the amortized basis: counted, with no line)
                 Kind::Purchase if acc.cost.is_zero() => counts.commitment_purchase += acc.rows,
                 Kind::Purchase => {
@@ -528,8 +547,18 @@ impl Rollup {
             },
             unused,
             &mut |month, line| months.entry(month).or_default().0.push(line),
+            &mut |(month, cur, pool, env, cat), amount| {
+                let acc = Acc { rows: 0, cost: amount, hours: Money::ZERO };
+                platform.entry((month, cur, pool)).or_default().push((env, cat, acc));
+            },
             &mut uses,
         );
+        for ((month, cur, pool), parts) in platform {
+            let Some(p) = config.pools.iter().find(|p| p.name == n.name(pool)) else { continue };
+            let entry = months.entry(month).or_default();
+            let split = pools::split_platform(n, p, (month, cur), &parts, &mut entry.0);
+            entry.1.push(split);
+        }
 
         let mut providers: BTreeMap<Month, Vec<ProviderTotal>> = BTreeMap::new();
         for (&(month, cur, provider), acc) in &self.providers {
@@ -592,6 +621,7 @@ impl Rollup {
                     adjustments: Money::ZERO,
                     unused_commitment: sum_by(&|a| a == UNUSED_COMMITMENT),
                     commitment_purchases: sum_by(&|a| a == COMMITMENT_PURCHASE),
+                    platform: sum_by(&|a| a.starts_with(PLATFORM)),
                     chargeback_total,
                     rows: rc,
                     balanced: false,
@@ -610,7 +640,8 @@ impl Rollup {
             }
             // Each member's share as billed: the sum of its rounded lines of the pool, in one pass over the lines.
             let mut billed: HashMap<(&str, &str, &str, &str), Money> = HashMap::new();
-            for l in merged.iter().filter(|l| l.allocation.starts_with("shared-")) {
+            for l in merged.iter().filter(|l| l.allocation.starts_with("shared-") || l.allocation.starts_with(PLATFORM))
+            {
                 *billed.entry((&l.workspace, &l.environment, &l.currency, &l.team)).or_default() += l.cost;
             }
             for s in &mut splits {
@@ -701,6 +732,7 @@ impl MonthChargeback {
                     + t.out_of_scope
                     + t.unused_commitment
                     + t.commitment_purchases
+                    + t.platform
                     + t.adjustments
                     == t.chargeback_total
                 && r.direct
@@ -709,6 +741,7 @@ impl MonthChargeback {
                     + r.out_of_scope
                     + r.unused_commitment
                     + r.commitment_purchase
+                    + r.platform_pool
                     == r.input;
         }
     }
@@ -881,6 +914,7 @@ mod tests {
             adjustments: Money::ZERO,
             unused_commitment: Money::ZERO,
             commitment_purchases: Money::ZERO,
+            platform: Money::ZERO,
             chargeback_total: m("10"),
             rows: RowCounts { input: rows, direct: 1, ..RowCounts::default() },
             balanced: false,

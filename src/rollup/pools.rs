@@ -8,8 +8,8 @@
 //! hour accounts for is its idle capacity (`shared-idle` lines), charged by the workspace's `idle` policy. Shares are
 //! exact: a pool's lines sum to the pool to the last 10^-28.
 
-use super::{make_line, split, Acc, Line, Names, PoolKey, PoolSplit};
-use crate::config::{Idle, Split, Topology, Workspace};
+use super::{make_line, split, Acc, Line, Names, PoolKey, PoolSplit, PLATFORM};
+use crate::config::{Idle, PlatformPool, Split, Topology, Workspace};
 use crate::dates::Month;
 use crate::fasthash::FastMap;
 use crate::money::Money;
@@ -224,6 +224,72 @@ pub(super) fn split_pool(
         note,
         usage,
         computes,
+        platform: false,
     };
     (split, used)
+}
+
+/// Splits a platform pool of one month and currency among its teams: evenly, by fixed shares, or in proportion to
+/// each team's ML spend that month and currency (its lines so far: direct, shared, commitments); even when no team
+/// has any. Its lines carry no environment (a platform pool serves them all).
+pub(super) fn split_platform(
+    n: &Names,
+    p: &PlatformPool,
+    (month, cur): (Month, u32),
+    parts: &[(u32, u8, Acc)],
+    lines: &mut Vec<Line>,
+) -> PoolSplit {
+    let currency = n.name(cur);
+    let even = vec![Money::from_minor_units(1, 0); p.teams.len()];
+    let weights: Vec<Money> = match p.split {
+        Split::Fixed => p.shares.clone(),
+        Split::Proportional => p
+            .teams
+            .iter()
+            .map(|t| {
+                let spend: Money = lines
+                    .iter()
+                    .filter(|l| l.currency == currency && l.team == *t && !l.allocation.starts_with(PLATFORM))
+                    .map(|l| l.exact)
+                    .sum();
+                if spend.is_negative() {
+                    Money::ZERO
+                } else {
+                    spend
+                }
+            })
+            .collect(),
+        Split::Even | Split::Usage => even.clone(),
+    };
+    let fallback = weights.iter().copied().sum::<Money>().is_zero();
+    let note = fallback
+        .then(|| format!("no team of platform pool {} had ML spend in {month} {currency}: split evenly", p.name));
+    let used = if fallback { even } else { weights };
+    let allocation = format!("{PLATFORM}{}", p.split.allocation().trim_start_matches("shared-"));
+    let mut total = Acc::default();
+    let mut team_shares = vec![Money::ZERO; p.teams.len()];
+    for &(_, cat, acc) in parts {
+        total.rows += acc.rows;
+        total.cost += acc.cost;
+        for ((t, share), sum) in p.teams.iter().zip(split(acc.cost, &used).unwrap_or_default()).zip(&mut team_shares) {
+            *sum += share;
+            if !share.is_zero() {
+                lines.push(make_line(month, currency, t, "", &p.name, "", cat, "platform", &allocation, "", share));
+            }
+        }
+    }
+    PoolSplit {
+        workspace: p.name.clone(),
+        currency: currency.to_string(),
+        environment: String::new(),
+        method: p.split,
+        rows: total.rows,
+        pool: total.cost,
+        shares: p.teams.iter().zip(&used).zip(team_shares).map(|((t, w), s)| (t.clone(), *w, s)).collect(),
+        billed: Vec::new(),
+        note,
+        usage: None,
+        computes: Vec::new(),
+        platform: true,
+    }
 }

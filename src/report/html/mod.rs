@@ -240,7 +240,8 @@ fn how(l: &Line, m: &MonthChargeback) -> String {
     let pct = percentages(&weights).get(i).cloned().unwrap_or_default();
     let d = decimals(m, &s.currency);
     format!(
-        "shared: {pct}% of pool {} {} ({}; weights: {})",
+        "{}: {pct}% of pool {} {} ({}; weights: {})",
+        if s.platform { format!("platform pool {}", s.workspace) } else { "shared".to_string() },
         money(pool_total(s), d),
         s.currency,
         method(s),

@@ -23,7 +23,7 @@ impl Part {
     fn has(self, l: &crate::rollup::Line) -> bool {
         match self {
             Part::Direct => l.allocation == DIRECT,
-            Part::Shared => l.allocation.starts_with("shared-"),
+            Part::Shared => l.allocation.starts_with("shared-") || l.allocation.starts_with(crate::rollup::PLATFORM),
             Part::Commitment => l.allocation == UNUSED_COMMITMENT || l.allocation == COMMITMENT_PURCHASE,
             Part::Adjustment => l.allocation == crate::rollup::PRIOR_PERIOD,
         }
@@ -102,11 +102,15 @@ pub fn report(
     // Commitments and changes to closed months booked into this one, when there are any.
     let unused = m.totals.iter().any(|t| t.rows.unused_commitment > 0);
     let purchases = m.totals.iter().any(|t| t.rows.commitment_purchase > 0);
+    let platform = m.totals.iter().any(|t| t.rows.platform_pool > 0);
     let adjusted = m.totals.iter().any(|t| !t.adjustments.is_zero());
     let mut at = 6;
-    for (on, head) in
-        [(unused, "#unused commitment"), (purchases, "#commitment purchases"), (adjusted, "#prior-period adjustments")]
-    {
+    for (on, head) in [
+        (platform, "#platform pools"),
+        (unused, "#unused commitment"),
+        (purchases, "#commitment purchases"),
+        (adjusted, "#prior-period adjustments"),
+    ] {
         if on {
             header.insert(at, head);
             at += 1;
@@ -130,6 +134,9 @@ pub fn report(
                 money(t.unallocated, d),
                 money(t.out_of_scope, d),
             ];
+            if platform {
+                r.push(money(t.platform, d));
+            }
             if unused {
                 r.push(money(t.unused_commitment, d));
             }
@@ -170,7 +177,8 @@ pub fn report(
     }
     let _ = writeln!(
         body,
-        "<p class=\"muted\">input total = direct + shared{}{} + unallocated + out of scope, per currency.{}</p>",
+        "<p class=\"muted\">input total = direct + shared{}{}{} + unallocated + out of scope, per currency.{}</p>",
+        if platform { " + platform pools" } else { "" },
         if unused { " + unused commitment" } else { "" },
         if purchases { " + commitment purchases" } else { "" },
         if unused {
@@ -359,7 +367,7 @@ pub fn report(
         let _ = writeln!(
             body,
             "<h3>{}</h3>\n<p>Pool of <strong>{} {}</strong> from {} rows, split {}. Weights: {}.</p>",
-            escape(&pool_label(&s.workspace, &s.environment)),
+            escape(&pool_label(s)),
             money(pool_total(s), d),
             escape(&s.currency),
             s.rows,

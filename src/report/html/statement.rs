@@ -135,7 +135,7 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
                 let pct = percentages(&weights).get(i).cloned().unwrap_or_default();
                 let share = pool_shares(s).get(i).map(|x| x.1).unwrap_or_default();
                 vec![
-                    escape(&pool_label(&s.workspace, &s.environment)),
+                    escape(&pool_label(s)),
                     method(s).to_string(),
                     escape(&s.currency),
                     money(pool_total(s), d),
