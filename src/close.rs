@@ -281,6 +281,7 @@ pub fn close(
                 totals: Vec::new(),
                 splits: Vec::new(),
                 commitments: Vec::new(),
+                unit_costs: Vec::new(),
                 other_providers: Vec::new(),
             });
             chargeback.months.sort_by_key(|m| m.month);

@@ -189,9 +189,31 @@ pub fn hours_per_unit(unit: &str) -> Option<u64> {
     (hours && count > 0).then_some(count)
 }
 
+/// Whether a meter is a GPU virtual machine's: an N-series size (`NC24ads A100 v4`, `ND96asr v4`, `NV6`,
+/// `Standard_NC6s_v3`, `NC4as T4 v3 Low Priority`).
+pub fn is_gpu_meter(meter: &str) -> bool {
+    let m = meter.trim();
+    let m = m.strip_prefix("Standard_").or_else(|| m.strip_prefix("standard_")).unwrap_or(m);
+    let b = m.as_bytes();
+    b.len() >= 3
+        && b[0].eq_ignore_ascii_case(&b'N')
+        && matches!(b[1].to_ascii_uppercase(), b'C' | b'D' | b'V')
+        && b[2].is_ascii_digit()
+}
+
 #[cfg(test)]
 mod hours_tests {
     use super::hours_per_unit;
+
+    #[test]
+    fn gpu_meters() {
+        for m in ["NC24ads A100 v4", "ND96asr A100 v4", "NV6", "Standard_NC6s_v3", "NC4as T4 v3 Low Priority"] {
+            assert!(super::is_gpu_meter(m), "{m}");
+        }
+        for m in ["D4s v3", "NCv3", "Hot LRS Data Stored", "", "N"] {
+            assert!(!super::is_gpu_meter(m), "{m}");
+        }
+    }
 
     #[test]
     fn units_of_hours() {

@@ -235,20 +235,31 @@ split = "proportional"
             r#"{"azuremlendpoint": "ep-fraud-scoring", "azuremldeployment": "blue"}"#,
         ),
         // A compute target named in owners: alpha's.
-        ("40.00", id("rg-s", &format!("{ml}/workspaces/mlw-s/computes/gpu-a")), ml, ""),
+        ("40.00", id("rg-s", &format!("{ml}/workspaces/mlw-s/computes/gpu-a")), ml, "GPU"),
         // The rest of the shared workspace: the pool, split evenly.
         ("10.00", id("rg-s", &format!("{ml}/workspaces/mlw-s")), ml, ""),
         // alpha's own workspace: its ML spend, the registry pool's only weight.
-        ("100.00", id("rg-a", &format!("{ml}/workspaces/mlw-a")), ml, ""),
+        ("100.00", id("rg-a", &format!("{ml}/workspaces/mlw-a")), ml, "CPU"),
         // The hub's firewall (not ML, no workspace) and a DNS zone tagged into the same pool: 75 / 25.
         ("16.00", id("rg-hub", "Microsoft.Network/azureFirewalls/fw-hub"), "Microsoft.Network", ""),
         ("4.00", id("rg-dns", "Microsoft.Network/privateDnsZones/zone"), "Microsoft.Network", r#"{"cost-pool": "ml"}"#),
         // The registry, outside any workspace: proportional to ML spend (alpha 100 + 40 + 5, gamma 35 + 5).
         ("18.50", id("rg-common", &format!("{ml}/registries/mlreg-shared")), ml, ""),
     ];
-    let mut csv = String::from("Date,Cost,BillingCurrency,ResourceId,ConsumedService,MeterCategory,Tags\n");
+    // Quantities: alpha's workspace 10 hours on a CPU meter; the GPU cluster 4 units of `10 Hours` on a GPU meter.
+    let mut csv = String::from(
+        "Date,Cost,BillingCurrency,ResourceId,ConsumedService,MeterCategory,MeterName,Quantity,UnitOfMeasure,Tags\n",
+    );
     for (cost, rid, service, tags) in rows {
-        csv += &format!("09/03/2026,{cost},USD,{rid},{service},Virtual Machines,\"{}\"\n", tags.replace('"', "\"\""));
+        let (meter, qty, unit, tags) = match tags {
+            "GPU" => ("NC24ads A100 v4", "4", "10 Hours", ""),
+            "CPU" => ("D4s v3", "10", "1 Hour", ""),
+            t => ("", "", "", t),
+        };
+        csv += &format!(
+            "09/03/2026,{cost},USD,{rid},{service},Virtual Machines,{meter},{qty},{unit},\"{}\"\n",
+            tags.replace('"', "\"\"")
+        );
     }
     let export = dir.path().join("e.csv");
     std::fs::write(&export, csv).unwrap();
@@ -276,6 +287,24 @@ split = "proportional"
     let usd = &summary["currencies"][0];
     assert_eq!((usd["platform_pools"].as_str(), usd["balanced"].as_bool()), (Some("38.50"), Some(true)));
     assert_eq!(usd["rows"]["platform_pool"], 3);
+    // Unit costs: alpha's 10 CPU hours for 100.00 in mlw-a, 40 GPU hours for 40.00 in mlw-s.
+    let units: Vec<(String, String, String, String, String)> = summary["unit_costs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let s = |k: &str| u[k].as_str().unwrap_or("-").to_string();
+            (s("workspace"), s("hours"), s("cost_per_hour"), s("gpu_hours"), s("cost_per_gpu_hour"))
+        })
+        .collect();
+    let expected = [("mlw-a", "10", "10", "0", "-"), ("mlw-s", "40", "1", "40", "1")];
+    let expected: Vec<(String, String, String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c, d, e)| (a.to_string(), b.to_string(), c.to_string(), d.to_string(), e.to_string()))
+        .collect();
+    assert_eq!(units, expected);
+    let statement = std::fs::read_to_string(out.join("2026-09/statements/alpha.html")).unwrap();
+    assert!(statement.contains("id=\"unit-costs\""), "alpha's statement shows its unit costs");
     let report = std::fs::read_to_string(out.join("2026-09/report.html")).unwrap();
     assert!(report.contains("platform pool hub-network") && report.contains("platform pool registry"));
     let allocated = std::fs::read_to_string(out.join("2026-09/allocated.jsonl")).unwrap();

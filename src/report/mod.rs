@@ -173,6 +173,9 @@ struct Summary<'a> {
     /// Each commitment's covered usage and unused capacity per team (amortized cost), when the exports name any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     commitments: Vec<CommitmentView<'a>>,
+    /// Compute hours and cost per team, workspace and currency, where the bill measures them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unit_costs: Vec<UnitCostView<'a>>,
     /// Other clouds' rows of a multi-cloud FOCUS export, per currency and provider: beside the Azure bill.
     other_providers: Vec<ProviderView<'a>>,
     rejected_rows: u64,
@@ -257,6 +260,20 @@ fn currency_view(t: &CurrencyTotals) -> CurrencyView<'_> {
             })
             .collect(),
     }
+}
+
+/// A team's compute hours in a workspace and what they cost (exact), with the cost per hour to 6 decimals.
+#[derive(serde::Serialize)]
+struct UnitCostView<'a> {
+    currency: &'a str,
+    team: &'a str,
+    workspace: &'a str,
+    hours: String,
+    cost: String,
+    cost_per_hour: Option<String>,
+    gpu_hours: String,
+    gpu_cost: String,
+    cost_per_gpu_hour: Option<String>,
 }
 
 /// One team's part of one commitment: its covered usage and its share of the unused capacity.
@@ -620,6 +637,28 @@ pub fn month_files(
         currencies: m.totals.iter().map(currency_view).collect(),
         splits: &splits,
         commitments: commitment_views(m),
+        unit_costs: m
+            .unit_costs
+            .iter()
+            .map(|u| {
+                let per = |cost: Money, hours: Money| {
+                    hours.is_positive().then(|| {
+                        cost.mul_div(Money::from_minor_units(1, 0), hours).unwrap_or_default().round(6).to_plain()
+                    })
+                };
+                UnitCostView {
+                    currency: &u.currency,
+                    team: &u.team,
+                    workspace: &u.workspace,
+                    hours: u.hours.to_plain(),
+                    cost: u.cost.to_plain(),
+                    cost_per_hour: per(u.cost, u.hours),
+                    gpu_hours: u.gpu_hours.to_plain(),
+                    gpu_cost: u.gpu_cost.to_plain(),
+                    cost_per_gpu_hour: per(u.gpu_cost, u.gpu_hours),
+                }
+            })
+            .collect(),
         other_providers: m
             .other_providers
             .iter()

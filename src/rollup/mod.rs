@@ -135,6 +135,29 @@ pub fn commitment_reason(id: &str) -> String {
     commitment::reason(&crate::commitment::lower(crate::commitment::key(id).0))
 }
 
+/// Hours and cost of compute, and of it on GPU meters.
+#[derive(Clone, Copy, Debug, Default)]
+struct UnitAcc {
+    hours: Money,
+    cost: Money,
+    gpu_hours: Money,
+    gpu_cost: Money,
+}
+
+/// One team's compute hours in one workspace, month and currency, and what they cost: its rows measured in hours
+/// (GPU meters apart), and its busy hours on shared compute targets (a usage file). Exact; the cost per hour is
+/// `cost / hours`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct UnitCost {
+    pub currency: String,
+    pub team: String,
+    pub workspace: String,
+    pub hours: Money,
+    pub cost: Money,
+    pub gpu_hours: Money,
+    pub gpu_cost: Money,
+}
+
 /// A part of a platform pool: (environment, service category, sums).
 type PlatformPart = (u32, u8, Acc);
 
@@ -251,6 +274,8 @@ pub struct MonthChargeback {
     pub splits: Vec<PoolSplit>,
     /// Each commitment's covered usage and unused capacity per team that month, per currency.
     pub commitments: Vec<CommitmentUse>,
+    /// Each team's compute hours and their cost per workspace and currency, where the bill measures them.
+    pub unit_costs: Vec<UnitCost>,
     /// Rows of other clouds in a multi-cloud FOCUS export (AWS, Oracle...): reported beside the Azure bill, never
     /// part of its input total or its lines.
     pub other_providers: Vec<ProviderTotal>,
@@ -294,6 +319,8 @@ pub struct Rollup {
     commitment_orders: FastMap<u32, u32>,
     /// Hours of team-tagged rows per (month, workspace, team): the weights of `split = "usage"` without a usage file.
     usage_hours: FastMap<(Month, u32, u32), Money>,
+    /// Hours and cost of teams' compute per (month, currency, team, workspace): the unit costs.
+    units: FastMap<(Month, u32, u32, u32), UnitAcc>,
     /// Reused to build unallocated reasons without allocating per row.
     reason: String,
 }
@@ -319,6 +346,18 @@ impl Rollup {
                 let team = n.id(team);
                 if let Some(hours) = a.workspace.and_then(|i| pools::tagged_hours(row, &config.workspaces[i])) {
                     *self.usage_hours.entry((month, ws, team)).or_default() += hours;
+                }
+                // Unit costs: compute rows measured in hours (GPU meters apart).
+                if category == 0 && crate::schema::hours_per_unit(row.unit).is_some() {
+                    if let Some(hours) = row.hours() {
+                        let u = self.units.entry((month, cur, team, ws)).or_default();
+                        u.hours += hours;
+                        u.cost += cost;
+                        if crate::schema::is_gpu_meter(row.meter_name) {
+                            u.gpu_hours += hours;
+                            u.gpu_cost += cost;
+                        }
+                    }
                 }
                 (month, cur, Kind::Direct, team, n.id(project), ws, env, 0, c)
             }
@@ -406,6 +445,13 @@ impl Rollup {
             e.rows += acc.rows;
             e.cost += acc.cost;
             e.hours += acc.hours;
+        }
+        for ((month, cur, team, ws), u) in other.units {
+            let e = self.units.entry((month, id(cur), id(team), id(ws))).or_default();
+            e.hours += u.hours;
+            e.cost += u.cost;
+            e.gpu_hours += u.gpu_hours;
+            e.gpu_cost += u.gpu_cost;
         }
         for ((month, ws, team), hours) in other.usage_hours {
             *self.usage_hours.entry((month, id(ws), id(team))).or_default() += hours;
@@ -560,6 +606,41 @@ impl Rollup {
             entry.1.push(split);
         }
 
+        // Unit costs: each team's directly charged compute hours, and its busy hours on pools' compute targets.
+        let mut unit_costs: BTreeMap<Month, Vec<UnitCost>> = BTreeMap::new();
+        let mut keys: Vec<_> = self.units.iter().collect();
+        keys.sort_by_key(|(k, _)| **k);
+        let mut by: BTreeMap<(Month, String, String, String), UnitAcc> = BTreeMap::new();
+        for (&(month, cur, team, ws), u) in keys {
+            let e = by.entry((month, n.name(cur).into(), n.name(team).into(), n.name(ws).into())).or_default();
+            (e.hours, e.cost, e.gpu_hours, e.gpu_cost) =
+                (e.hours + u.hours, e.cost + u.cost, e.gpu_hours + u.gpu_hours, e.gpu_cost + u.gpu_cost);
+        }
+        for (month, (_, splits, _)) in &months {
+            for s in splits.iter() {
+                for c in &s.computes {
+                    for (team, hours, cost) in c.busy.iter().filter(|b| !b.1.is_zero()) {
+                        let e = by.entry((*month, s.currency.clone(), team.clone(), s.workspace.clone())).or_default();
+                        e.hours += *hours;
+                        e.cost += *cost;
+                    }
+                }
+            }
+        }
+        for ((month, currency, team, workspace), u) in by {
+            if u.hours.is_positive() {
+                unit_costs.entry(month).or_default().push(UnitCost {
+                    currency,
+                    team,
+                    workspace,
+                    hours: u.hours,
+                    cost: u.cost,
+                    gpu_hours: u.gpu_hours,
+                    gpu_cost: u.gpu_cost,
+                });
+            }
+        }
+
         let mut providers: BTreeMap<Month, Vec<ProviderTotal>> = BTreeMap::new();
         for (&(month, cur, provider), acc) in &self.providers {
             months.entry(month).or_default();
@@ -659,7 +740,9 @@ impl Rollup {
             let other_providers = providers.remove(&month).unwrap_or_default();
             let mut commitments = uses.remove(&month).unwrap_or_default();
             commitment::bill(&mut commitments, &merged, &|c| config.decimals_for(c));
-            let mut mc = MonthChargeback { month, lines: merged, totals, splits, commitments, other_providers };
+            let unit_costs = unit_costs.remove(&month).unwrap_or_default();
+            let mut mc =
+                MonthChargeback { month, lines: merged, totals, splits, commitments, unit_costs, other_providers };
             mc.mark_balanced();
             out.months.push(mc);
         }
@@ -928,6 +1011,7 @@ mod tests {
             totals: vec![totals("10", 1)],
             splits: vec![],
             commitments: vec![],
+            unit_costs: vec![],
             other_providers: vec![],
         };
         good.mark_balanced();
@@ -940,6 +1024,7 @@ mod tests {
                 totals: vec![totals(input, rows)],
                 splits: vec![],
                 commitments: vec![],
+                unit_costs: vec![],
                 other_providers: vec![],
             };
             bad.mark_balanced();

@@ -324,6 +324,50 @@ fn breakdown(body: &mut String, team: &str, m: &MonthChargeback, previous: Optio
     }
 }
 
+/// The unit costs of a month (or of one team): compute hours and cost per hour, per team, workspace and currency.
+fn unit_costs(body: &mut String, m: &MonthChargeback, team: Option<&str>) {
+    let list: Vec<&crate::rollup::UnitCost> =
+        m.unit_costs.iter().filter(|u| team.is_none_or(|t| u.team == t)).collect();
+    if list.is_empty() {
+        body.push_str("<p class=\"muted\">The bill measures no compute in hours this month.</p>\n");
+        return;
+    }
+    body.push_str("<p>Compute measured in hours: rows of the team's own compute, and its busy hours on shared compute targets. Per hour is the cost over the hours; GPU hours are those on N-series (GPU) meters.</p>\n");
+    let per = |cost: Money, hours: Money, d: u32| -> String {
+        if hours.is_positive() {
+            money(cost.mul_div(Money::from_minor_units(1, 0), hours).unwrap_or_default().round(d), d)
+        } else {
+            "-".into()
+        }
+    };
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|u| {
+            let d = decimals(m, &u.currency);
+            let mut r = Vec::new();
+            if team.is_none() {
+                r.push(escape(&u.team));
+            }
+            r.extend([
+                escape(&u.workspace),
+                escape(&u.currency),
+                u.hours.round(2).to_plain(),
+                money(u.cost.round(d), d),
+                per(u.cost, u.hours, d),
+                if u.gpu_hours.is_zero() { "-".into() } else { u.gpu_hours.round(2).to_plain() },
+                per(u.gpu_cost, u.gpu_hours, d),
+            ]);
+            r
+        })
+        .collect();
+    let mut header =
+        vec!["workspace", "currency", "#compute hours", "#cost", "#per hour", "#GPU hours", "#per GPU hour"];
+    if team.is_none() {
+        header.insert(0, "team");
+    }
+    table(body, &header, &rows, vec![]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

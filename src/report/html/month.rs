@@ -84,7 +84,7 @@ pub fn report(
         }
         toc.push_str("</ol>");
     }
-    toc.push_str("</li>\n<li><a href=\"#projects\">Per project</a></li>\n<li><a href=\"#pools\">Shared pools and their split</a></li>\n<li><a href=\"#commitments\">Commitments</a></li>\n<li><a href=\"#unallocated\">Unallocated ML spend</a></li>\n<li><a href=\"#out-of-scope\">Out of scope</a></li>\n<li><a href=\"#topologies\">Workspace topologies</a></li>\n<li><a href=\"#charts\">Charts</a></li>\n</ol></nav>\n");
+    toc.push_str("</li>\n<li><a href=\"#projects\">Per project</a></li>\n<li><a href=\"#pools\">Shared pools and their split</a></li>\n<li><a href=\"#commitments\">Commitments</a></li>\n<li><a href=\"#unit-costs\">Unit costs</a></li>\n<li><a href=\"#unallocated\">Unallocated ML spend</a></li>\n<li><a href=\"#out-of-scope\">Out of scope</a></li>\n<li><a href=\"#topologies\">Workspace topologies</a></li>\n<li><a href=\"#charts\">Charts</a></li>\n</ol></nav>\n");
     body.push_str(&toc);
 
     body.push_str("<h2 id=\"reconciliation\">Reconciliation</h2>\n");
@@ -407,6 +407,8 @@ pub fn report(
     }
 
     commitments(&mut body, m, colours);
+    body.push_str("<h2 id=\"unit-costs\">Unit costs</h2>\n");
+    super::unit_costs(&mut body, m, None);
 
     let unallocated = m.lines.iter().filter(|l| l.allocation == UNALLOCATED);
     render(

@@ -122,6 +122,10 @@ pub fn statement(team: &str, m: &MonthChargeback, previous: Option<&MonthChargeb
     table(&mut body, &header, &rows, total_rows);
 
     commitments(&mut body, team, m);
+    if m.unit_costs.iter().any(|u| u.team == team) {
+        body.push_str("<h2 id=\"unit-costs\">Unit costs</h2>\n");
+        super::unit_costs(&mut body, m, Some(team));
+    }
 
     let pools: Vec<_> = m.splits.iter().filter(|s| s.shares.iter().any(|(t, _, _)| t == team)).collect();
     if !pools.is_empty() {
