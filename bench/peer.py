@@ -67,8 +67,9 @@ def export_for(rows: int, fmt: str, crlf: bool, parts: int, narrow: bool) -> Pat
         shutil.rmtree(tmp, ignore_errors=True)
         if tmp.is_file():
             tmp.unlink()
+        # (no unused reservation rows: the DuckDB script does not split commitments, and the two must agree)
         cmd = [str(MLSPEND), "generate", "--out", str(tmp), "--rows", str(rows), "--months", "1",
-               "--start", "2026-09", "--layout", "ea", "--format", fmt, "--seed", "7"]
+               "--start", "2026-09", "--layout", "ea", "--format", fmt, "--seed", "7", "--no-unused-capacity"]
         cmd += ["--crlf"] if crlf else []
         cmd += ["--parts", str(parts)] if parts else []
         cmd += ["--narrow"] if narrow else []

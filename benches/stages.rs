@@ -36,6 +36,7 @@ fn export(dir: &Path, narrow: bool) -> PathBuf {
         narrow,
         late_fraction: 0.0,
         usage_file: None,
+        unused_capacity: true,
     };
     generate::write(&spec, &path).expect("the export is written");
     path

@@ -197,6 +197,9 @@ pub struct GenerateArgs {
     /// The share of rows (0 to 1) that are late charges: used in the month before the one they are billed in.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     pub late_fraction: f64,
+    /// Leave out the reservations' unused-capacity rows (the DuckDB benchmark's script does not split them)
+    #[arg(long)]
+    pub no_unused_capacity: bool,
     /// Also write the usage file of the shared GPU cluster (`month,workspace,team,compute,hours`) to this path
     #[arg(long, value_name = "PATH")]
     pub usage_file: Option<PathBuf>,
@@ -550,6 +553,7 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
         narrow: args.narrow,
         late_fraction: args.late_fraction,
         usage_file: args.usage_file.clone(),
+        unused_capacity: !args.no_unused_capacity,
     };
     let last = (1..args.months).fold(start, |m, _| m.next());
     if start.year < 1901 || last.year > 9999 || last < start {

@@ -59,6 +59,8 @@ pub struct Spec {
     pub late_fraction: f64,
     /// Also write the shared GPU cluster's busy hours per month and team here (`month,workspace,team,compute,hours`).
     pub usage_file: Option<PathBuf>,
+    /// Write the reservations' unused capacity (amortized-cost and FOCUS exports).
+    pub unused_capacity: bool,
 }
 
 /// The shared GPU cluster of mlw-research: each day it bills [`CLUSTER_NODE_HOURS`] untagged node hours, and jobs
@@ -1113,7 +1115,8 @@ fn emit_month(
         produced += 1;
     }
     // Each reservation's unused capacity on the first day (amortized cost: EA/MCA amortized exports and FOCUS).
-    let with_unused = first && (spec.layout == Layout::Focus || spec.export_type == CostBasis::Amortized);
+    let with_unused =
+        first && spec.unused_capacity && (spec.layout == Layout::Focus || spec.export_type == CostBasis::Amortized);
     if with_unused && spec.layout != Layout::Payg {
         let first =
             Date::new(month.year, month.month, 1).unwrap_or(Date { year: month.year, month: month.month, day: 1 });

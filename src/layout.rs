@@ -309,6 +309,11 @@ impl ColumnMap {
         self.at(f).map(|i| self.names[i].clone()).unwrap_or_default()
     }
 
+    /// The column the quantity is in, if any (a Parquet reader keeps it numeric: [`CostRow::quantity_value`]).
+    pub fn quantity_column(&self) -> Option<usize> {
+        self.at(Field::Quantity)
+    }
+
     /// The columns a reader must load: every one a field maps to, in file order.
     pub fn used_columns(&self) -> Vec<usize> {
         let mut v: Vec<usize> = self.idx.iter().flatten().copied().collect();
@@ -473,6 +478,7 @@ impl ColumnMap {
             commitment_status: text(Field::CommitmentStatus),
             commitment_name: text(Field::CommitmentName),
             quantity: text(Field::Quantity),
+            quantity_value: None,
             unit: text(Field::Unit),
         })
     }

@@ -170,13 +170,14 @@ struct RunState<'c> {
 impl ingest::RowSink for RunState<'_> {
     fn row(&mut self, row: &CostRow) {
         let month = row.month(self.config.month_by);
-        // A commitment's order, from any month's rows: a month whose rows name only the reservation still finds its
-        // order's owner when run alone (`--month`) or with closed months left out.
-        if !row.commitment.is_empty() || row.resource_id.starts_with("/providers/") {
-            self.rollup.note_commitment(row);
-        }
         let restating = self.keep_through.is_some_and(|t| month <= t);
         let closed = self.leave_out_through.is_some_and(|t| month <= t);
+        let left_out = closed || (!restating && self.month.is_some_and(|m| m != month));
+        // A commitment's order, from the rows of months left out too: a month whose rows name only the reservation
+        // still finds its order's owner when run alone (`--month`) or with closed months left out.
+        if left_out && (!row.commitment.is_empty() || row.resource_id.starts_with("/providers/")) {
+            self.rollup.note_commitment(row);
+        }
         if closed {
             self.closed_left_out += 1;
             if !self.months_left_out.contains(&month) {

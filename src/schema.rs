@@ -113,6 +113,8 @@ pub struct CostRow<'a> {
     /// (`UnitOfMeasure`, `ConsumedUnit`: `1 Hour`, `10 Hours`, `1 GB/Month`). Read on demand: see [`CostRow::hours`].
     pub quantity: &'a str,
     pub unit: &'a str,
+    /// The quantity of a Parquet file's numeric column, kept as read (its text is formatted only when asked for).
+    pub quantity_value: Option<f64>,
 }
 
 impl CostRow<'_> {
@@ -161,7 +163,12 @@ impl CostRow<'_> {
     /// hours). `None` for other units, or a quantity that is not a number.
     pub fn hours(&self) -> Option<Money> {
         let per = hours_per_unit(self.unit)?;
-        let q = Money::parse(self.quantity).ok()?;
+        let q = match self.quantity_value {
+            // The shortest text that reads back as the same double, as a cast to text would give.
+            Some(v) if v.is_finite() => Money::parse(&v.to_string()).ok()?,
+            Some(_) => return None,
+            None => Money::parse(self.quantity).ok()?,
+        };
         if per == 1 {
             Some(q)
         } else {

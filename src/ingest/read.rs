@@ -786,7 +786,16 @@ fn read_row_groups(
         let batch = batch.map_err(|e| perr(source, format!("row {}: {e}", row_number + 1)))?;
         crate::progress::add_rows(batch.num_rows() as u64);
         let mut columns: Vec<Option<arrow_array::ArrayRef>> = vec![None; ctx.map.width];
+        // A numeric quantity stays numeric: most rows never need its text (a measured 10% of a Parquet read).
+        let mut quantity: Option<arrow_array::Float64Array> = None;
         for (j, &col) in ctx.used.iter().enumerate() {
+            let numeric = batch.column(j).data_type().is_numeric();
+            if Some(col) == ctx.map.quantity_column() && numeric {
+                let cast = arrow_cast::cast(batch.column(j), &arrow_schema::DataType::Float64)
+                    .map_err(|e| perr(source, format!("column `{}` can't be read as a number: {e}", ctx.names[col])))?;
+                quantity = Some(cast.as_primitive::<arrow_array::types::Float64Type>().clone());
+                continue;
+            }
             let cast = arrow_cast::cast(batch.column(j), &arrow_schema::DataType::Utf8)
                 .map_err(|e| perr(source, format!("column `{}` can't be read as text: {e}", ctx.names[col])))?;
             columns[col] = Some(cast);
@@ -802,7 +811,12 @@ fn read_row_groups(
             };
             match ctx.map.map(&get, ctx.basis, ctx.index, row_number, &mut caches) {
                 Ok(row) if source.is_superseded(row.run_day()) => file.superseded += 1,
-                Ok(row) => sink(&row),
+                Ok(mut row) => {
+                    if let Some(q) = quantity.as_ref().filter(|q| !q.is_null(r)) {
+                        row.quantity_value = Some(q.value(r));
+                    }
+                    sink(&row)
+                }
                 Err(e) if e.fatal => return Err(fatal_row(source, row_number, e)),
                 Err(e) => {
                     file.rejected += 1;

@@ -319,6 +319,8 @@ pub struct Rollup {
     commitment_orders: FastMap<u32, u32>,
     /// Hours of team-tagged rows per (month, workspace, team): the weights of `split = "usage"` without a usage file.
     usage_hours: FastMap<(Month, u32, u32), Money>,
+    /// The last commitment id seen and its interned key.
+    last_commitment: Option<(String, u32)>,
     /// Hours and cost of teams' compute per (month, currency, team, workspace): the unit costs.
     units: FastMap<(Month, u32, u32, u32), UnitAcc>,
     /// Reused to build unallocated reasons without allocating per row.
@@ -414,6 +416,23 @@ impl Rollup {
 
     /// The interned key of a commitment id, noting its name and order.
     fn commitment_id(&mut self, id: &str, name: &str) -> u32 {
+        // Rows of one commitment come together: the last id's key is reused without parsing or interning again.
+        if let Some((last, key)) = &self.last_commitment {
+            if last == id {
+                let key = *key;
+                if !name.is_empty() && !self.commitment_names.contains_key(&key) {
+                    let name = self.names.id(name);
+                    self.commitment_names.insert(key, name);
+                }
+                return key;
+            }
+        }
+        let key = self.commitment_key(id, name);
+        self.last_commitment = Some((id.to_string(), key));
+        key
+    }
+
+    fn commitment_key(&mut self, id: &str, name: &str) -> u32 {
         let (key, order) = crate::commitment::key(id);
         let key = self.names.id(&crate::commitment::lower(key));
         if !name.is_empty() && !self.commitment_names.contains_key(&key) {
