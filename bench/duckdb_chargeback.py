@@ -1,6 +1,6 @@
 """The peer: the chargeback of an EA-layout export, written as a hand-written DuckDB script would be.
 
-Reads the CSV, parses the tags, attributes each row to a workspace of data/sample.toml by resource id, workspace tag,
+Reads the CSV, parses the tags, attributes each row to a workspace of bench/peer.toml by resource id, workspace tag,
 resource name and resource group (first match wins), gives shared-workspace rows to the member named by the team tag
 or to the pool, splits the pool in proportion to the members' direct spend, and sums per month, currency and team.
 Prints one JSON object: {"month|currency|team": "total", ...}.

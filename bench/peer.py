@@ -111,7 +111,7 @@ def measure(cmd: list) -> dict:
 
 
 def mlspend_cmd(export: Path, threads) -> list:
-    cmd = [str(MLSPEND), "run", "--quiet", "--config", str(ROOT / "data" / "sample.toml"), "--out",
+    cmd = [str(MLSPEND), "run", "--quiet", "--config", str(ROOT / "bench" / "peer.toml"), "--out",
            str(DATA / "reports"), str(export)]
     return cmd + (["--threads", str(threads)] if threads else [])
 

@@ -6,8 +6,10 @@
 //! shared: `mlw-research`, used by vision, nlp and growth) with their storage accounts, key vaults, container
 //! registries, Application Insights and Log Analytics; shared compute partly tagged by team, in three casings; a
 //! workspace nobody configured (`mlw-sandbox`) and an ML registry outside any workspace; non-ML spend (a platform
-//! AKS cluster, SQL, networking, untagged legacy VMs); refunds; reservation-covered usage; and two billing
-//! currencies (the EMEA subscription bills in EUR). `data/sample.toml` is the configuration that matches it.
+//! AKS cluster, SQL, networking, untagged legacy VMs); refunds; usage covered by two reservations and their unused
+//! capacity (or their purchase, on actual cost); a shared GPU cluster with teams' tagged jobs and a usage file, and
+//! an online endpoint; and two billing currencies (the EMEA subscription bills in EUR). `data/sample.toml` is the
+//! configuration that matches it.
 
 use crate::dates::{Date, Month};
 use crate::error::{Error, Result};
@@ -72,6 +74,10 @@ pub const CLUSTER_TEAMS: [(&str, i64); 3] = [("vision", 5), ("nlp", 3), ("growth
 pub const CLUSTER_BUSY_PERCENT: i64 = 75;
 /// Its price per node hour, in 10^-8 units (NC24ads A100 v4).
 const CLUSTER_PRICE: i64 = 340_000_000;
+/// An online endpoint of mlw-research that serves one team's model: a day of one `DS3 v2` instance, untagged by team
+/// but tagged `azuremlendpoint` as Azure ML tags endpoint costs.
+pub const ENDPOINT: &str = "ep-churn-scoring";
+const ENDPOINT_DAY: i64 = 24 * 22_900_000;
 
 /// The columns a narrow row leaves empty: descriptive text no chargeback reads.
 const NARROW_BLANK: &[&str] = &[
@@ -668,6 +674,24 @@ impl Generator {
         }
     }
 
+    /// One day of the shared workspace's online endpoint.
+    fn endpoint(&mut self, date: Date) -> Line {
+        let mut line = self.cluster(date, None, 24);
+        line.resource_id = line.resource_id.replace(&format!("/computes/{CLUSTER}"), &format!("/onlineEndpoints/{ENDPOINT}"));
+        line.resource_name = ENDPOINT.to_string();
+        line.meter_subcategory = "Dv2/DSv2 Series";
+        line.meter_name = "DS3 v2";
+        line.unit_price = 0.229;
+        line.billed = ENDPOINT_DAY;
+        line.effective = ENDPOINT_DAY;
+        line.tags = vec![
+            ("azuremlendpoint".to_string(), ENDPOINT.to_string()),
+            ("azuremldeployment".to_string(), "blue".to_string()),
+            ("env".to_string(), "prod".to_string()),
+        ];
+        line
+    }
+
     /// A reservation's unused capacity for one day (amortized cost only; `UnusedReservation`, FOCUS `Unused`).
     fn unused(&mut self, date: Date, reservation: usize) -> Line {
         let r = &RESERVATIONS[reservation];
@@ -1135,7 +1159,7 @@ fn emit_month(
     // first part of a month only): its untagged node hours and the teams' tagged job hours.
     let mut cluster_days = 0;
     if first && spec.layout != Layout::Payg {
-        let per_day = 1 + CLUSTER_TEAMS.len() as u64;
+        let per_day = 2 + CLUSTER_TEAMS.len() as u64;
         for day in 1..=month.days() {
             if produced + per_day > rows || (u64::from(day) * per_day) > rows / 20 {
                 break;
@@ -1153,6 +1177,11 @@ fn emit_month(
                 sink.row(&buf)?;
                 produced += 1;
             }
+            let line = gen.endpoint(date);
+            cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
+            narrow(&blank, &mut buf);
+            sink.row(&buf)?;
+            produced += 1;
             cluster_days += 1;
         }
     }

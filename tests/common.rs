@@ -97,3 +97,12 @@ pub fn string_columns<const N: usize>(parquet_file: &Path, names: &[&str; N]) ->
     }
     rows
 }
+
+/// The bundled sample's configuration as text, with its usage file's path made absolute: to write it elsewhere.
+pub fn sample_config() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let usage = root.join("data/aml-usage.csv");
+    std::fs::read_to_string(root.join("data/sample.toml"))
+        .unwrap()
+        .replace("usage = \"aml-usage.csv\"", &format!("usage = \"{}\"", usage.display()))
+}

@@ -66,20 +66,19 @@ fn report_page_has_totals_reconciliation_and_charts() {
 fn statements_compare_with_the_previous_month_and_the_budget() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
-    let (o, e, code) = run_pack(&out, &root().join("data/sample.toml"), &[], &[]);
+    let (o, e, code) = run_pack(&out, &root().join("bench/peer.toml"), &[], &[]);
     assert_eq!(code, 0, "{o}{e}");
-    // vision's totals, pinned from outside the program: bench/duckdb_chargeback.py (DuckDB, DECIMAL(38,10)) gives
-    // 9590.373558 for 2026-08 and 10621.792566 for 2026-09; summary.json's exact totals must agree to those digits.
-    // A statement shows the sum of the team's rounded lines: 9590.38 (largest-remainder rounding gave vision's lines
-    // one cent over its exact total) and 10621.79.
-    for (month, duckdb) in [("2026-08", "9590.373558"), ("2026-09", "10621.792566")] {
+    // vision's totals under the rules DuckDB implements (bench/peer.toml), pinned from outside the program: bench/duckdb_chargeback.py (DuckDB, DECIMAL(38,10)) gives
+    // 10336.208884 for 2026-08 and 10750.134862 for 2026-09; summary.json's exact totals must agree to those digits.
+    // A statement shows the sum of the team's rounded lines: 10336.21 and 10750.14.
+    for (month, duckdb) in [("2026-08", "10336.208884"), ("2026-09", "10750.134862")] {
         let summary: Value = serde_json::from_str(&read(&out.join(month).join("summary.json"))).unwrap();
         let usd = summary["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == "USD").unwrap();
         let vision = usd["teams"].as_array().unwrap().iter().find(|t| t["team"] == "vision").unwrap();
         let exact = vision["total_exact"].as_str().unwrap();
         assert!(exact.starts_with(&duckdb[..duckdb.len() - 1]), "{month}: {exact} against DuckDB's {duckdb}");
     }
-    let (aug, sep): (i128, i128) = (959_038, 1_062_179);
+    let (aug, sep): (i128, i128) = (1_033_621, 1_075_014);
     for (month, cents) in [("2026-08", aug), ("2026-09", sep)] {
         let text = read(&out.join(month).join("statements/vision.csv"));
         let total = text.lines().find(|l| l.contains(",total,")).unwrap();
@@ -108,7 +107,8 @@ fn statements_compare_with_the_previous_month_and_the_budget() {
         )),
         "{page}"
     );
-    // vision's budget is USD 10,000 (data/sample.toml): overspent, so what remains is negative, and marked.
+    // vision's budget is USD 10,000 (bench/peer.toml, as data/sample.toml): overspent, so what remains is negative,
+    // and marked.
     assert!(
         page.contains(&format!(
             "<td class=\"n\">10,000.00</td><td class=\"n\"><span class=\"bad\">{}</span></td>",

@@ -118,9 +118,7 @@ fn late_charges_land_in_their_billing_period_to_the_cent() {
         }
         // month = "usage-date": the usage month, as before billing periods were read.
         let config = dir.path().join("usage.toml");
-        let text = std::fs::read_to_string("data/sample.toml")
-            .unwrap()
-            .replace("basis = ", "month = \"usage-date\"\nbasis = ");
+        let text = crate::common::sample_config().replace("basis = ", "month = \"usage-date\"\nbasis = ");
         let text = text.replace("exports = [\"sample\"]", "");
         std::fs::write(&config, text).unwrap();
         let out = dir.path().join(format!("{layout}-usage"));
@@ -167,7 +165,7 @@ fn files_without_a_billing_period_charge_back_by_usage_date_and_check_says_so() 
 
 /// The bundled sample's configuration with mlw-vision moving from team vision to team nlp in 2026-09.
 fn moved(versions: &str) -> String {
-    let text = std::fs::read_to_string("data/sample.toml").unwrap();
+    let text = crate::common::sample_config();
     let old = "[[workspace]]\nname = \"mlw-vision\"\ntopology = \"team\"\nteam = \"vision\"\nresource_groups = [\"rg-vision-ml\"]\n";
     assert!(text.contains(old));
     text.replace(old, versions).replace(

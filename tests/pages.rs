@@ -408,10 +408,15 @@ fn the_report_page_says_only_what_is_true() {
         page.contains("<h3>mlw-research (no environment tag)</h3>") && page.contains("<h3>mlw-research (prod)</h3>")
     );
     // Weights with their basis and unit; shares as a percentage (adding up to 100.0) and as an amount.
-    assert!(page.contains("Weights: USD of direct spend in mlw-research, 2026-10."), "weights name their unit");
+    assert!(page.contains("Weights: compute hours in aml-usage.csv, 2026-10."), "weights name their unit");
     assert!(page.contains(
-        "<th class=\"n\">weight (USD direct spend)</th><th class=\"n\">share %</th><th class=\"n\">share (USD)</th>"
+        "<th class=\"n\">weight (hours)</th><th class=\"n\">share %</th><th class=\"n\">share (USD)</th>"
     ));
+    // The bundled sample's configuration shows its shared costs: gpu-cluster-a's busy hours and idle capacity (20 days
+    // of 20 node hours at 3.40, 75% busy), the platform pool, and unit costs.
+    assert!(page.contains("Compute target <code>gpu-cluster-a</code> billed <strong>400 node hours</strong> for 1,360.00 USD; the members were busy for 300 of them (75.0%), which cost 1,020.00. Its idle capacity, <strong>340.00 USD</strong>, is charged to the members in proportion to their busy hours."), "the idle line");
+    assert!(page.contains("<h3>platform pool ml-platform</h3>"), "the platform pool");
+    assert!(page.contains("<h2 id=\"unit-costs\">Unit costs</h2>") && page.contains("per GPU hour"), "unit costs");
     // Contents, anchors that resolve, links only inside the pack; sticky headers and an A4 print stylesheet.
     assert!(page.contains("<nav class=\"toc\""));
     let ids: BTreeSet<String> = page.match_indices(" id=\"").map(|(i, _)| attr(&page[i..], "id").unwrap()).collect();

@@ -158,7 +158,7 @@ resource_groups = ["rg-churn-ml"]
 #[test]
 fn footprint_can_be_given_in_the_config() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(root().join("data/sample.toml")).unwrap().replace(
+    let text = crate::common::sample_config().replace(
         "exports = [\"sample\"]",
         &format!(
             "exports = [\"{}\"]\n[compare]\nfootprint_per_workspace = {{ USD = 250 }}",

@@ -61,10 +61,14 @@ fn cluster_of(export: &Path) -> Cluster {
 
 /// The sample configuration with mlw-research split by usage, and `extra` keys added to it.
 fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
-    let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample.toml")).unwrap();
-    let text = sample
+    // (the sample's own usage file and idle policy give way to the test's)
+    let text: Vec<String> = crate::common::sample_config()
         .replace("exports = [\"sample\"]", "")
-        .replace("split = \"proportional\"", &format!("split = \"usage\"\n{extra}"));
+        .lines()
+        .filter(|l| !l.starts_with("usage = ") && !l.starts_with("idle = "))
+        .map(|l| if l.starts_with("split = \"usage\"") { format!("split = \"usage\"\n{extra}") } else { l.to_string() })
+        .collect();
+    let text = text.join("\n");
     let path = dir.join(format!("c{}.toml", extra.len()));
     std::fs::write(&path, text).unwrap();
     path

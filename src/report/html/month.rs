@@ -395,6 +395,7 @@ pub fn report(
         let weight_head = match s.method {
             Split::Proportional if !s.fell_back() => format!("#weight ({} direct spend)", s.currency),
             Split::Fixed => "#weight (%)".into(),
+            Split::Usage if !s.fell_back() => "#weight (hours)".into(),
             _ => "#weight".into(),
         };
         table(
