@@ -677,7 +677,8 @@ impl Generator {
     /// One day of the shared workspace's online endpoint.
     fn endpoint(&mut self, date: Date) -> Line {
         let mut line = self.cluster(date, None, 24);
-        line.resource_id = line.resource_id.replace(&format!("/computes/{CLUSTER}"), &format!("/onlineEndpoints/{ENDPOINT}"));
+        line.resource_id =
+            line.resource_id.replace(&format!("/computes/{CLUSTER}"), &format!("/onlineEndpoints/{ENDPOINT}"));
         line.resource_name = ENDPOINT.to_string();
         line.meter_subcategory = "Dv2/DSv2 Series";
         line.meter_name = "DS3 v2";

@@ -409,9 +409,8 @@ fn the_report_page_says_only_what_is_true() {
     );
     // Weights with their basis and unit; shares as a percentage (adding up to 100.0) and as an amount.
     assert!(page.contains("Weights: compute hours in aml-usage.csv, 2026-10."), "weights name their unit");
-    assert!(page.contains(
-        "<th class=\"n\">weight (hours)</th><th class=\"n\">share %</th><th class=\"n\">share (USD)</th>"
-    ));
+    assert!(page
+        .contains("<th class=\"n\">weight (hours)</th><th class=\"n\">share %</th><th class=\"n\">share (USD)</th>"));
     // The bundled sample's configuration shows its shared costs: gpu-cluster-a's busy hours and idle capacity (20 days
     // of 20 node hours at 3.40, 75% busy), the platform pool, and unit costs.
     assert!(page.contains("Compute target <code>gpu-cluster-a</code> billed <strong>400 node hours</strong> for 1,360.00 USD; the members were busy for 300 of them (75.0%), which cost 1,020.00. Its idle capacity, <strong>340.00 USD</strong>, is charged to the members in proportion to their busy hours."), "the idle line");
