@@ -311,7 +311,7 @@ impl<'c> Attributor<'c> {
         self.config.pools.iter().position(|p| {
             p.resources.iter().any(|r| (!name.is_empty() && *r == name) || (!id.is_empty() && *r == id))
                 || (!row.resource_group.is_empty() && p.resource_groups.iter().any(|g| *g == row.resource_group))
-                || p.tags.iter().any(|(k, v)| row.tags.get(k).is_some_and(|x| x.trim() == v.trim()))
+                || p.tags.iter().any(|(k, v)| row.tags.get(k).is_some_and(|x| x.trim().eq_ignore_ascii_case(v.trim())))
         })
     }
 

@@ -380,12 +380,9 @@ fn run_run(args: &RunArgs, output: pipeline::Output) -> Result<()> {
             ));
         }
         for s in m.splits.iter().filter(|s| s.fell_back()) {
-            text.push_str(&format!(
-                "  shared pool {}: no member had positive direct {} spend in {}, so it was split evenly, not proportionally\n",
-                crate::report::pool_label(s),
-                s.currency,
-                m.month
-            ));
+            let kind = if s.platform { "" } else { "shared pool " };
+            let note = s.note.as_deref().unwrap_or("split evenly");
+            text.push_str(&format!("  {kind}{}: {note}\n", crate::report::pool_label(s)));
         }
         for p in &m.other_providers {
             text.push_str(&format!(

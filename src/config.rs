@@ -758,7 +758,11 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             for (name, team) in &w.owners {
                 match member(team) {
                     Some(t) => {
-                        ws.owners.insert(name.trim().to_ascii_lowercase(), t);
+                        if ws.owners.insert(name.trim().to_ascii_lowercase(), t).is_some() {
+                            problems.push(format!(
+                                "{at}: `owners` names `{name}` twice (names are compared without case); give it one owner"
+                            ));
+                        }
                     }
                     None => problems
                         .push(format!("{at}: `owners` gives `{name}` to team `{team}`, which is not in `teams`")),
@@ -1122,6 +1126,17 @@ fn validate_pools(
         if name.is_empty() {
             problems.push(format!("pool[{}]: `name` is empty", i + 1));
             continue;
+        }
+        if name.starts_with('(') {
+            problems.push(format!(
+                "{at}: a pool's name can't start with `(`, which marks `(unallocated)` and `(out-of-scope)` lines"
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &p.teams {
+            if !seen.insert(t.trim().to_ascii_lowercase()) {
+                problems.push(format!("{at}: team `{t}` is listed twice in `teams`"));
+            }
         }
         if out.iter().any(|o| o.name.eq_ignore_ascii_case(name))
             || workspaces.iter().any(|w| w.name.eq_ignore_ascii_case(name))

@@ -134,7 +134,7 @@ const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::ServiceName, &["servicename"]),
     (Field::ServiceCategory, &["servicecategory"]),
     (Field::ConsumedService, &["consumedservice"]),
-    (Field::MeterName, &["metername"]),
+    (Field::MeterName, &["metername", "x_skumetername"]),
     (Field::ChargeType, &["chargetype", "chargecategory"]),
     (Field::PricingModel, &["pricingmodel", "pricingcategory"]),
     (Field::Tags, &["tags"]),

@@ -202,10 +202,12 @@ pub fn is_gpu_meter(meter: &str) -> bool {
     let m = meter.trim();
     let m = m.strip_prefix("Standard_").or_else(|| m.strip_prefix("standard_")).unwrap_or(m);
     let b = m.as_bytes();
-    b.len() >= 3
+    // (`NCC40ads H100 v5`: the confidential sizes put a C before the digits)
+    let digit_at = if b.len() > 2 && b[2].eq_ignore_ascii_case(&b'C') { 3 } else { 2 };
+    b.len() > digit_at
         && b[0].eq_ignore_ascii_case(&b'N')
         && matches!(b[1].to_ascii_uppercase(), b'C' | b'D' | b'V')
-        && b[2].is_ascii_digit()
+        && b[digit_at].is_ascii_digit()
 }
 
 #[cfg(test)]
@@ -214,7 +216,14 @@ mod hours_tests {
 
     #[test]
     fn gpu_meters() {
-        for m in ["NC24ads A100 v4", "ND96asr A100 v4", "NV6", "Standard_NC6s_v3", "NC4as T4 v3 Low Priority"] {
+        for m in [
+            "NC24ads A100 v4",
+            "ND96asr A100 v4",
+            "NV6",
+            "Standard_NC6s_v3",
+            "NC4as T4 v3 Low Priority",
+            "NCC40ads H100 v5",
+        ] {
             assert!(super::is_gpu_meter(m), "{m}");
         }
         for m in ["D4s v3", "NCv3", "Hot LRS Data Stored", "", "N"] {

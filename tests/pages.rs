@@ -486,7 +486,7 @@ fn the_terminal_says_when_a_split_fell_back_and_explain_names_its_basis() {
     let o =
         pack(&dir.path().join("r"), &["--config", config.to_str().unwrap()], &[&fixture("attribution-amortized.csv")]);
     assert!(
-        o.contains("shared pool ws-shared (no environment tag): no member had positive direct USD spend in 2026-01, so it was split evenly"),
+        o.contains("shared pool ws-shared (no environment tag): no member of ws-shared had positive direct spend in 2026-01 USD: split evenly"),
         "{o}"
     );
     let mut cmd = mlspend();

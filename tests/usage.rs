@@ -327,3 +327,66 @@ split = "proportional"
         .unwrap();
     assert_eq!(endpoint["x_OwnerRule"], "shared-owner");
 }
+
+/// `tests/fixtures/shared-costs/`: a compute target billed in two environments, and tagged hours netting negative.
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shared-costs").join(name)
+}
+
+#[test]
+fn busy_hours_are_the_targets_however_its_rows_fall_and_negative_hours_weigh_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // gpu1 billed 100 node hours for 300.00, half its rows tagged env=prod and half env=dev; the usage file says a
+    // was busy 30 hours and b 20: a pays 90.00 and b 60.00 of busy hours, c (the idle owner) the other 150.00.
+    let out = dir.path().join("env");
+    let (stdout, stderr, code) = run(mlspend()
+        .args(["run", "--quiet", "--config"])
+        .arg(fixture("idle-by-environment.toml"))
+        .arg("--out")
+        .arg(&out)
+        .arg(fixture("cluster-in-two-environments.csv")));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let lines = out.join("2026-09/chargeback.csv");
+    let busy = sum_lines(&lines, "shared-usage", "busy hours on gpu1");
+    assert_eq!((busy["a"].as_str(), busy["b"].as_str()), ("90.00", "60.00"));
+    assert_eq!(sum_lines(&lines, "shared-idle", "idle capacity of gpu1")["c"], "150.00");
+    // Without a usage file: a's tagged hours net to -5 (a reversal) and weigh nothing; b's 10 take the pool.
+    let out = dir.path().join("negative");
+    let (stdout, stderr, code) = run(mlspend()
+        .args(["run", "--quiet", "--config"])
+        .arg(fixture("tagged.toml"))
+        .arg("--out")
+        .arg(&out)
+        .arg(fixture("negative-hours.csv")));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let shares = sum_lines(&out.join("2026-09/chargeback.csv"), "shared-usage", "");
+    assert_eq!(shares["b"], "100.00");
+    assert!(shares.get("a").is_none_or(|a| a == "0.00"), "{shares:?}");
+}
+
+#[test]
+fn platform_pool_and_owner_mistakes_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[workspace]]
+name = "mlw-s"
+topology = "shared"
+teams = ["a", "b"]
+owners = { "EP1" = "a", "ep1" = "b" }
+
+[[pool]]
+name = "(unallocated)"
+resource_groups = ["rg-hub"]
+teams = ["a", "b", "A"]
+"#,
+    )
+    .unwrap();
+    let (_, stderr, code) = run(mlspend().args(["check", "--config"]).arg(&config).arg(dir.path()));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`owners` names `ep1` twice") || stderr.contains("`owners` names `EP1` twice"), "{stderr}");
+    assert!(stderr.contains("a pool's name can't start with `(`"), "{stderr}");
+    assert!(stderr.contains("team `A` is listed twice in `teams`"), "{stderr}");
+}

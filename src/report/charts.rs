@@ -180,7 +180,7 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                         .map(|(p, s)| {
                             let total: Money = s.iter().map(|x| x.1).sum();
                             let how = if p.fell_back() {
-                                "split evenly (no member had positive direct spend)".to_string()
+                                "split evenly (nothing to weigh it by)".to_string()
                             } else {
                                 format!("split {}", p.method.allocation().trim_start_matches("shared-"))
                             };

@@ -46,8 +46,10 @@ pub const TEAM_OUT_OF_SCOPE: &str = "(out-of-scope)";
 pub struct Acc {
     pub rows: u64,
     pub cost: Money,
-    /// Hours the rows measured, where they are counted (compute targets of shared pools with a usage file).
+    /// Hours the rows measured, where they are counted (compute targets of shared pools with a usage file), and
+    /// of them on GPU meters.
     pub hours: Money,
+    pub gpu_hours: Money,
 }
 
 impl Acc {
@@ -403,6 +405,9 @@ impl Rollup {
         e.add(cost);
         if let Some(h) = hours {
             e.hours += h;
+            if crate::schema::is_gpu_meter(row.meter_name) {
+                e.gpu_hours += h;
+            }
         }
     }
 
@@ -464,6 +469,7 @@ impl Rollup {
             e.rows += acc.rows;
             e.cost += acc.cost;
             e.hours += acc.hours;
+            e.gpu_hours += acc.gpu_hours;
         }
         for ((month, cur, team, ws), u) in other.units {
             let e = self.units.entry((month, id(cur), id(team), id(ws))).or_default();
@@ -584,6 +590,13 @@ impl Rollup {
                 }
             }
         }
+        // Each compute target's node hours in a month, over every pool (currency, environment) its rows fell in.
+        let mut compute_hours: HashMap<(Month, u32, u32), Money> = HashMap::new();
+        for (&(month, _, ws, _), parts) in &pools {
+            for (_, compute, acc) in parts.iter().filter(|p| p.1 != 0) {
+                *compute_hours.entry((month, ws, *compute)).or_default() += acc.hours;
+            }
+        }
         for ((month, cur, ws, env), parts) in pools {
             let Some((_, wi)) = version_at(n.name(ws), month) else { continue };
             let entry = months.entry(month).or_default();
@@ -591,6 +604,7 @@ impl Rollup {
                 names: n,
                 direct_by_member: &direct_by_member,
                 usage_hours: &self.usage_hours,
+                compute_hours: &compute_hours,
                 workspace: &config.workspaces[wi],
             };
             let (split, used) = pools::split_pool(&inputs, (month, cur, ws, env), &parts, &mut |l| entry.0.push(l));
@@ -613,7 +627,7 @@ impl Rollup {
             unused,
             &mut |month, line| months.entry(month).or_default().0.push(line),
             &mut |(month, cur, pool, env, cat), amount| {
-                let acc = Acc { rows: 0, cost: amount, hours: Money::ZERO };
+                let acc = Acc { rows: 0, cost: amount, ..Acc::default() };
                 platform.entry((month, cur, pool)).or_default().push((env, cat, acc));
             },
             &mut uses,
@@ -642,6 +656,11 @@ impl Rollup {
                         let e = by.entry((*month, s.currency.clone(), team.clone(), s.workspace.clone())).or_default();
                         e.hours += *hours;
                         e.cost += *cost;
+                        // Busy hours on GPU meters count as GPU hours, in the part of the target's hours they are.
+                        if c.gpu_hours.is_positive() && c.hours.is_positive() {
+                            e.gpu_hours += hours.mul_div(c.gpu_hours, c.hours).unwrap_or_default();
+                            e.gpu_cost += cost.mul_div(c.gpu_hours, c.hours).unwrap_or_default();
+                        }
                     }
                 }
             }

@@ -24,9 +24,10 @@ pub const IDLE: &str = "shared-idle";
 pub struct ComputeUse {
     /// Its name, lower-cased, from the resource id (`.../workspaces/<ws>/computes/<name>`).
     pub compute: String,
-    /// Its pool cost and the hours its rows measured (node hours, as billed).
+    /// Its pool cost and the hours its rows measured (node hours, as billed), and of them on GPU meters.
     pub cost: Money,
     pub hours: Money,
+    pub gpu_hours: Money,
     /// Each member's busy hours on it, from the usage file, and the cost of them (the hourly cost times the hours).
     pub busy: Vec<(String, Money, Money)>,
     /// The cost no busy hour accounts for, who paid it, and by which policy, in words.
@@ -66,6 +67,8 @@ pub(super) struct PoolInputs<'a> {
     /// Direct spend per (month, currency, workspace, team), all categories.
     pub direct_by_member: &'a HashMap<(Month, u32, u32, u32), Money>,
     pub usage_hours: &'a FastMap<(Month, u32, u32), Money>,
+    /// Each compute target's node hours that month, over all its pools: (month, workspace, compute).
+    pub compute_hours: &'a HashMap<(Month, u32, u32), Money>,
     pub workspace: &'a Workspace,
 }
 
@@ -100,7 +103,10 @@ pub(super) fn split_pool(
                 spend.filter(|s| !s.is_negative()).unwrap_or(Money::ZERO)
             })
             .collect(),
-        Split::Usage => w.teams.iter().map(|t| member_hours(t)).collect(),
+        // (hours netting negative, a reversal, weigh nothing)
+        Split::Usage => {
+            w.teams.iter().map(|t| member_hours(t)).map(|h| if h.is_negative() { Money::ZERO } else { h }).collect()
+        }
     };
     let usage = (w.split == Split::Usage).then(|| match &w.usage {
         Some(file) => format!(
@@ -146,8 +152,11 @@ pub(super) fn split_pool(
             }
             _ => Vec::new(),
         };
+        // The file gives a month's busy hours for the whole target; this part (one environment and category) takes
+        // its share of them, in proportion to the node hours it billed.
+        let all_hours = inputs.compute_hours.get(&(month, ws, compute)).copied().unwrap_or(acc.hours);
         let busy_total: Money = busy.iter().copied().sum();
-        if !busy_total.is_positive() {
+        if !busy_total.is_positive() || !all_hours.is_positive() {
             for ((t, share), sum) in
                 w.teams.iter().zip(split(acc.cost, &used).unwrap_or_default()).zip(&mut team_shares)
             {
@@ -157,7 +166,7 @@ pub(super) fn split_pool(
             continue;
         }
         // The hourly cost times the busy hours, unless the busy hours exceed those billed (then it all is busy).
-        let busy_cost = if busy_total >= acc.hours { Some(acc.cost) } else { acc.cost.mul_div(busy_total, acc.hours) };
+        let busy_cost = if busy_total >= all_hours { Some(acc.cost) } else { acc.cost.mul_div(busy_total, all_hours) };
         let busy_cost = busy_cost.unwrap_or(acc.cost);
         let idle = acc.cost - busy_cost;
         let busy_shares = split(busy_cost, &busy).unwrap_or_default();
@@ -185,6 +194,7 @@ pub(super) fn split_pool(
                     compute: name.to_string(),
                     cost: Money::ZERO,
                     hours: Money::ZERO,
+                    gpu_hours: Money::ZERO,
                     busy: w.teams.iter().map(|t| (t.clone(), Money::ZERO, Money::ZERO)).collect(),
                     idle: Money::ZERO,
                     idle_to: w.teams.iter().map(|t| (t.clone(), Money::ZERO)).collect(),
@@ -200,12 +210,11 @@ pub(super) fn split_pool(
         let c = &mut computes[at];
         c.cost += acc.cost;
         c.hours += acc.hours;
+        c.gpu_hours += acc.gpu_hours;
         c.idle += idle;
         for (i, b) in c.busy.iter_mut().enumerate() {
-            // (the file's hours once per compute, however many categories its rows fall in)
-            if b.1.is_zero() {
-                b.1 = busy[i];
-            }
+            // this part's share of the member's busy hours
+            b.1 += busy[i].mul_div(acc.hours, all_hours).unwrap_or_default();
             b.2 += busy_shares.get(i).copied().unwrap_or_default();
         }
         for (to, d) in c.idle_to.iter_mut().zip(&idle_shares) {
