@@ -20,11 +20,14 @@ mod category;
 mod commitment;
 mod pools;
 mod split;
+mod units;
 
 pub use category::category;
 pub use commitment::CommitmentUse;
 pub use pools::{ComputeUse, IDLE};
 pub use split::{round_to_total, split};
+use units::UnitAcc;
+pub use units::UnitCost;
 
 /// Allocation kinds, as written in `chargeback.csv`.
 pub const DIRECT: &str = "direct";
@@ -135,29 +138,6 @@ type CoveredKey = (Month, u32, u32, Kind, u32, u32, u32, u32, u32);
 /// The reason of a commitment's lines charged to a team, from the commitment's id as an export gives it.
 pub fn commitment_reason(id: &str) -> String {
     commitment::reason(&crate::commitment::lower(crate::commitment::key(id).0))
-}
-
-/// Hours and cost of compute, and of it on GPU meters.
-#[derive(Clone, Copy, Debug, Default)]
-struct UnitAcc {
-    hours: Money,
-    cost: Money,
-    gpu_hours: Money,
-    gpu_cost: Money,
-}
-
-/// One team's compute hours in one workspace, month and currency, and what they cost: its rows measured in hours
-/// (GPU meters apart), and its busy hours on shared compute targets (a usage file). Exact; the cost per hour is
-/// `cost / hours`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct UnitCost {
-    pub currency: String,
-    pub team: String,
-    pub workspace: String,
-    pub hours: Money,
-    pub cost: Money,
-    pub gpu_hours: Money,
-    pub gpu_cost: Money,
 }
 
 /// A part of a platform pool: (environment, service category, sums).
@@ -640,44 +620,7 @@ impl Rollup {
         }
 
         // Unit costs: each team's directly charged compute hours, and its busy hours on pools' compute targets.
-        let mut unit_costs: BTreeMap<Month, Vec<UnitCost>> = BTreeMap::new();
-        let mut keys: Vec<_> = self.units.iter().collect();
-        keys.sort_by_key(|(k, _)| **k);
-        let mut by: BTreeMap<(Month, String, String, String), UnitAcc> = BTreeMap::new();
-        for (&(month, cur, team, ws), u) in keys {
-            let e = by.entry((month, n.name(cur).into(), n.name(team).into(), n.name(ws).into())).or_default();
-            (e.hours, e.cost, e.gpu_hours, e.gpu_cost) =
-                (e.hours + u.hours, e.cost + u.cost, e.gpu_hours + u.gpu_hours, e.gpu_cost + u.gpu_cost);
-        }
-        for (month, (_, splits, _)) in &months {
-            for s in splits.iter() {
-                for c in &s.computes {
-                    for (team, hours, cost) in c.busy.iter().filter(|b| !b.1.is_zero()) {
-                        let e = by.entry((*month, s.currency.clone(), team.clone(), s.workspace.clone())).or_default();
-                        e.hours += *hours;
-                        e.cost += *cost;
-                        // Busy hours on GPU meters count as GPU hours, in the part of the target's hours they are.
-                        if c.gpu_hours.is_positive() && c.hours.is_positive() {
-                            e.gpu_hours += hours.mul_div(c.gpu_hours, c.hours).unwrap_or_default();
-                            e.gpu_cost += cost.mul_div(c.gpu_hours, c.hours).unwrap_or_default();
-                        }
-                    }
-                }
-            }
-        }
-        for ((month, currency, team, workspace), u) in by {
-            if u.hours.is_positive() {
-                unit_costs.entry(month).or_default().push(UnitCost {
-                    currency,
-                    team,
-                    workspace,
-                    hours: u.hours,
-                    cost: u.cost,
-                    gpu_hours: u.gpu_hours,
-                    gpu_cost: u.gpu_cost,
-                });
-            }
-        }
+        let mut unit_costs = units::unit_costs(n, &self.units, months.iter().map(|(m, p)| (*m, p.1.as_slice())));
 
         let mut providers: BTreeMap<Month, Vec<ProviderTotal>> = BTreeMap::new();
         for (&(month, cur, provider), acc) in &self.providers {
@@ -988,86 +931,4 @@ impl Chargeback {
 
 #[cfg(test)]
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn m(s: &str) -> Money {
-        Money::parse(s).unwrap()
-    }
-
-    #[test]
-    fn azure_rows_by_provider_name() {
-        for azure in ["", " ", "Microsoft", "microsoft", "Microsoft Azure", "Azure", "AZURE"] {
-            assert!(is_azure(azure), "{azure:?}");
-        }
-        for other in ["AWS", "Oracle", "Google Cloud", "Azure Stack Partner", "Micro"] {
-            assert!(!is_azure(other), "{other:?}");
-        }
-    }
-
-    #[test]
-    fn books_that_do_not_balance_are_caught() {
-        let month = Month::parse("2026-01").unwrap();
-        let line = Line {
-            billing_month: month,
-            currency: "USD".into(),
-            team: "a".into(),
-            project: String::new(),
-            workspace: String::new(),
-            environment: String::new(),
-            service_category: "compute".into(),
-            topology: String::new(),
-            allocation: DIRECT.into(),
-            reason: String::new(),
-            exact: m("10"),
-            cost: m("10"),
-            report_cost: None,
-        };
-        let totals = |input: &str, rows: u64| CurrencyTotals {
-            currency: "USD".into(),
-            decimals: 2,
-            input_total: m(input).round(2),
-            input_total_exact: m(input),
-            direct: m("10"),
-            shared: Money::ZERO,
-            unallocated: Money::ZERO,
-            out_of_scope: Money::ZERO,
-            adjustments: Money::ZERO,
-            unused_commitment: Money::ZERO,
-            commitment_purchases: Money::ZERO,
-            platform: Money::ZERO,
-            chargeback_total: m("10"),
-            rows: RowCounts { input: rows, direct: 1, ..RowCounts::default() },
-            balanced: false,
-            rate: None,
-            input_total_report: None,
-            teams: vec![],
-        };
-        let mut good = MonthChargeback {
-            month,
-            lines: vec![line.clone()],
-            totals: vec![totals("10", 1)],
-            splits: vec![],
-            commitments: vec![],
-            unit_costs: vec![],
-            other_providers: vec![],
-        };
-        good.mark_balanced();
-        assert!(Chargeback { months: vec![good] }.verify().is_ok());
-        // A cent missing from the lines, or a row counted nowhere: both refused.
-        for (input, rows) in [("10.01", 1), ("10", 2)] {
-            let mut bad = MonthChargeback {
-                month,
-                lines: vec![line.clone()],
-                totals: vec![totals(input, rows)],
-                splits: vec![],
-                commitments: vec![],
-                unit_costs: vec![],
-                other_providers: vec![],
-            };
-            bad.mark_balanced();
-            let err = Chargeback { months: vec![bad] }.verify().unwrap_err();
-            assert!(err.starts_with("2026-01 USD: input"), "{err}");
-        }
-    }
-}
+mod tests;
