@@ -4,6 +4,21 @@ use crate::money::Money;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// A CSV file of the configuration's, cells trimmed, and its header lower-cased (a UTF-8 BOM dropped).
+fn open(path: &Path) -> std::result::Result<(csv::Reader<std::fs::File>, Vec<String>), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    Ok((reader, header))
+}
+
 /// Reads a usage file for workspace `workspace`: CSV with the header `month,workspace,team,compute,hours`, one line
 /// per month, workspace, team and compute (lines that repeat one add up). Lines of another configured workspace are
 /// skipped (one file may serve several); a workspace that is not configured, a team that is not a member, a month
@@ -15,16 +30,7 @@ pub(super) fn read_usage(
     teams: &[String],
     known: &[String],
 ) -> std::result::Result<UsageHours, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
+    let (mut reader, header) = open(path)?;
     let expected = ["month", "workspace", "team", "compute", "hours"];
     if header != expected {
         return Err(format!(
@@ -66,16 +72,7 @@ pub(super) fn read_usage(
 /// Reads a rates file: CSV with the header `month,currency,rate`, one line per month and billing currency, the rate
 /// being units of the reporting currency per unit of the billing currency.
 pub(super) fn read_rates(path: &Path) -> std::result::Result<BTreeMap<(crate::dates::Month, String), Money>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
+    let (mut reader, header) = open(path)?;
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(m), Some(c), Some(r)) = (col("month"), col("currency"), col("rate")) else {
         return Err(format!("{}: line 1: expected the header `month,currency,rate`", path.display()));
