@@ -320,6 +320,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
             Ok(())
         })?;
     load.warnings.splice(0..0, config.warnings.iter().cloned());
+    load.warnings.extend(rollup.unmatched_commitments(&config));
     load.warnings.extend(skipped_basis);
     load.warnings.extend(plan.skipped_runs.iter().map(|(_, s)| s.describe()));
     drop(progress);

@@ -427,3 +427,19 @@ fn commitment_configuration_errors_name_the_entry() {
     assert_eq!(code, 2, "{e}");
     assert!(e.contains("commitment: expected [[commitment]] tables"), "{e}");
 }
+
+#[test]
+fn a_commitment_entry_naming_nothing_in_the_exports_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = write_export(dir.path());
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, format!("{CONFIG}\n[[commitment]]\nid = \"typo-1234\"\nowner = \"beta\"\n")).unwrap();
+    let (_, stderr, code) =
+        run(mlspend().args(["run", "--config"]).arg(&config).arg("--out").arg(dir.path().join("out")).arg(&export));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("commitment[2] (typo-1234) names no reservation, order or savings plan of the exports"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("commitment[1] (p2) names no"), "p2 is in the exports: {stderr}");
+}

@@ -390,3 +390,35 @@ teams = ["a", "b", "A"]
     assert!(stderr.contains("a pool's name can't start with `(`"), "{stderr}");
     assert!(stderr.contains("team `A` is listed twice in `teams`"), "{stderr}");
 }
+
+#[test]
+fn usage_keys_that_would_do_nothing_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = crate::common::sample_config();
+    // usage_meter beside a usage file, and idle without one.
+    for (extra, expected) in [
+        ("usage = \"aml-usage.csv\"", "`usage_meter` picks the team-tagged rows"),
+        ("idle = \"pool\"", "`idle` applies to compute targets whose busy hours a usage file gives"),
+    ] {
+        let text: Vec<String> = usage
+            .lines()
+            .filter(|l| !l.starts_with("usage = ") && !l.starts_with("idle = "))
+            .map(|l| {
+                if l.starts_with("split = \"usage\"") {
+                    format!("split = \"usage\"\nusage_meter = [\"NC\"]\n{extra}")
+                } else {
+                    l.replace("exports = [\"sample\"]", "")
+                }
+            })
+            .collect();
+        let config = dir.path().join("c.toml");
+        let text = text.join("\n").replace(
+            "usage = \"aml-usage.csv\"",
+            &format!("usage = \"{}\"", Path::new(env!("CARGO_MANIFEST_DIR")).join("data/aml-usage.csv").display()),
+        );
+        std::fs::write(&config, text).unwrap();
+        let (_, stderr, code) = run(mlspend().args(["check", "--config"]).arg(&config).arg(dir.path()));
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}

@@ -495,6 +495,17 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             if !w.usage_meter.is_empty() && ws.split != Split::Usage {
                 problems.push(format!("{at}: `usage_meter` needs split = \"usage\""));
             }
+            // Keys that would do nothing: said, not ignored.
+            if !w.usage_meter.is_empty() && w.usage.is_some() {
+                problems.push(format!(
+                    "{at}: `usage_meter` picks the team-tagged rows that count as usage without a usage file; with `usage` the file's hours count: drop one"
+                ));
+            }
+            if w.idle.is_some() && w.usage.is_none() {
+                problems.push(format!(
+                    "{at}: `idle` applies to compute targets whose busy hours a usage file gives: add `usage`, or drop `idle`"
+                ));
+            }
         } else {
             for (key, set) in [
                 ("usage", w.usage.is_some()),

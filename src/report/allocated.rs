@@ -294,7 +294,11 @@ impl<'c> AllocatedWriter<'c> {
                 _ => "",
             }),
             if matches!(a.owner, Owner::Platform(_)) { "" } else { a.environment },
-            ws.map(|w| w.topology.as_str()).unwrap_or(""),
+            match (&a.owner, ws) {
+                (Owner::Platform(_), _) => "platform",
+                (_, Some(w)) => w.topology.as_str(),
+                _ => "",
+            },
             &method,
             a.rule.as_str(),
             owner_rule(a, row, config),

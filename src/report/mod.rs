@@ -366,6 +366,9 @@ struct PoolSplitView<'a> {
     /// A platform pool (`[[pool]]`) rather than a shared workspace's.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     platform: bool,
+    /// `split = "usage"`: where the hours came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<&'a str>,
     /// Compute targets charged by busy hours, with their idle capacity (a usage file).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     computes: Vec<ComputeView<'a>>,
@@ -434,6 +437,7 @@ fn split_view<'a>(m: &'a MonthChargeback, s: &'a PoolSplit) -> PoolSplitView<'a>
             .collect(),
         note: &s.note,
         platform: s.platform,
+        usage: s.usage.as_deref(),
         computes: s
             .computes
             .iter()

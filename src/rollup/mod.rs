@@ -303,6 +303,8 @@ pub struct Rollup {
     usage_hours: FastMap<(Month, u32, u32), Money>,
     /// The last commitment id seen and its interned key.
     last_commitment: Option<(String, u32)>,
+    /// Every commitment key seen, and the orders they named.
+    commitments_seen: FastMap<u32, ()>,
     /// Hours and cost of teams' compute per (month, currency, team, workspace): the unit costs.
     units: FastMap<(Month, u32, u32, u32), UnitAcc>,
     /// Reused to build unallocated reasons without allocating per row.
@@ -391,6 +393,32 @@ impl Rollup {
         }
     }
 
+    /// Warnings for `[[commitment]]` entries that named no commitment of the exports (a mistyped id would otherwise
+    /// leave its purchases unallocated without a word).
+    pub fn unmatched_commitments(&self, config: &Config) -> Vec<String> {
+        let n = &self.names;
+        let seen: std::collections::HashSet<&str> = self
+            .commitments_seen
+            .keys()
+            .map(|&k| n.name(k))
+            .chain(self.commitment_orders.values().map(|&o| n.name(o)))
+            .collect();
+        config
+            .commitments
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.key != "*" && !seen.contains(c.key.as_str()))
+            .map(|(i, c)| {
+                format!(
+                    "{}: commitment[{}] ({}) names no reservation, order or savings plan of the exports",
+                    config.path.display(),
+                    i + 1,
+                    c.id
+                )
+            })
+            .collect()
+    }
+
     /// Notes the order and name of the commitment a row names, whichever month it is in.
     pub fn note_commitment(&mut self, row: &CostRow) {
         let id = crate::commitment::id(row);
@@ -420,6 +448,7 @@ impl Rollup {
     fn commitment_key(&mut self, id: &str, name: &str) -> u32 {
         let (key, order) = crate::commitment::key(id);
         let key = self.names.id(&crate::commitment::lower(key));
+        self.commitments_seen.insert(key, ());
         if !name.is_empty() && !self.commitment_names.contains_key(&key) {
             let name = self.names.id(name);
             self.commitment_names.insert(key, name);
@@ -480,6 +509,9 @@ impl Rollup {
         }
         for (c, order) in other.commitment_orders {
             self.commitment_orders.entry(id(c)).or_insert(id(order));
+        }
+        for (c, ()) in other.commitments_seen {
+            self.commitments_seen.insert(id(c), ());
         }
     }
 

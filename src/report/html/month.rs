@@ -393,6 +393,7 @@ pub fn report(
             .collect();
         let total: Money = amounts.iter().map(|x| x.1).sum();
         let weight_head = match s.method {
+            Split::Proportional if !s.fell_back() && s.platform => format!("#weight ({} ML spend)", s.currency),
             Split::Proportional if !s.fell_back() => format!("#weight ({} direct spend)", s.currency),
             Split::Fixed => "#weight (%)".into(),
             Split::Usage if !s.fell_back() => "#weight (hours)".into(),
