@@ -11,6 +11,7 @@
 use crate::config::{Config, Topology};
 use crate::fasthash::FastMap as HashMap;
 use crate::schema::CostRow;
+use crate::text::ascii_lower as lower;
 
 /// The workspace rule that matched.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -150,6 +151,8 @@ pub struct Attribution<'r> {
     pub rule: Rule,
     pub owner: Owner<'r>,
     pub environment: &'r str,
+    /// Usage a commitment covered (its cost weighs in the split of the commitment's unused capacity).
+    pub covered: bool,
 }
 
 /// The configuration's lookups, built once. Each maps to a workspace's versions (indices into `config.workspaces`,
@@ -159,14 +162,6 @@ pub struct Attributor<'c> {
     by_name: HashMap<String, Vec<usize>>,
     by_resource: HashMap<String, Vec<usize>>,
     by_group: HashMap<String, Vec<usize>>,
-}
-
-fn lower(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(s.to_ascii_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
 }
 
 impl<'c> Attributor<'c> {
@@ -208,17 +203,19 @@ impl<'c> Attributor<'c> {
         'c: 'r,
     {
         // A commitment's unused capacity or purchase belongs to no workspace: it goes by the commitment.
-        match crate::commitment::role(row) {
+        let role = crate::commitment::role(row);
+        let covered = role == crate::commitment::Role::Covered;
+        match role {
             crate::commitment::Role::Unused => {
                 let owner = Owner::Unused { commitment: crate::commitment::id(row) };
-                return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "" };
+                return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "", covered };
             }
             crate::commitment::Role::Purchase => {
                 let owner = match crate::commitment::owner(self.config, crate::commitment::id(row)) {
                     Some(c) => Owner::Purchase { commitment: crate::commitment::id(row), owner: &c.owner },
                     None => Owner::Unallocated(Reason::CommitmentPurchase),
                 };
-                return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "" };
+                return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "", covered };
             }
             _ => {}
         }
@@ -264,6 +261,7 @@ impl<'c> Attributor<'c> {
                     rule: Rule::PlatformPool,
                     owner: Owner::Platform(p),
                     environment: env,
+                    covered,
                 };
             }
             let owner = if row.is_ml {
@@ -275,7 +273,13 @@ impl<'c> Attributor<'c> {
             } else {
                 Owner::OutOfScope
             };
-            return Attribution { workspace: None, rule: Rule::None, owner, environment: env_tag.unwrap_or("") };
+            return Attribution {
+                workspace: None,
+                rule: Rule::None,
+                owner,
+                environment: env_tag.unwrap_or(""),
+                covered,
+            };
         };
         let ws = &self.config.workspaces[index];
         let project_tag = row.tags.first_of(&tags.project).map(str::trim).unwrap_or("");
@@ -298,7 +302,7 @@ impl<'c> Attributor<'c> {
             }
         };
         let environment = env_tag.unwrap_or(&ws.environment);
-        Attribution { workspace: Some(index), rule, owner, environment }
+        Attribution { workspace: Some(index), rule, owner, environment, covered }
     }
 
     /// The platform pool holding a row no workspace took: by its resource (name or id), its resource group, or a tag.

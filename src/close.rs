@@ -12,7 +12,7 @@
 use crate::dates::Month;
 use crate::error::{Error, Result};
 use crate::money::Money;
-use crate::rollup::{Chargeback, CurrencyTotals, Line, MonthChargeback, RowCounts};
+use crate::rollup::{Chargeback, CurrencyTotals, Line, MonthChargeback};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -293,26 +293,7 @@ pub fn close(
         let t = match target.totals.iter_mut().position(|t| t.currency == a.currency) {
             Some(i) => &mut target.totals[i],
             None => {
-                target.totals.push(CurrencyTotals {
-                    currency: a.currency.clone(),
-                    decimals: config.decimals_for(&a.currency),
-                    input_total: Money::ZERO,
-                    input_total_exact: Money::ZERO,
-                    direct: Money::ZERO,
-                    shared: Money::ZERO,
-                    unallocated: Money::ZERO,
-                    out_of_scope: Money::ZERO,
-                    adjustments: Money::ZERO,
-                    unused_commitment: Money::ZERO,
-                    commitment_purchases: Money::ZERO,
-                    platform: Money::ZERO,
-                    chargeback_total: Money::ZERO,
-                    rows: RowCounts::default(),
-                    balanced: false,
-                    rate: None,
-                    input_total_report: None,
-                    teams: Vec::new(),
-                });
+                target.totals.push(CurrencyTotals::empty(&a.currency, config.decimals_for(&a.currency)));
                 target.totals.sort_by(|x, y| x.currency.cmp(&y.currency));
                 let i = target.totals.iter().position(|t| t.currency == a.currency).unwrap_or(0);
                 &mut target.totals[i]

@@ -9,7 +9,6 @@
 
 use crate::config::{CommitmentOwner, Config};
 use crate::schema::CostRow;
-use std::borrow::Cow;
 
 /// What a row is to a commitment.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -79,7 +78,7 @@ pub fn ordered(resource_id: &str) -> bool {
 }
 
 /// The key of a commitment id (its last id: the reservation's or plan's, or the order's when the path names no
-/// reservation) and the order it belongs to, when the id is a path that names one. Not lower-cased: see [`lower`].
+/// reservation) and the order it belongs to, when the id is a path that names one. Not lower-cased.
 pub fn key(id: &str) -> (&str, Option<&str>) {
     let id = id.trim().trim_end_matches('/');
     let mut order = None;
@@ -97,15 +96,6 @@ pub fn key(id: &str) -> (&str, Option<&str>) {
         last
     };
     (key, order)
-}
-
-/// `s` lower-cased, without copying when it already is.
-pub fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(s.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(s)
-    }
 }
 
 /// The configured owner of the commitment `id` names ([`owner_of`]).
@@ -138,6 +128,5 @@ mod tests {
         let plan = "/providers/Microsoft.BillingBenefits/savingsPlanOrders/802a/savingsPlans/09ff";
         assert_eq!(key(plan), ("09ff", Some("802a")));
         assert_eq!(key(""), ("", None));
-        assert_eq!(lower("F39D"), "f39d");
     }
 }

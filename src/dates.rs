@@ -60,6 +60,11 @@ impl Month {
     pub fn days(self) -> u8 {
         days_in_month(self.year, self.month)
     }
+
+    /// Its day `day`, kept within the month (0 is the 1st, 31 the last day of a shorter month).
+    pub fn day(self, day: u8) -> Date {
+        Date { year: self.year, month: self.month, day: day.clamp(1, self.days()) }
+    }
 }
 
 impl fmt::Display for Month {

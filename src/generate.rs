@@ -693,17 +693,16 @@ impl Generator {
         line
     }
 
-    /// A reservation's unused capacity for one day (amortized cost only; `UnusedReservation`, FOCUS `Unused`).
-    fn unused(&mut self, date: Date, reservation: usize) -> Line {
-        let r = &RESERVATIONS[reservation];
-        let effective = self.amount(60.0);
+    /// A line of a reservation itself (its unused capacity, its purchase), billed to subscription `sub`: no resource,
+    /// the reserved machine's meter.
+    fn reservation_line(date: Date, sub: usize) -> Line {
         Line {
             date,
-            sub: r.sub,
+            sub,
             resource_id: String::new(),
             resource_group: String::new(),
             resource_name: String::new(),
-            location: if r.sub == 1 { "westeurope" } else { "eastus" },
+            location: if sub == 1 { "westeurope" } else { "eastus" },
             meter_category: "Virtual Machines",
             meter_subcategory: "NCasT4_v3 Series",
             meter_name: "NC4as T4 v3",
@@ -713,48 +712,40 @@ impl Generator {
             quantity: 1.0,
             unit_price: 0.0,
             billed: 0,
-            effective,
-            charge_type: "UnusedReservation",
-            pricing_model: "Reservation",
-            tags: vec![],
-            additional_info: String::new(),
-            reservation: true,
-            unused: true,
-        }
-    }
-
-    /// The month's reservation purchase (actual cost only; amortized cost spreads it over usage instead).
-    fn purchase(&mut self, month: Month) -> Line {
-        let billed = 250_000_000_000;
-        Line {
-            date: Date::new(month.year, month.month, 1).unwrap_or(Date {
-                year: month.year,
-                month: month.month,
-                day: 1,
-            }),
-            sub: 0,
-            resource_id:
-                "/providers/Microsoft.Capacity/reservationOrders/7d1c6a52-3f0e-4d7b-9a3e-61c0b2f4e8a1/reservations/"
-                    .into(),
-            resource_group: String::new(),
-            resource_name: String::new(),
-            location: "eastus",
-            meter_category: "Virtual Machines",
-            meter_subcategory: "NCasT4_v3 Series",
-            meter_name: "NC4as T4 v3",
-            unit: "1 Hour",
-            consumed_service: "Microsoft.Capacity",
-            service_family: "Compute",
-            quantity: 1.0,
-            unit_price: 2500.0,
-            billed,
             effective: 0,
-            charge_type: "Purchase",
+            charge_type: "Usage",
             pricing_model: "Reservation",
             tags: vec![],
             additional_info: String::new(),
             reservation: false,
             unused: false,
+        }
+    }
+
+    /// A reservation's unused capacity for one day (amortized cost only; `UnusedReservation`, FOCUS `Unused`).
+    fn unused(&mut self, date: Date, reservation: usize) -> Line {
+        let effective = self.amount(60.0);
+        Line {
+            effective,
+            charge_type: "UnusedReservation",
+            reservation: true,
+            unused: true,
+            ..Self::reservation_line(date, RESERVATIONS[reservation].sub)
+        }
+    }
+
+    /// The month's reservation purchase (actual cost only; amortized cost spreads it over usage instead): the first
+    /// reservation's order.
+    fn purchase(&mut self, month: Month) -> Line {
+        Line {
+            resource_id: format!(
+                "/providers/Microsoft.Capacity/reservationOrders/{}/reservations/",
+                RESERVATIONS[0].order
+            ),
+            unit_price: 2500.0,
+            billed: 250_000_000_000,
+            charge_type: "Purchase",
+            ..Self::reservation_line(month.day(1), RESERVATIONS[0].sub)
         }
     }
 }
@@ -1130,29 +1121,30 @@ fn emit_month(
 ) -> Result<i64> {
     let mut buf = Vec::with_capacity(columns.len());
     let blank = blanked(spec, columns);
+    // One line as a row of the layout, written.
+    let mut write = |line: &Line| -> Result<()> {
+        cells(line, month, spec.layout, spec.export_type, columns, &mut buf);
+        narrow(&blank, &mut buf);
+        sink.row(&buf)
+    };
     let mut produced = 0;
     let with_purchase = first && (spec.layout == Layout::Focus || spec.export_type == CostBasis::Actual);
     if with_purchase && rows > 0 {
         let line = gen.purchase(month);
-        cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
-        narrow(&blank, &mut buf);
-        sink.row(&buf)?;
+        write(&line)?;
         produced += 1;
     }
     // Each reservation's unused capacity on the first day (amortized cost: EA/MCA amortized exports and FOCUS).
     let with_unused =
         first && spec.unused_capacity && (spec.layout == Layout::Focus || spec.export_type == CostBasis::Amortized);
     if with_unused && spec.layout != Layout::Payg {
-        let first =
-            Date::new(month.year, month.month, 1).unwrap_or(Date { year: month.year, month: month.month, day: 1 });
+        let first = month.day(1);
         for r in 0..RESERVATIONS.len() {
             if produced >= rows {
                 break;
             }
             let line = gen.unused(first, r);
-            cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
-            narrow(&blank, &mut buf);
-            sink.row(&buf)?;
+            write(&line)?;
             produced += 1;
         }
     }
@@ -1165,23 +1157,15 @@ fn emit_month(
             if produced + per_day > rows || (u64::from(day) * per_day) > rows / 20 {
                 break;
             }
-            let date = Date::new(month.year, month.month, day).unwrap_or(Date {
-                year: month.year,
-                month: month.month,
-                day: 1,
-            });
+            let date = month.day(day);
             let shares = CLUSTER_TEAMS.iter().map(|(t, h)| (Some(*t), *h));
             for (team, hours) in std::iter::once((None, CLUSTER_NODE_HOURS)).chain(shares) {
                 let line = gen.cluster(date, team, hours);
-                cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
-                narrow(&blank, &mut buf);
-                sink.row(&buf)?;
+                write(&line)?;
                 produced += 1;
             }
             let line = gen.endpoint(date);
-            cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
-            narrow(&blank, &mut buf);
-            sink.row(&buf)?;
+            write(&line)?;
             produced += 1;
             cluster_days += 1;
         }
@@ -1190,11 +1174,7 @@ fn emit_month(
     let days = month.days() as u64;
     for k in produced..rows {
         let day = (k * days / rows.max(1)) as u8 + 1;
-        let date = Date::new(month.year, month.month, day.min(month.days())).unwrap_or(Date {
-            year: month.year,
-            month: month.month,
-            day: 1,
-        });
+        let date = month.day(day);
         // A late charge: used on the same day of the month before, billed in this one. (No draw at all without
         // --late-fraction, so other exports stay byte for byte what they were.)
         let late = spec.late_fraction > 0.0 && (gen.rng.below(1_000_000) as f64) < spec.late_fraction * 1_000_000.0;
@@ -1205,9 +1185,7 @@ fn emit_month(
             date
         };
         let line = gen.line(date);
-        cells(&line, month, spec.layout, spec.export_type, columns, &mut buf);
-        narrow(&blank, &mut buf);
-        sink.row(&buf)?;
+        write(&line)?;
     }
     Ok(cluster_days)
 }

@@ -395,11 +395,7 @@ impl ColumnMap {
         if group.eq_ignore_ascii_case("others") || group.eq_ignore_ascii_case("not applicable") {
             group = "";
         }
-        let resource_group = if group.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(group.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(group)
-        };
+        let resource_group = crate::text::ascii_lower(group);
         let mut resource_name = text(Field::ResourceName);
         if resource_name.is_empty() {
             resource_name = parsed.name;

@@ -245,6 +245,12 @@ impl Money {
         (q.as_i128(), Money(r))
     }
 
+    /// `self / divisor` (a cost per hour, a fraction of a total), truncated toward zero at 10^-28. `None` when the
+    /// divisor is zero.
+    pub fn per(self, divisor: Money) -> Option<Money> {
+        self.mul_div(Money::from_minor_units(1, 0), divisor)
+    }
+
     /// `self * numerator / denominator`, truncated toward zero at 10^-28. `None` when the denominator is zero.
     pub fn mul_div(self, numerator: Money, denominator: Money) -> Option<Money> {
         if denominator.is_zero() {

@@ -175,7 +175,7 @@ impl ingest::RowSink for RunState<'_> {
         let left_out = closed || (!restating && self.month.is_some_and(|m| m != month));
         // A commitment's order, from the rows of months left out too: a month whose rows name only the reservation
         // still finds its order's owner when run alone (`--month`) or with closed months left out.
-        if left_out && (!row.commitment.is_empty() || row.resource_id.starts_with("/providers/")) {
+        if left_out {
             self.rollup.note_commitment(row);
         }
         if closed {

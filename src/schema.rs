@@ -123,7 +123,7 @@ impl CostRow<'_> {
     /// the run that billed it instead of being taken for a copy of its usage month's rows.
     pub fn run_day(&self) -> Date {
         match self.billing_period {
-            Some(p) if p != self.usage_date.month() => Date::new(p.year, p.month, 1).unwrap_or(self.usage_date),
+            Some(p) if p != self.usage_date.month() => p.day(1),
             _ => self.usage_date,
         }
     }

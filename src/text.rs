@@ -11,6 +11,16 @@ pub fn trim(s: &str) -> &str {
     }
 }
 
+/// `s` with ASCII letters lower-cased, without copying when it has none upper-case (ids, names and keys are compared
+/// without case, and most come lower-case already).
+pub fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// The first `needle` in `hay`, eight bytes at a time (a short search called for every segment of every resource
 /// id, where `memchr`'s call cost outweighs its speed).
 #[inline]

@@ -296,7 +296,6 @@ struct CommitmentView<'a> {
 
 fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
     let pcts = commitment_percentages(m);
-    let decimals = |c: &str| m.totals.iter().find(|t| t.currency == c).map(|t| t.decimals).unwrap_or(2);
     m.commitments
         .iter()
         .zip(pcts)
@@ -308,8 +307,8 @@ fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
             covered: u.covered.to_plain(),
             covered_pct: (!pct.is_empty()).then_some(pct),
             unused_share: u.unused.to_plain(),
-            unused_share_rounded: u.rounded.to_fixed(decimals(&u.currency)),
-            unused_share_billed: u.billed.to_fixed(decimals(&u.currency)),
+            unused_share_rounded: u.rounded.to_fixed(m.decimals(&u.currency)),
+            unused_share_billed: u.billed.to_fixed(m.decimals(&u.currency)),
         })
         .collect()
 }
@@ -319,7 +318,7 @@ fn commitment_views(m: &MonthChargeback) -> Vec<CommitmentView<'_>> {
 pub fn commitment_covered_rounded(m: &MonthChargeback) -> Vec<Money> {
     let mut out = Vec::with_capacity(m.commitments.len());
     for group in m.commitments.chunk_by(|a, b| a.currency == b.currency && a.commitment == b.commitment) {
-        let d = m.totals.iter().find(|t| t.currency == group[0].currency).map(|t| t.decimals).unwrap_or(2);
+        let d = m.decimals(&group[0].currency);
         let exact: Vec<Money> = group.iter().map(|u| u.covered).collect();
         out.extend(crate::rollup::round_to_total(&exact, d));
     }
@@ -329,23 +328,15 @@ pub fn commitment_covered_rounded(m: &MonthChargeback) -> Vec<Money> {
 /// Each use's covered usage as a percentage of its commitment's (per currency), in the order of `m.commitments`,
 /// rounded to add up to 100.0 per commitment; empty when the commitment covered nothing.
 pub fn commitment_percentages(m: &MonthChargeback) -> Vec<String> {
-    let mut out = vec![String::new(); m.commitments.len()];
-    let mut i = 0;
-    while i < m.commitments.len() {
-        let (cur, c) = (&m.commitments[i].currency, &m.commitments[i].commitment);
-        let end = (i..m.commitments.len())
-            .find(|&j| &m.commitments[j].currency != cur || &m.commitments[j].commitment != c)
-            .unwrap_or(m.commitments.len());
-        let weights: Vec<Money> = m.commitments[i..end]
-            .iter()
-            .map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered })
-            .collect();
-        if !weights.iter().all(|w| w.is_zero()) {
-            for (slot, p) in out[i..end].iter_mut().zip(percentages(&weights)) {
-                *slot = p;
-            }
+    let mut out = Vec::with_capacity(m.commitments.len());
+    for group in m.commitments.chunk_by(|a, b| a.currency == b.currency && a.commitment == b.commitment) {
+        let weights: Vec<Money> =
+            group.iter().map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered }).collect();
+        if weights.iter().all(|w| w.is_zero()) {
+            out.extend(group.iter().map(|_| String::new()));
+        } else {
+            out.extend(percentages(&weights));
         }
-        i = end;
     }
     out
 }
@@ -410,7 +401,7 @@ struct ShareView<'a> {
 }
 
 fn split_view<'a>(m: &'a MonthChargeback, s: &'a PoolSplit) -> PoolSplitView<'a> {
-    let d = m.totals.iter().find(|t| t.currency == s.currency).map(|t| t.decimals).unwrap_or(2);
+    let d = m.decimals(&s.currency);
     let weights: Vec<Money> = s.shares.iter().map(|x| x.1).collect();
     let pcts = percentages(&weights);
     let rounded = pool_shares(s);
@@ -646,9 +637,7 @@ pub fn month_files(
             .iter()
             .map(|u| {
                 let per = |cost: Money, hours: Money| {
-                    hours.is_positive().then(|| {
-                        cost.mul_div(Money::from_minor_units(1, 0), hours).unwrap_or_default().round(6).to_plain()
-                    })
+                    cost.per(hours).filter(|_| hours.is_positive()).map(|rate| rate.round(6).to_plain())
                 };
                 UnitCostView {
                     currency: &u.currency,

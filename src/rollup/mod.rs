@@ -137,7 +137,7 @@ type CoveredKey = (Month, u32, u32, Kind, u32, u32, u32, u32, u32);
 
 /// The reason of a commitment's lines charged to a team, from the commitment's id as an export gives it.
 pub fn commitment_reason(id: &str) -> String {
-    commitment::reason(&crate::commitment::lower(crate::commitment::key(id).0))
+    commitment::reason(&crate::text::ascii_lower(crate::commitment::key(id).0))
 }
 
 /// A part of a platform pool: (environment, service category, sums).
@@ -230,6 +230,32 @@ pub struct CurrencyTotals {
     pub input_total_report: Option<Money>,
     /// Each team's total (and `(unallocated)`, `(out-of-scope)`): the sum of its rounded lines, and exact.
     pub teams: Vec<(String, Money, Money)>,
+}
+
+impl CurrencyTotals {
+    /// The totals of a currency nothing has reached yet: all zero, no rows, not yet balanced.
+    pub fn empty(currency: &str, decimals: u32) -> CurrencyTotals {
+        CurrencyTotals {
+            currency: currency.to_string(),
+            decimals,
+            input_total: Money::ZERO,
+            input_total_exact: Money::ZERO,
+            direct: Money::ZERO,
+            shared: Money::ZERO,
+            unallocated: Money::ZERO,
+            out_of_scope: Money::ZERO,
+            adjustments: Money::ZERO,
+            unused_commitment: Money::ZERO,
+            commitment_purchases: Money::ZERO,
+            platform: Money::ZERO,
+            chargeback_total: Money::ZERO,
+            rows: RowCounts::default(),
+            balanced: false,
+            rate: None,
+            input_total_report: None,
+            teams: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -334,15 +360,13 @@ impl Rollup {
                     *self.usage_hours.entry((month, ws, team)).or_default() += hours;
                 }
                 // Unit costs: compute rows measured in hours (GPU meters apart).
-                if category == 0 && crate::schema::hours_per_unit(row.unit).is_some() {
-                    if let Some(hours) = row.hours() {
-                        let u = self.units.entry((month, cur, team, ws)).or_default();
-                        u.hours += hours;
-                        u.cost += cost;
-                        if crate::schema::is_gpu_meter(row.meter_name) {
-                            u.gpu_hours += hours;
-                            u.gpu_cost += cost;
-                        }
+                if let Some(hours) = (category == 0).then(|| row.hours()).flatten() {
+                    let u = self.units.entry((month, cur, team, ws)).or_default();
+                    u.hours += hours;
+                    u.cost += cost;
+                    if crate::schema::is_gpu_meter(row.meter_name) {
+                        u.gpu_hours += hours;
+                        u.gpu_cost += cost;
                     }
                 }
                 (month, cur, Kind::Direct, team, n.id(project), ws, env, 0, c)
@@ -354,7 +378,7 @@ impl Rollup {
                 match compute {
                     Some(name) => {
                         hours = row.hours();
-                        (month, cur, Kind::Pool, 0, n.id(&crate::commitment::lower(name)), ws, env, 0, c)
+                        (month, cur, Kind::Pool, 0, n.id(&crate::text::ascii_lower(name)), ws, env, 0, c)
                     }
                     None => (month, cur, Kind::Pool, 0, 0, ws, env, 0, c),
                 }
@@ -375,10 +399,7 @@ impl Rollup {
                 (month, cur, Kind::Purchase, self.names.id(owner), 0, 0, 0, id, c)
             }
         };
-        if key.2 != Kind::Unused
-            && key.2 != Kind::Purchase
-            && crate::commitment::role(row) == crate::commitment::Role::Covered
-        {
+        if a.covered {
             let id = self.commitment_id(row.commitment, row.commitment_name);
             let (month, cur, kind, team, project, ws, env, reason, _) = key;
             *self.covered.entry((month, cur, id, kind, team, project, ws, env, reason)).or_default() += cost;
@@ -421,6 +442,9 @@ impl Rollup {
 
     /// Notes the order and name of the commitment a row names, whichever month it is in.
     pub fn note_commitment(&mut self, row: &CostRow) {
+        if row.commitment.is_empty() && !crate::commitment::ordered(row.resource_id) {
+            return;
+        }
         let id = crate::commitment::id(row);
         if !id.is_empty() && crate::commitment::key(id).1.is_some() {
             self.commitment_id(id, row.commitment_name);
@@ -447,7 +471,7 @@ impl Rollup {
 
     fn commitment_key(&mut self, id: &str, name: &str) -> u32 {
         let (key, order) = crate::commitment::key(id);
-        let key = self.names.id(&crate::commitment::lower(key));
+        let key = self.names.id(&crate::text::ascii_lower(key));
         self.commitments_seen.insert(key, ());
         if !name.is_empty() && !self.commitment_names.contains_key(&key) {
             let name = self.names.id(name);
@@ -455,7 +479,7 @@ impl Rollup {
         }
         if let Some(order) = order {
             if !self.commitment_orders.contains_key(&key) {
-                let order = self.names.id(&crate::commitment::lower(order));
+                let order = self.names.id(&crate::text::ascii_lower(order));
                 self.commitment_orders.insert(key, order);
             }
         }
@@ -849,6 +873,11 @@ impl MonthChargeback {
 
     pub fn balanced(&self) -> bool {
         self.totals.iter().all(|t| t.balanced)
+    }
+
+    /// The fractional digits `currency` is rounded to in this month (2 when the month has none of it).
+    pub fn decimals(&self, currency: &str) -> u32 {
+        self.totals.iter().find(|t| t.currency == currency).map(|t| t.decimals).unwrap_or(2)
     }
 }
 

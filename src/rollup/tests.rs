@@ -35,24 +35,12 @@ fn books_that_do_not_balance_are_caught() {
         report_cost: None,
     };
     let totals = |input: &str, rows: u64| CurrencyTotals {
-        currency: "USD".into(),
-        decimals: 2,
         input_total: m(input).round(2),
         input_total_exact: m(input),
         direct: m("10"),
-        shared: Money::ZERO,
-        unallocated: Money::ZERO,
-        out_of_scope: Money::ZERO,
-        adjustments: Money::ZERO,
-        unused_commitment: Money::ZERO,
-        commitment_purchases: Money::ZERO,
-        platform: Money::ZERO,
         chargeback_total: m("10"),
         rows: RowCounts { input: rows, direct: 1, ..RowCounts::default() },
-        balanced: false,
-        rate: None,
-        input_total_report: None,
-        teams: vec![],
+        ..CurrencyTotals::empty("USD", 2)
     };
     let mut good = MonthChargeback {
         month,

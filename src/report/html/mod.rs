@@ -111,7 +111,7 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>], totals: Vec<Ve
 }
 
 fn decimals(m: &MonthChargeback, currency: &str) -> u32 {
-    m.totals.iter().find(|t| t.currency == currency).map(|t| t.decimals).unwrap_or(2)
+    m.decimals(currency)
 }
 
 /// An amount at `d` decimals with thousands separators, exactly (`-1,234.50`).
@@ -225,7 +225,7 @@ fn how(l: &Line, m: &MonthChargeback) -> String {
             );
         }
         let hours = c.busy.iter().find(|b| b.0 == l.team).map(|b| b.1).unwrap_or_default();
-        let rate = c.cost.mul_div(Money::from_minor_units(1, 0), c.hours).unwrap_or_default();
+        let rate = c.cost.per(c.hours).unwrap_or_default();
         return format!(
             "busy hours on {}: {} h of its {} node hours, at {} {} an hour",
             c.compute,
@@ -249,28 +249,34 @@ fn how(l: &Line, m: &MonthChargeback) -> String {
     )
 }
 
+/// A commitment's name with its id beneath, for tables.
+fn commitment_label(name: &str, id: &str) -> String {
+    match (name.is_empty(), id.is_empty()) {
+        (_, true) => format!("{} <span class=\"muted\">(no id)</span>", escape(name)),
+        (true, false) => format!("<code>{}</code>", escape(id)),
+        (false, false) => format!("{}<br><code class=\"muted\">{}</code>", escape(name), escape(id)),
+    }
+}
+
 /// A commitment line in words: whose capacity, and why this team pays for it.
 fn commitment_how(l: &Line, m: &MonthChargeback) -> String {
     let key = l.reason.trim_start_matches("commitment ");
     if l.allocation == crate::rollup::COMMITMENT_PURCHASE {
         return format!("commitment purchase: the team owns commitment {key}");
     }
-    let group: Vec<&crate::rollup::CommitmentUse> = m
-        .commitments
-        .iter()
-        .filter(|u| u.currency == l.currency && (u.commitment == key || (u.commitment.is_empty() && key == "(no id)")))
-        .collect();
-    let name = group.iter().map(|u| u.name.as_str()).find(|n| !n.is_empty()).unwrap_or(key);
-    let covered: Money = group.iter().map(|u| u.covered).filter(|c| !c.is_negative()).sum();
-    let mine = group.iter().find(|u| u.team == l.team).map(|u| u.covered).unwrap_or_default();
-    if covered.is_zero() || mine.is_zero() {
-        return format!("unused commitment: {name}, which the team owns");
+    let this = |u: &&crate::rollup::CommitmentUse| {
+        u.currency == l.currency && (u.commitment == key || (u.commitment.is_empty() && key == "(no id)"))
+    };
+    let name = m.commitments.iter().filter(this).map(|u| u.name.as_str()).find(|n| !n.is_empty()).unwrap_or(key);
+    // The team's part of what the commitment covered, as the Commitments table gives it.
+    let pcts = crate::report::commitment_percentages(m);
+    let mine = m.commitments.iter().position(|u| this(&u) && u.team == l.team && u.covered.is_positive());
+    match mine.map(|i| pcts[i].as_str()).filter(|p| !p.is_empty()) {
+        Some(pct) => format!(
+            "unused commitment: {pct}% of {name}'s unused capacity, as the team's usage was {pct}% of what it covered"
+        ),
+        None => format!("unused commitment: {name}, which the team owns"),
     }
-    let i = group.iter().position(|u| u.team == l.team).unwrap_or(0);
-    let weights: Vec<Money> =
-        group.iter().map(|u| if u.covered.is_negative() { Money::ZERO } else { u.covered }).collect();
-    let pct = percentages(&weights).get(i).cloned().unwrap_or_default();
-    format!("unused commitment: {pct}% of {name}'s unused capacity, as the team's usage was {pct}% of what it covered")
 }
 
 fn method(s: &PoolSplit) -> &'static str {
@@ -334,10 +340,9 @@ fn unit_costs(body: &mut String, m: &MonthChargeback, team: Option<&str>) {
     }
     body.push_str("<p>Compute measured in hours: rows of the team's own compute, and its busy hours on shared compute targets. Per hour is the cost over the hours; GPU hours are those on N-series (GPU) meters.</p>\n");
     let per = |cost: Money, hours: Money, d: u32| -> String {
-        if hours.is_positive() {
-            money(cost.mul_div(Money::from_minor_units(1, 0), hours).unwrap_or_default().round(d), d)
-        } else {
-            "-".into()
+        match cost.per(hours).filter(|_| hours.is_positive()) {
+            Some(rate) => money(rate.round(d), d),
+            None => "-".into(),
         }
     };
     let rows: Vec<Vec<String>> = list

@@ -1,6 +1,9 @@
 //! `report.html`: the month's page.
 
-use super::{breakdown, change_pct, decimals, escape, method, money, page, reporting, sums, swatch, table, PageInfo};
+use super::{
+    breakdown, change_pct, commitment_label, decimals, escape, method, money, page, reporting, sums, swatch, table,
+    PageInfo,
+};
 use crate::compare::Estimate;
 use crate::config::Split;
 use crate::money::Money;
@@ -586,15 +589,6 @@ fn commitments(body: &mut String, m: &MonthChargeback, colours: &crate::report::
             })
             .collect();
         table(body, &["~commitment", "~owner", "currency", "#cost"], &rows, vec![]);
-    }
-}
-
-/// A commitment's name with its id beneath, for tables.
-pub(super) fn commitment_label(name: &str, id: &str) -> String {
-    match (name.is_empty(), id.is_empty()) {
-        (_, true) => format!("{} <span class=\"muted\">(no id)</span>", escape(name)),
-        (true, false) => format!("<code>{}</code>", escape(id)),
-        (false, false) => format!("{}<br><code class=\"muted\">{}</code>", escape(name), escape(id)),
     }
 }
 

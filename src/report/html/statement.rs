@@ -189,7 +189,7 @@ fn commitments(body: &mut String, team: &str, m: &MonthChargeback) {
             let covered_all: Money = all.clone().map(|x| x.covered).sum();
             let unused: Money = all.map(|x| x.unused).sum();
             let mut r = vec![
-                super::month::commitment_label(&u.name, &u.commitment),
+                super::commitment_label(&u.name, &u.commitment),
                 escape(&u.currency),
                 money(covered[*i], d),
                 money(covered_all.round(d), d),
