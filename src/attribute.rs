@@ -207,12 +207,12 @@ impl<'c> Attributor<'c> {
         let covered = role == crate::commitment::Role::Covered;
         match role {
             crate::commitment::Role::Unused => {
-                let owner = Owner::Unused { commitment: crate::commitment::id(row) };
+                let owner = Owner::Unused { commitment: row.commitment };
                 return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "", covered };
             }
             crate::commitment::Role::Purchase => {
-                let owner = match crate::commitment::owner(self.config, crate::commitment::id(row)) {
-                    Some(c) => Owner::Purchase { commitment: crate::commitment::id(row), owner: &c.owner },
+                let owner = match crate::commitment::owner(self.config, row.commitment) {
+                    Some(c) => Owner::Purchase { commitment: row.commitment, owner: &c.owner },
                     None => Owner::Unallocated(Reason::CommitmentPurchase),
                 };
                 return Attribution { workspace: None, rule: Rule::Commitment, owner, environment: "", covered };
@@ -356,7 +356,7 @@ impl<'c> Attributor<'c> {
                     crate::commitment::Role::Purchase => "the purchase (or refund)",
                     _ => "the unused capacity",
                 },
-                match crate::commitment::id(row) {
+                match row.commitment {
                     "" => "(no id)",
                     id => id,
                 }

@@ -59,16 +59,6 @@ fn has_id(id: &str) -> bool {
     !id.is_empty() && !key(id).0.is_empty()
 }
 
-/// The id a commitment's own row (unused capacity, purchase) names it by: its commitment column, else its resource
-/// id when that is the commitment's order (a FOCUS purchase names only `.../reservationOrders/<order>`).
-pub fn id<'a>(row: &CostRow<'a>) -> &'a str {
-    if has_id(row.commitment) || !ordered(row.resource_id) {
-        row.commitment
-    } else {
-        row.resource_id
-    }
-}
-
 /// Whether a resource id is a commitment's order (`/providers/Microsoft.Capacity/reservationOrders/...`).
 pub fn ordered(resource_id: &str) -> bool {
     let b = resource_id.trim_start().as_bytes();

@@ -467,9 +467,10 @@ impl ColumnMap {
             additional_info: text(Field::AdditionalInfo),
             provider,
             cost_allocation_rule: text(Field::CostAllocationRule),
-            commitment: match text(Field::BenefitId) {
-                "" => text(Field::ReservationId),
-                id => id,
+            // (a FOCUS purchase names its reservation order only as its resource)
+            commitment: match (text(Field::BenefitId), text(Field::ReservationId)) {
+                ("", "") if crate::commitment::ordered(resource_id) => resource_id,
+                ("", id) | (id, _) => id,
             },
             commitment_status: text(Field::CommitmentStatus),
             commitment_name: text(Field::CommitmentName),

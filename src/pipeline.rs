@@ -536,9 +536,9 @@ pub fn explain(
         let matches =
             id == wanted || row.resource_name.eq_ignore_ascii_case(&wanted) || id.starts_with(&format!("{wanted}/"));
         // A commitment's unused capacity and purchases have no resource: they are found by the commitment's id.
-        let commitment = !matches && !crate::commitment::id(row).is_empty() && {
+        let commitment = !matches && !row.commitment.is_empty() && {
             let role = crate::commitment::role(row);
-            let (key, order) = crate::commitment::key(crate::commitment::id(row));
+            let (key, order) = crate::commitment::key(row.commitment);
             let (wanted_key, _) = crate::commitment::key(&wanted);
             matches!(role, crate::commitment::Role::Unused | crate::commitment::Role::Purchase)
                 && (key.eq_ignore_ascii_case(wanted_key) || order.is_some_and(|o| o.eq_ignore_ascii_case(wanted_key)))
@@ -546,7 +546,7 @@ pub fn explain(
         if !matches && !commitment {
             return;
         }
-        let shown_id = if commitment { crate::commitment::id(row) } else { row.resource_id };
+        let shown_id = if commitment { row.commitment } else { row.resource_id };
         let a = attributor.apply(row);
         let (rule, owner) = attributor.describe(&a, row);
         let workspace = a.workspace.map(|i| config.workspaces[i].name.clone()).unwrap_or_default();

@@ -103,7 +103,8 @@ pub struct CostRow<'a> {
     pub provider: &'a str,
     pub cost_allocation_rule: &'a str,
     /// The reservation or savings plan the row belongs to: EA/MCA `benefitId`, else `ReservationId`; FOCUS
-    /// `CommitmentDiscountId`. Empty when none.
+    /// `CommitmentDiscountId`; else the resource id when it is a reservation order (a FOCUS purchase). Empty when
+    /// none.
     pub commitment: &'a str,
     /// FOCUS `CommitmentDiscountStatus` (`Used`, `Unused`); empty in other layouts.
     pub commitment_status: &'a str,

@@ -442,10 +442,7 @@ impl Rollup {
 
     /// Notes the order and name of the commitment a row names, whichever month it is in.
     pub fn note_commitment(&mut self, row: &CostRow) {
-        if row.commitment.is_empty() && !crate::commitment::ordered(row.resource_id) {
-            return;
-        }
-        let id = crate::commitment::id(row);
+        let id = row.commitment;
         if !id.is_empty() && crate::commitment::key(id).1.is_some() {
             self.commitment_id(id, row.commitment_name);
         }
