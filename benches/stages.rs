@@ -37,6 +37,7 @@ fn export(dir: &Path, narrow: bool) -> PathBuf {
         late_fraction: 0.0,
         usage_file: None,
         unused_capacity: true,
+        estate: None,
     };
     generate::write(&spec, &path).expect("the export is written");
     path
@@ -126,7 +127,7 @@ fn stages(c: &mut Criterion) {
     group.bench_function("month-pack", |b| {
         b.iter(|| {
             black_box(
-                mlspend::report::month_files(month, None, &[], &charts, &team_files, &info).expect("written").len(),
+                mlspend::report::month_files(month, None, (&[], &[]), &charts, &team_files, &info).expect("written").len(),
             )
         })
     });

@@ -284,7 +284,7 @@ impl<'c> Attributor<'c> {
         let ws = &self.config.workspaces[index];
         let project_tag = row.tags.first_of(&tags.project).map(str::trim).unwrap_or("");
         let owner = match ws.topology {
-            Topology::Team => Owner::Direct { team: &ws.team, project: project_tag },
+            Topology::Team | Topology::Hub => Owner::Direct { team: &ws.team, project: project_tag },
             Topology::Project => Owner::Direct { team: &ws.team, project: &ws.project },
             Topology::Shared => {
                 // An endpoint, deployment or compute target the configuration gives one member, then the team tag.
@@ -372,6 +372,11 @@ impl<'c> Attributor<'c> {
                     if project.is_empty() { String::new() } else { format!(" (project tag: {project})") }
                 ),
                 Topology::Project => format!("team {team}, project {project}: {} is a project workspace", ws.name),
+                Topology::Hub => format!(
+                    "team {team}: {} is a hub, the standing resources its projects share{}",
+                    ws.name,
+                    if project.is_empty() { String::new() } else { format!(" (project tag: {project})") }
+                ),
                 Topology::Shared if owned_by(row, ws).is_some() => format!(
                     "team {team}: shared workspace {}'s `owners` give it this endpoint or compute target",
                     ws.name

@@ -203,6 +203,19 @@ pub struct GenerateArgs {
     /// Also write the usage file of the shared GPU cluster (`month,workspace,team,compute,hours`) to this path
     #[arg(long, value_name = "PATH")]
     pub usage_file: Option<PathBuf>,
+    /// Write one organisation's estate (four teams, eight projects) deployed in this topology instead of the
+    /// synthetic enterprise: the topology backtest's input (docs/generate.md). --rows does not apply.
+    #[arg(long, value_enum)]
+    pub topology: Option<generate::EstateTopology>,
+    /// With --topology: the environments the organisation works in (prod, dev, test, staging: the first N)
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "topology")]
+    pub environments: u32,
+    /// With --topology: a workspace per environment (else one workspace holds every environment's work)
+    #[arg(long, requires = "topology")]
+    pub per_environment: bool,
+    /// With --topology: write the mlspend configuration describing the estate to this path
+    #[arg(long, value_name = "PATH", requires = "topology")]
+    pub config_out: Option<PathBuf>,
 }
 
 /// Parses the command line and runs the command.
@@ -442,6 +455,7 @@ fn p_decimals(chargeback: &crate::rollup::Chargeback, currency: &str) -> u32 {
 }
 
 fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
+    use crate::compare::PARTS;
     let mut text = String::new();
     let decimals: std::collections::BTreeMap<(Month, &str), u32> = outcome
         .chargeback
@@ -449,41 +463,47 @@ fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
         .iter()
         .flat_map(|m| m.totals.iter().map(move |t| ((m.month, t.currency.as_str()), t.decimals)))
         .collect();
-    let mut last = None;
-    let mut body: Vec<Vec<String>> = Vec::new();
-    let flush = |text: &mut String, key: Option<(Month, String)>, body: &mut Vec<Vec<String>>| {
-        if let Some((m, c)) = key {
-            text.push_str(&format!("{m} {c} ({basis} cost)\n"));
-            check::table(
-                text,
-                "  ",
-                &[
-                    "topology",
-                    "workspaces",
-                    "footprint/ws",
-                    "footprint",
-                    "usage",
-                    "total",
-                    "vs actual",
-                    "team %",
-                    "project %",
-                ],
-                body,
-                &[false, true, true, true, true, true, true, true, true],
-            );
-            body.clear();
+    for decision in &outcome.decisions {
+        let (month, cur) = (decision.month, decision.currency.as_str());
+        let d = decimals.get(&(month, cur)).copied().unwrap_or(2);
+        let est: Vec<&crate::compare::Estimate> =
+            outcome.estimates.iter().filter(|e| e.month == month && e.currency == cur).collect();
+        // Only the parts that hold spend in some row.
+        let shown: Vec<usize> = (0..PARTS.len()).filter(|&i| est.iter().any(|e| !e.parts[i].is_zero())).collect();
+        let mut header = vec!["topology", "workspaces", "usage"];
+        header.extend(shown.iter().map(|&i| PARTS[i].label()));
+        header.extend(["total", "vs actual", "team %", "project %"]);
+        let body: Vec<Vec<String>> = est
+            .iter()
+            .map(|e| {
+                let r = e.rounded(d);
+                let pct = |p: Option<f64>| p.map(|v| crate::compare::percent(v, 1)).unwrap_or_else(|| "-".into());
+                let mut name = e.topology.clone();
+                if e.current && e.structure != "as-configured" {
+                    name.push_str(" (current)");
+                }
+                if e.recommended {
+                    name.push_str(" *");
+                }
+                let mut row = vec![name, e.workspaces.to_string(), r.usage.to_fixed(d)];
+                row.extend(shown.iter().map(|&i| r.parts[i].to_fixed(d)));
+                row.extend([
+                    r.total.to_fixed(d),
+                    r.delta.to_fixed(d),
+                    pct(e.team_attributable_pct),
+                    pct(e.project_attributable_pct),
+                ]);
+                row
+            })
+            .collect();
+        let numeric: Vec<bool> = header.iter().enumerate().map(|(i, _)| i > 0).collect();
+        text.push_str(&format!("{month} {cur} ({basis} cost)\n"));
+        check::table(&mut text, "  ", &header, &body, &numeric);
+        text.push_str(&format!("  * {}\n", decision.sentence(&outcome.estimates, d)));
+        for note in &decision.notes {
+            text.push_str(&format!("  note: {note}\n"));
         }
-    };
-    for e in &outcome.estimates {
-        let key = Some((e.month, e.currency.clone()));
-        if key != last {
-            flush(&mut text, last.take(), &mut body);
-            last = key;
-        }
-        let d = decimals.get(&(e.month, e.currency.as_str())).copied().unwrap_or(2);
-        body.push(e.cells(d, "-"));
     }
-    flush(&mut text, last, &mut body);
     text
 }
 
@@ -551,7 +571,21 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
         late_fraction: args.late_fraction,
         usage_file: args.usage_file.clone(),
         unused_capacity: !args.no_unused_capacity,
+        estate: args.topology.map(|topology| generate::Estate {
+            topology,
+            environments: args.environments,
+            per_environment: args.per_environment,
+            config_out: args.config_out.clone(),
+        }),
     };
+    if args.topology.is_some() {
+        if !(1..=4).contains(&args.environments) {
+            return Err(Error::Usage("--environments: give 1 to 4 environments".into()));
+        }
+        if args.manifest || args.parts.is_some() {
+            return Err(Error::Usage("--topology writes one file: leave out --manifest and --parts".into()));
+        }
+    }
     let last = (1..args.months).fold(start, |m, _| m.next());
     if start.year < 1901 || last.year > 9999 || last < start {
         return Err(Error::Usage(format!(

@@ -114,9 +114,10 @@ enum Field {
     CommitmentName,
     Quantity,
     Unit,
+    Location,
 }
 
-const FIELD_COUNT: usize = 30;
+const FIELD_COUNT: usize = 31;
 
 const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::Cost, &["costinbillingcurrency", "cost", "pretaxcost"]),
@@ -149,6 +150,7 @@ const FIELDS: [(Field, &[&str]); FIELD_COUNT] = [
     (Field::CommitmentName, &["benefitname", "commitmentdiscountname", "reservationname"]),
     (Field::Quantity, &["quantity", "usagequantity", "consumedquantity"]),
     (Field::Unit, &["unitofmeasure", "consumedunit"]),
+    (Field::Location, &["resourcelocation", "regionid", "location", "regionname"]),
 ];
 
 /// A header name as matched: BOM and spaces stripped, the English name taken from `Local (English)`, lower-cased.
@@ -477,6 +479,7 @@ impl ColumnMap {
             quantity: text(Field::Quantity),
             quantity_value: None,
             unit: text(Field::Unit),
+            location: text(Field::Location),
         })
     }
 }

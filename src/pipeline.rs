@@ -5,7 +5,7 @@
 //! attributed and summed, and nothing per row is kept.
 
 use crate::attribute::{Attributor, Owner, Rule};
-use crate::compare::{CompareAcc, Estimate};
+use crate::compare::{CompareAcc, Decision, Estimate};
 use crate::config::Config;
 use crate::dates::Month;
 use crate::error::{Error, Result};
@@ -44,6 +44,8 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub chargeback: Chargeback,
     pub estimates: Vec<Estimate>,
+    /// The recommendation per month and currency.
+    pub decisions: Vec<Decision>,
     /// With closed months: what each closed month now says against what it booked.
     pub restated: Vec<crate::close::Restatement>,
     pub load: LoadReport,
@@ -383,18 +385,19 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         warnings: &warnings,
         restated: restated.as_deref(),
     };
-    let estimates = compare.estimates();
+    let (estimates, decisions) = compare.compare();
     let charts = report::charts::build(&config, &chargeback, &estimates, basis);
     let written = match output {
         Output::Pack => {
             crate::report::allocated::finish(allocated_parts, &chargeback, options.formats)?;
-            report::write(&chargeback, &estimates, &charts, &info, staging)?
+            report::write(&chargeback, (&estimates, &decisions), &charts, &info, staging)?
         }
-        Output::Topology => report::write_topology(&chargeback, &estimates, &charts, staging)?,
+        Output::Topology => report::write_topology(&chargeback, (&estimates, &decisions), &charts, staging)?,
     };
     Ok(RunOutcome {
         chargeback,
         estimates,
+        decisions,
         load,
         written,
         basis,

@@ -196,6 +196,16 @@ pub fn ml_workspace(id: &str) -> Option<&str> {
     (!w.is_empty()).then_some(w)
 }
 
+/// The name of the Azure ML compute target a resource id is, or lies under (`.../computes/gpu-cluster-a`).
+pub fn compute_name(resource_id: &str) -> Option<&str> {
+    let b = resource_id.as_bytes();
+    let needle = b"/computes/";
+    let at = b.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))? + needle.len();
+    let rest = &resource_id[at..];
+    let name = rest.split('/').next().unwrap_or("");
+    (!name.is_empty()).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,6 +116,9 @@ pub struct CostRow<'a> {
     pub unit: &'a str,
     /// The quantity of a Parquet file's numeric column, kept as read (its text is formatted only when asked for).
     pub quantity_value: Option<f64>,
+    /// Where the resource runs, as the export writes it (`ResourceLocation`, MCA `resourceLocation`, FOCUS
+    /// `RegionId`): `eastus`, `EastUS2`, `US East 2`. Compared through [`region`].
+    pub location: &'a str,
 }
 
 impl CostRow<'_> {
@@ -209,6 +212,17 @@ pub fn is_gpu_meter(meter: &str) -> bool {
         && b[0].eq_ignore_ascii_case(&b'N')
         && matches!(b[1].to_ascii_uppercase(), b'C' | b'D' | b'V')
         && b[digit_at].is_ascii_digit()
+}
+
+/// A location as a region key: lower-cased, spaces and hyphens dropped (`East US 2`, `eastus2` and `EastUS2` are one
+/// region); empty for a row that names none (or `global`, `unassigned`, `unknown`: no region to place a workspace in).
+pub fn region(location: &str) -> String {
+    let key: String =
+        location.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_lowercase()).collect();
+    match key.as_str() {
+        "global" | "unassigned" | "unknown" | "all" | "intercontinental" => String::new(),
+        _ => key,
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test runs the real `mlspend` binary on real or generated files.
 
+mod backtest;
 mod chargeback;
 mod commitments;
 mod common;

@@ -19,17 +19,12 @@ fn open(path: &Path) -> std::result::Result<(csv::Reader<std::fs::File>, Vec<Str
     Ok((reader, header))
 }
 
-/// Reads a usage file for workspace `workspace`: CSV with the header `month,workspace,team,compute,hours`, one line
-/// per month, workspace, team and compute (lines that repeat one add up). Lines of another configured workspace are
-/// skipped (one file may serve several); a workspace that is not configured, a team that is not a member, a month
-/// that is not `YYYY-MM` and hours that are not a number of 0 or more are errors naming the line.
-type UsageHours = BTreeMap<(crate::dates::Month, String), BTreeMap<String, Money>>;
-pub(super) fn read_usage(
-    path: &Path,
-    workspace: &str,
-    teams: &[String],
-    known: &[String],
-) -> std::result::Result<UsageHours, String> {
+/// One line of a usage file: (line, month, workspace, team, lower-cased compute, hours).
+type UsageLine = (usize, crate::dates::Month, String, String, String, Money);
+
+/// Reads a usage file: CSV with the header `month,workspace,team,compute,hours`. A workspace that is not configured,
+/// a month that is not `YYYY-MM` and hours that are not a number of 0 or more are errors naming the line.
+fn usage_lines(path: &Path, known: &[String]) -> std::result::Result<Vec<UsageLine>, String> {
     let (mut reader, header) = open(path)?;
     let expected = ["month", "workspace", "team", "compute", "hours"];
     if header != expected {
@@ -40,31 +35,62 @@ pub(super) fn read_usage(
             header.join(",")
         ));
     }
-    let mut out: UsageHours = BTreeMap::new();
+    let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let at = |what: String| format!("{}: line {line}: {what}", path.display());
         let r = record.map_err(|e| at(e.to_string()))?;
         let ws = r.get(1).unwrap_or("");
-        if !ws.eq_ignore_ascii_case(workspace) {
-            if known.iter().any(|k| k.eq_ignore_ascii_case(ws)) {
-                continue;
-            }
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(ws)) {
             return Err(at(format!("workspace `{ws}` is not configured")));
         }
         let month = crate::dates::Month::parse(r.get(0).unwrap_or(""))
             .ok_or_else(|| at(format!("{:?} is not a month, YYYY-MM", r.get(0).unwrap_or(""))))?;
-        let team = r.get(2).unwrap_or("");
-        let team = teams
-            .iter()
-            .find(|t| t.eq_ignore_ascii_case(team))
-            .ok_or_else(|| at(format!("team `{team}` is not one of {workspace}'s teams ({})", teams.join(", "))))?;
         let hours = Money::parse(r.get(4).unwrap_or(""))
             .ok()
             .filter(|h| !h.is_negative() && h.within_total_bound())
             .ok_or_else(|| at(format!("hours {:?} is not a number of 0 or more", r.get(4).unwrap_or(""))))?;
         let compute = r.get(3).unwrap_or("").to_ascii_lowercase();
+        out.push((line, month, ws.to_string(), r.get(2).unwrap_or("").to_string(), compute, hours));
+    }
+    Ok(out)
+}
+
+/// Reads a usage file for workspace `workspace`, one line per month, workspace, team and compute (lines that repeat
+/// one add up). Lines of another configured workspace are skipped (one file may serve several); a team that is not a
+/// member is an error naming the line.
+type UsageHours = BTreeMap<(crate::dates::Month, String), BTreeMap<String, Money>>;
+pub(super) fn read_usage(
+    path: &Path,
+    workspace: &str,
+    teams: &[String],
+    known: &[String],
+) -> std::result::Result<UsageHours, String> {
+    let mut out: UsageHours = BTreeMap::new();
+    for (line, month, ws, team, compute, hours) in usage_lines(path, known)? {
+        if !ws.eq_ignore_ascii_case(workspace) {
+            continue;
+        }
+        let team = teams.iter().find(|t| t.eq_ignore_ascii_case(&team)).ok_or_else(|| {
+            format!(
+                "{}: line {line}: team `{team}` is not one of {workspace}'s teams ({})",
+                path.display(),
+                teams.join(", ")
+            )
+        })?;
         *out.entry((month, compute)).or_default().entry(team.clone()).or_default() += hours;
+    }
+    Ok(out)
+}
+
+/// Reads `[compare] usage`: the busy hours of every workspace's compute targets, whoever ran them.
+pub(super) fn read_busy(
+    path: &Path,
+    known: &[String],
+) -> std::result::Result<BTreeMap<(crate::dates::Month, String, String), Money>, String> {
+    let mut out = BTreeMap::new();
+    for (_, month, ws, _, compute, hours) in usage_lines(path, known)? {
+        *out.entry((month, ws.to_ascii_lowercase(), compute)).or_default() += hours;
     }
     Ok(out)
 }

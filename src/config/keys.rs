@@ -23,9 +23,20 @@ const TOP_KEYS: [&str; 14] = [
 const POOL_KEYS: [&str; 7] = ["name", "resources", "resource_groups", "tags", "split", "teams", "shares"];
 const COMMITMENT_KEYS: [&str; 3] = ["id", "owner", "unused"];
 const CURRENCY_KEYS: [&str; 2] = ["report", "rates"];
-const COMPARE_KEYS: [&str; 2] = ["footprint_types", "footprint_per_workspace"];
+const COMPARE_KEYS: [&str; 10] = [
+    "footprint_types",
+    "footprint_per_workspace",
+    "network_per_workspace",
+    "replication_per_region",
+    "egress_one_region",
+    "copy_fraction",
+    "consolidation",
+    "production",
+    "usage",
+    "require",
+];
 const TAG_KEYS: [&str; 4] = ["workspace", "team", "project", "environment"];
-const WORKSPACE_KEYS: [&str; 16] = [
+const WORKSPACE_KEYS: [&str; 17] = [
     "name",
     "topology",
     "team",
@@ -42,6 +53,7 @@ const WORKSPACE_KEYS: [&str; 16] = [
     "usage_meter",
     "idle",
     "owners",
+    "hub",
 ];
 
 fn unknown(table: &mut toml::Table, allowed: &[&str], place: &str, problems: &mut Vec<String>) {
@@ -160,7 +172,7 @@ pub(super) fn strip_wrong_types(table: &mut toml::Table, problems: &mut Vec<Stri
         let mut usable = true;
         for required in ["name", "topology"] {
             if !t.contains_key(required) {
-                let hint = if required == "topology" { " (\"team\", \"project\" or \"shared\")" } else { "" };
+                let hint = if required == "topology" { " (\"team\", \"project\", \"shared\" or \"hub\")" } else { "" };
                 problems.push(format!("{label}: missing `{required}`{hint}"));
                 usable = false;
             }

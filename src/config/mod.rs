@@ -13,12 +13,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 mod commitments;
+mod compare;
 mod files;
 mod keys;
 mod pools;
 
 use commitments::CommitmentRaw;
 pub use commitments::{CommitmentOwner, UnusedTo};
+use compare::CompareRaw;
+pub use compare::{CompareConfig, Constraint, DEFAULT_FOOTPRINT_TYPES};
 use files::{read_rates, read_usage};
 use keys::{strip_unknown_keys, strip_wrong_types};
 pub use pools::PlatformPool;
@@ -31,6 +34,9 @@ pub enum Topology {
     Team,
     Project,
     Shared,
+    /// A hub: one team's standing resources (storage, key vault, registry, network, compute), shared by the project
+    /// workspaces that name it in `hub`.
+    Hub,
 }
 
 impl Topology {
@@ -39,6 +45,7 @@ impl Topology {
             Topology::Team => "team",
             Topology::Project => "project",
             Topology::Shared => "shared",
+            Topology::Hub => "hub",
         }
     }
 }
@@ -146,6 +153,9 @@ pub struct WorkspaceConfig {
     /// Endpoints and compute targets owned by one member: name -> team.
     #[serde(default)]
     pub owners: BTreeMap<String, String>,
+    /// A project workspace's hub: the `hub` workspace whose resources it shares.
+    #[serde(default)]
+    pub hub: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,35 +209,6 @@ pub struct Reporting {
     pub rates: BTreeMap<(crate::dates::Month, String), Money>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CompareRaw {
-    #[serde(default)]
-    footprint_types: Option<Vec<String>>,
-    #[serde(default)]
-    footprint_per_workspace: BTreeMap<String, toml::Value>,
-}
-
-/// Resource types whose cost is a workspace's standing footprint rather than usage, by default: the container
-/// registry, key vault, Application Insights and Log Analytics every workspace is created with, and private
-/// endpoints. Storage accounts are left out: what they cost grows with the data kept, which is usage.
-pub const DEFAULT_FOOTPRINT_TYPES: [&str; 5] = [
-    "microsoft.containerregistry/registries",
-    "microsoft.keyvault/vaults",
-    "microsoft.insights/components",
-    "microsoft.operationalinsights/workspaces",
-    "microsoft.network/privateendpoints",
-];
-
-/// How `compare` measures a workspace's standing cost.
-#[derive(Debug, Clone)]
-pub struct CompareConfig {
-    /// Lower-cased resource types counted as footprint.
-    pub footprint_types: Vec<String>,
-    /// A footprint per workspace given outright, per currency (upper-case), instead of measuring it.
-    pub footprint_per_workspace: BTreeMap<String, Money>,
-}
-
 fn default_basis() -> CostBasis {
     CostBasis::Amortized
 }
@@ -259,6 +240,8 @@ pub struct Workspace {
     pub idle: Idle,
     /// Endpoints and compute targets owned by one member: lower-cased name -> team as configured.
     pub owners: BTreeMap<String, String>,
+    /// A project workspace's hub, as configured.
+    pub hub: Option<String>,
 }
 
 impl Workspace {
@@ -446,7 +429,11 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
                 .collect(),
             idle: Idle::Proportional,
             owners: BTreeMap::new(),
+            hub: w.hub.as_ref().map(|h| h.trim().to_string()),
         };
+        if w.hub.is_some() && w.topology != Topology::Project {
+            problems.push(format!("{at}: `hub` applies to project workspaces, the hub's projects"));
+        }
         // Usage, idle and owners: shared workspaces only.
         let member = |t: &str| w.teams.iter().find(|m| m.eq_ignore_ascii_case(t.trim())).cloned();
         if w.topology == Topology::Shared {
@@ -519,7 +506,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             }
         }
         match w.topology {
-            Topology::Team | Topology::Project => {
+            Topology::Team | Topology::Project | Topology::Hub => {
                 if ws.team.trim().is_empty() {
                     problems.push(format!("{at}: a {} workspace needs `team`", w.topology.as_str()));
                 }
@@ -579,6 +566,16 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
     }
     if workspaces.is_empty() {
         problems.push("no [[workspace]] is configured: name at least one Azure ML workspace".into());
+    }
+    for w in &workspaces {
+        if let Some(hub) = &w.hub {
+            if !workspaces.iter().any(|h| h.topology == Topology::Hub && h.name.eq_ignore_ascii_case(hub)) {
+                problems.push(format!(
+                    "workspace `{}`: `hub` names `{hub}`, which is not a configured workspace with topology = \"hub\"",
+                    w.name
+                ));
+            }
+        }
     }
     for (key, list) in [
         ("workspace", &raw.tags.workspace),
@@ -694,27 +691,13 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
             }
         }
     }
-    let mut footprint_per_workspace = BTreeMap::new();
-    for (currency, v) in &raw.compare.footprint_per_workspace {
-        match percentage(v) {
-            Some(m) if !m.is_negative() => {
-                footprint_per_workspace.insert(currency.to_ascii_uppercase(), m);
-            }
-            _ => problems
-                .push(format!("compare.footprint_per_workspace.{currency}: give an amount of 0 or more, not {v}")),
+    let mut compare = compare::build(&raw.compare, base, problems);
+    if let Some(path) = &compare.usage {
+        match files::read_busy(path, &known_workspaces) {
+            Ok(busy) => compare.busy = busy,
+            Err(e) => problems.push(format!("compare.usage: {e}")),
         }
     }
-    let compare = CompareConfig {
-        footprint_types: raw
-            .compare
-            .footprint_types
-            .clone()
-            .unwrap_or_else(|| DEFAULT_FOOTPRINT_TYPES.iter().map(|s| s.to_string()).collect())
-            .iter()
-            .map(|t| t.trim().to_ascii_lowercase())
-            .collect(),
-        footprint_per_workspace,
-    };
     let mut budgets = BTreeMap::new();
     for (team, amounts) in &raw.budgets {
         if !teams.iter().any(|t| t.eq_ignore_ascii_case(team)) {

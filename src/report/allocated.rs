@@ -99,6 +99,7 @@ fn owner_rule(a: &Attribution, row: &CostRow, config: &Config) -> &'static str {
     match (&a.owner, ws.map(|w| w.topology)) {
         (Owner::Direct { .. }, Some(Topology::Team)) => "team-workspace",
         (Owner::Direct { .. }, Some(Topology::Project)) => "project-workspace",
+        (Owner::Direct { .. }, Some(Topology::Hub)) => "hub-workspace",
         (Owner::Direct { .. }, Some(Topology::Shared))
             if ws.is_some_and(|w| !w.owners.is_empty() && crate::attribute::owned_by(row, w).is_some()) =>
         {

@@ -8,7 +8,7 @@ use crate::compare::Estimate;
 use crate::config::Config;
 use crate::dates::Month;
 use crate::money::Money;
-use crate::report::chart::{neutral, Chart, Drawn, Kind, Series, Swatch, TeamColours};
+use crate::report::chart::{neutral, neutral_hatched, Chart, Drawn, Kind, Series, Swatch, TeamColours};
 use crate::report::{grouped, pool_label, pool_shares};
 use crate::rollup::{Chargeback, CATEGORIES, UNALLOCATED};
 use crate::schema::CostBasis;
@@ -191,45 +191,70 @@ pub fn build(config: &Config, chargeback: &Chargeback, estimates: &[Estimate], b
                 },
             );
 
-            // The topology comparison: usage and footprint, with what each topology can still attribute.
+            // The topology comparison: each combination's difference from the configured workspaces, by cost part
+            // (usage is the same in every one, so it is left out: the zero line is today's bill).
             let est: Vec<&Estimate> = estimates.iter().filter(|e| e.month == month && e.currency == cur).collect();
             push(
                 "topology",
-                if est.is_empty() {
-                    Err(format!("no {cur} spend was attributed to a workspace in {month}"))
-                } else {
-                    let pct = |p: Option<f64>| {
-                        p.map(|v| format!("{}%", crate::compare::percent(v, 1))).unwrap_or_else(|| "-".into())
-                    };
-                    let rounded: Vec<_> = est.iter().map(|e| e.rounded(d)).collect();
-                    let mut c = chart("Workspace topologies: footprint and usage".into(), "topology");
-                    c.categories = est.iter().map(|e| e.topology.clone()).collect();
-                    c.series = vec![
-                        series("usage", neutral("usage", 1), rounded.iter().map(|r| r.usage), d),
-                        series("footprint", neutral("footprint", 0), rounded.iter().map(|r| r.footprint), d),
-                    ];
-                    c.labels = est
-                        .iter()
-                        .zip(&rounded)
-                        .map(|(e, r)| {
-                            let delta = if e.topology == "as-configured" {
-                                String::new()
-                            } else if r.delta.is_negative() || r.delta.is_zero() {
-                                format!(" ({} vs actual)", grouped(r.delta, d))
-                            } else {
-                                format!(" (+{} vs actual)", grouped(r.delta, d))
-                            };
-                            format!(
-                                "{}{delta}\n{} workspace{} · team {} · project {}",
-                                grouped(r.total, d),
-                                e.workspaces,
-                                if e.workspaces == 1 { "" } else { "s" },
-                                pct(e.team_attributable_pct),
-                                pct(e.project_attributable_pct)
-                            )
-                        })
-                        .collect();
-                    Ok(c)
+                match est.iter().find(|e| e.structure == "as-configured") {
+                    None => Err(format!("no {cur} spend was attributed to a workspace in {month}")),
+                    Some(now) => {
+                        let pct = |p: Option<f64>| {
+                            p.map(|v| format!("{}%", crate::compare::percent(v, 1))).unwrap_or_else(|| "-".into())
+                        };
+                        let base = now.rounded(d);
+                        let others: Vec<&&Estimate> = est.iter().filter(|e| e.structure != "as-configured").collect();
+                        let rounded: Vec<_> = others.iter().map(|e| e.rounded(d)).collect();
+                        let mut c = chart(
+                            "Workspace topologies: cost against the configured workspaces, by part".into(),
+                            "topology",
+                        );
+                        c.categories = others
+                            .iter()
+                            .map(|e| {
+                                let mut name = e.topology.clone();
+                                if e.current {
+                                    name.push_str(" (current)");
+                                }
+                                if e.recommended {
+                                    name.push_str(" (recommended)");
+                                }
+                                name
+                            })
+                            .collect();
+                        c.series = crate::compare::PARTS
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| rounded.iter().any(|r| r.parts[*i] != base.parts[*i]))
+                            .enumerate()
+                            .map(|(k, (i, p))| {
+                                let amounts = rounded.iter().map(|r| r.parts[i] - base.parts[i]);
+                                series(p.label(), neutral_hatched(p.label(), k), amounts, d)
+                            })
+                            .collect();
+                        c.labels = others
+                            .iter()
+                            .zip(&rounded)
+                            .map(|(e, r)| {
+                                let delta = r.total - base.total;
+                                let sign = if delta.is_positive() { "+" } else { "" };
+                                format!(
+                                    "{} ({sign}{})\n{} workspace{} · team {} · project {}",
+                                    grouped(r.total, d),
+                                    grouped(delta, d),
+                                    e.workspaces,
+                                    if e.workspaces == 1 { "" } else { "s" },
+                                    pct(e.team_attributable_pct),
+                                    pct(e.project_attributable_pct)
+                                )
+                            })
+                            .collect();
+                        if c.series.is_empty() {
+                            Err(format!("no {cur} cost part differs between the topologies in {month}"))
+                        } else {
+                            Ok(c)
+                        }
+                    }
                 },
             );
 

@@ -15,8 +15,12 @@ pub mod charts;
 pub mod html;
 pub mod pack;
 pub mod pools;
+mod topology;
 
-use crate::compare::Estimate;
+/// The comparison of a run: every combination's estimate, and the decision per month and currency.
+pub type Comparison<'a> = (&'a [Estimate], &'a [Decision]);
+
+use crate::compare::{Decision, Estimate};
 use crate::dates::Month;
 use crate::error::{Error, Result};
 use crate::ingest::Reject;
@@ -113,7 +117,7 @@ pub fn grouped(m: Money, d: u32) -> String {
     crate::text::group_thousands(&m.to_fixed(d))
 }
 
-fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
+pub(crate) fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     let err =
         |e: csv::Error| Error::Write { path: PathBuf::from("<csv>"), source: std::io::Error::other(e.to_string()) };
@@ -485,37 +489,8 @@ impl RunInfo<'_> {
 /// Files to write: (path relative to the month folder, bytes).
 pub type Files = Vec<(PathBuf, Vec<u8>)>;
 
-/// The columns of `topology.csv`.
-pub const TOPOLOGY_COLUMNS: [&str; 11] = [
-    "billing_month",
-    "currency",
-    "topology",
-    "workspaces",
-    "footprint_per_workspace",
-    "footprint",
-    "usage",
-    "total",
-    "delta",
-    "team_attributable_pct",
-    "project_attributable_pct",
-];
-
-/// `topology.csv` and the topology charts of one month.
-fn topology_files(m: &MonthChargeback, estimates: &[Estimate], charts: &Charts) -> Result<Files> {
-    let decimals: BTreeMap<&str, u32> = m.totals.iter().map(|t| (t.currency.as_str(), t.decimals)).collect();
-    let rows = estimates.iter().filter(|e| e.month == m.month).map(|e| {
-        let d = decimals.get(e.currency.as_str()).copied().unwrap_or(2);
-        let mut cells = vec![e.month.to_string(), safe_cell(&e.currency).into_owned()];
-        cells.extend(e.cells(d, ""));
-        cells
-    });
-    let mut files = vec![(PathBuf::from("topology.csv"), csv_bytes(&TOPOLOGY_COLUMNS, rows)?)];
-    files.extend(chart_files(m.month, charts, |stem| stem.starts_with("topology-"))?);
-    Ok(files)
-}
-
 /// SVG and PNG of the charts of one month whose file stem passes `keep`.
-fn chart_files(month: Month, charts: &Charts, keep: impl Fn(&str) -> bool) -> Result<Files> {
+pub(crate) fn chart_files(month: Month, charts: &Charts, keep: impl Fn(&str) -> bool) -> Result<Files> {
     let mut files = Vec::new();
     for (_, stem, drawn) in charts.of_month(month).filter(|(_, stem, _)| keep(stem)) {
         let fail = |e: String| Error::Write {
@@ -534,7 +509,7 @@ fn chart_files(month: Month, charts: &Charts, keep: impl Fn(&str) -> bool) -> Re
 pub fn month_files(
     m: &MonthChargeback,
     previous: Option<&MonthChargeback>,
-    estimates: &[Estimate],
+    comparison: Comparison,
     charts: &Charts,
     team_files: &BTreeMap<String, String>,
     info: &RunInfo,
@@ -577,7 +552,7 @@ pub fn month_files(
     }
     files.push((
         PathBuf::from("report.html"),
-        crate::report::html::report(m, previous, &page, charts, estimates).into_bytes(),
+        crate::report::html::report(m, previous, &page, charts, comparison).into_bytes(),
     ));
 
     let mut teams: Vec<&str> = m.lines.iter().filter(|l| !l.team.starts_with('(')).map(|l| l.team.as_str()).collect();
@@ -700,7 +675,7 @@ pub fn month_files(
         });
         files.push((PathBuf::from("rejects.csv"), csv_bytes(&["file", "line", "column", "reason"], rows)?));
     }
-    files.extend(topology_files(m, estimates, charts)?);
+    files.extend(topology::files(m, comparison, charts)?);
     files.extend(chart_files(m.month, charts, |stem| !stem.starts_with("topology-"))?);
     Ok(files)
 }
@@ -708,7 +683,7 @@ pub fn month_files(
 /// Writes every month of the chargeback through `staging`, each month folder replaced whole.
 pub fn write(
     chargeback: &Chargeback,
-    estimates: &[Estimate],
+    comparison: Comparison,
     charts: &Charts,
     info: &RunInfo,
     staging: Staging,
@@ -717,7 +692,7 @@ pub fn write(
     let mut prepared = Vec::new();
     for (i, m) in chargeback.months.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| &chargeback.months[p]).filter(|p| p.month == m.month.previous());
-        prepared.push((m.month, month_files(m, previous, estimates, charts, &team_files, info)?));
+        prepared.push((m.month, month_files(m, previous, comparison, charts, &team_files, info)?));
     }
     write_months(staging, prepared, false)
 }
@@ -726,13 +701,13 @@ pub fn write(
 /// files alone; the pack changes in one step (`pack.rs`).
 pub fn write_topology(
     chargeback: &Chargeback,
-    estimates: &[Estimate],
+    comparison: Comparison,
     charts: &Charts,
     staging: Staging,
 ) -> Result<Vec<PathBuf>> {
     let mut prepared = Vec::new();
     for m in &chargeback.months {
-        prepared.push((m.month, topology_files(m, estimates, charts)?));
+        prepared.push((m.month, topology::files(m, comparison, charts)?));
     }
     let out = staging.out.clone();
     let files: Vec<PathBuf> =

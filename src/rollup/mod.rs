@@ -374,7 +374,8 @@ impl Rollup {
             Owner::Pool => {
                 // A compute target of a workspace with a usage file: kept apart, with its hours, for its idle capacity.
                 let w = a.workspace.map(|i| &config.workspaces[i]);
-                let compute = w.filter(|w| w.usage.is_some()).and_then(|_| pools::compute_name(row.resource_id));
+                let compute =
+                    w.filter(|w| w.usage.is_some()).and_then(|_| crate::resource::compute_name(row.resource_id));
                 match compute {
                     Some(name) => {
                         hours = row.hours();

@@ -36,16 +36,6 @@ pub struct ComputeUse {
     pub idle_policy: String,
 }
 
-/// The name of the Azure ML compute target a resource id is, or lies under (`.../computes/gpu-cluster-a`).
-pub fn compute_name(resource_id: &str) -> Option<&str> {
-    let b = resource_id.as_bytes();
-    let needle = b"/computes/";
-    let at = b.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))? + needle.len();
-    let rest = &resource_id[at..];
-    let name = rest.split('/').next().unwrap_or("");
-    (!name.is_empty()).then_some(name)
-}
-
 /// The hours a row tagged with a member's team counts towards `split = "usage"` in workspace `w` (no usage file):
 /// its hours, when its unit is hours and its meter is one `usage_meter` names (any, when it names none).
 pub fn tagged_hours(row: &CostRow, w: &Workspace) -> Option<Money> {

@@ -123,6 +123,12 @@ pub fn neutral(name: &str, k: usize) -> Swatch {
     Swatch { fill: NEUTRAL[k % NEUTRAL.len()], pattern: 0, marker: 0, dash: 0, key: Key::Category(name.to_string()) }
 }
 
+/// A grey for the `k`-th of many categories: the four greys, then again with a hatch (cost parts of the topology
+/// chart, where colour would claim to be a team).
+pub fn neutral_hatched(name: &str, k: usize) -> Swatch {
+    Swatch { pattern: (k / NEUTRAL.len()) as u8, ..neutral(name, k) }
+}
+
 /// One named series of values, one value per category.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {

@@ -11,6 +11,7 @@
 
 mod month;
 mod statement;
+mod topology;
 
 pub use month::report;
 pub use statement::statement;

@@ -4,7 +4,6 @@ use super::{
     breakdown, change_pct, commitment_label, decimals, escape, method, money, page, reporting, sums, swatch, table,
     PageInfo,
 };
-use crate::compare::Estimate;
 use crate::config::Split;
 use crate::money::Money;
 use crate::report::charts::Charts;
@@ -39,7 +38,7 @@ pub fn report(
     previous: Option<&MonthChargeback>,
     info: &PageInfo,
     charts: &Charts,
-    estimates: &[Estimate],
+    comparison: crate::report::Comparison,
 ) -> String {
     let rep = reporting(info);
     let rep_head = rep.as_ref().map(|(c, _)| format!("#total in {c}"));
@@ -435,50 +434,7 @@ pub fn report(
     );
 
     // The topology comparison, as topology.csv holds it.
-    body.push_str("<h2 id=\"topologies\">Workspace topologies</h2>\n");
-    let est: Vec<&Estimate> = estimates.iter().filter(|e| e.month == m.month).collect();
-    if est.is_empty() {
-        body.push_str("<p class=\"muted\">No spend was attributed to a workspace this month.</p>\n");
-    } else {
-        body.push_str("<p>What this month's spend in the configured workspaces would cost as one workspace per team, per project, or one shared workspace: usage costs the same whatever the topology, each workspace adds the measured standing footprint. Read an estimate as plus or minus one footprint per workspace added or removed. \"vs actual\" is the estimate minus this month's bill; team and project % are the shares of spend that reach a team, or a project, without a shared-pool split.</p>\n");
-        let rows: Vec<Vec<String>> = est
-            .iter()
-            .map(|e| {
-                let d = decimals(m, &e.currency);
-                let r = e.rounded(d);
-                let pct = |p: Option<f64>| p.map(|v| crate::compare::percent(v, 1)).unwrap_or_else(|| "-".into());
-                vec![
-                    escape(&e.currency),
-                    escape(&e.topology),
-                    e.workspaces.to_string(),
-                    money(r.footprint_per_workspace, d),
-                    money(r.footprint, d),
-                    money(r.usage, d),
-                    money(r.total, d),
-                    money(r.delta, d),
-                    pct(e.team_attributable_pct),
-                    pct(e.project_attributable_pct),
-                ]
-            })
-            .collect();
-        table(
-            &mut body,
-            &[
-                "currency",
-                "topology",
-                "#workspaces",
-                "#footprint / workspace",
-                "#footprint",
-                "#usage",
-                "#total",
-                "#vs actual",
-                "#team %",
-                "#project %",
-            ],
-            &rows,
-            vec![],
-        );
-    }
+    super::topology::section(&mut body, m, comparison);
 
     body.push_str("<h2 id=\"charts\">Charts</h2>\n");
     for (_, stem, drawn) in charts.of_month(m.month) {

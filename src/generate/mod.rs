@@ -19,6 +19,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod estate;
+pub use estate::EstateTopology;
+
 /// Output file formats.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FileFormat {
@@ -63,6 +66,17 @@ pub struct Spec {
     pub usage_file: Option<PathBuf>,
     /// Write the reservations' unused capacity (amortized-cost and FOCUS exports).
     pub unused_capacity: bool,
+    /// `--topology`: write one organisation's estate deployed in this topology instead (`estate.rs`).
+    pub estate: Option<Estate>,
+}
+
+/// `--topology`, `--environments`, `--per-environment` and `--config-out`.
+#[derive(Debug, Clone)]
+pub struct Estate {
+    pub topology: EstateTopology,
+    pub environments: u32,
+    pub per_environment: bool,
+    pub config_out: Option<PathBuf>,
 }
 
 /// The shared GPU cluster of mlw-research: each day it bills [`CLUSTER_NODE_HOURS`] untagged node hours, and jobs
@@ -972,6 +986,9 @@ fn cells(line: &Line, billing: Month, layout: Layout, basis: CostBasis, columns:
 
 /// Writes the export; returns each file written with its data row count.
 pub fn write(spec: &Spec, out: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    if let Some(e) = &spec.estate {
+        return estate::write(spec, e.topology, e.environments, e.per_environment, e.config_out.as_deref(), out);
+    }
     let mut cluster_days = Vec::new();
     let written = write_export(spec, out, &mut cluster_days)?;
     if let Some(path) = &spec.usage_file {

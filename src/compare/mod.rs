@@ -1,0 +1,337 @@
+//! The topology comparison: what the same usage would cost organised another way, over the three decisions the
+//! starting document names (team structure, environments, regions), and the cheapest way that meets the
+//! configuration's constraints.
+//!
+//! Takes each attributed row (cost, attribution, resource type, meter, location, tags) and gathers, per billing month
+//! and currency, the [`Facts`] the model needs: the spend of each cost part measured from the bill, and the teams,
+//! projects, environments and regions it lies in. `model.rs` turns them into one [`Estimate`] per combination, and
+//! `decide.rs` picks the recommendation (docs/compare.md has the model and each of its assumptions). The charts of
+//! these figures are drawn by `report::charts`.
+
+mod decide;
+mod model;
+
+pub use decide::Decision;
+pub use model::{columns, Estimate, Part, Rounded, PARTS};
+
+use crate::attribute::{Attribution, Owner};
+use crate::config::{Config, Topology};
+use crate::dates::Month;
+use crate::money::Money;
+use crate::schema::CostRow;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Facts about the attributed spend of one month and currency.
+#[derive(Default)]
+struct Facts {
+    total: Money,
+    /// The spend of each part, as the bill has it (idle and data copies are worked out from the clusters and storage).
+    measured: [Money; PARTS.len()],
+    /// Storage accounts' spend in production (or in no environment), and in the other environments.
+    storage_prod: Money,
+    storage_other: Money,
+    /// Compute targets: (workspace, lower-cased name) -> (node hours, cost, hours of rows tagged with a team: jobs).
+    clusters: BTreeMap<(usize, String), (Money, Money, Money)>,
+    /// Compute instances' standing cost per team (folded; empty: no team known), and the workspaces it is in.
+    instances: BTreeMap<String, (Money, BTreeSet<usize>)>,
+    direct: Money,
+    /// Spend with a team tag naming a configured team.
+    team_tagged: Money,
+    /// Spend with a project from a project workspace or a project tag.
+    project_known: Money,
+    project_tagged: Money,
+    /// Spend a per-division workspace would still tell apart by team: tagged, or its team alone in its division.
+    division_attributable: Money,
+    workspaces: BTreeSet<usize>,
+    /// Regions (keys of `schema::region`) each team's spend is in; a team with spend in no named region has none.
+    teams: BTreeMap<String, BTreeSet<String>>,
+    /// Regions of each (team, project); the project is empty for a team's spend whose project is unknown.
+    projects: BTreeMap<(String, String), BTreeSet<String>>,
+    regions: BTreeSet<String>,
+    /// Environments the spend is in (configured on its workspace, else tagged), folded.
+    environments: BTreeSet<String>,
+    /// Environments configured on the workspaces with spend.
+    configured_environments: BTreeSet<String>,
+}
+
+/// Running sums for the comparison and the charts.
+pub struct CompareAcc<'c> {
+    config: &'c Config,
+    facts: Vec<(Month, String, Facts)>,
+    division_of: HashMap<String, String>,
+    division_size: HashMap<String, usize>,
+}
+
+/// A percentage at `decimals`, never a negative zero (`-0.0` -> `0.0`).
+pub fn percent(v: f64, decimals: usize) -> String {
+    let text = format!("{v:.decimals$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => text,
+    }
+}
+
+fn contains(haystack: &str, needles: &[&str]) -> bool {
+    let h = haystack.to_ascii_lowercase();
+    needles.iter().any(|n| h.contains(n))
+}
+
+/// The cost part a row's spend belongs to, when it is not usage (docs/compare.md, "Cost parts").
+fn part_of(row: &CostRow, footprint_types: &[String]) -> Option<Part> {
+    let kind = row.resource_type.as_ref();
+    let is = |t: &str| kind.eq_ignore_ascii_case(t);
+    let category = row.meter_category;
+    if is("microsoft.network/privateendpoints")
+        || is("microsoft.network/azurefirewalls")
+        || category.eq_ignore_ascii_case("Azure Firewall")
+        || contains(row.meter_name, &["private endpoint", "private link"])
+    {
+        return Some(Part::Network);
+    }
+    if is("microsoft.insights/components")
+        || is("microsoft.operationalinsights/workspaces")
+        || category.eq_ignore_ascii_case("Log Analytics")
+        || category.eq_ignore_ascii_case("Application Insights")
+    {
+        // Data ingested and kept grows with what runs, not with how many workspaces there are.
+        return Some(if contains(row.meter_name, &["ingest", "data", "retention", "overage"]) {
+            Part::MonitoringIngestion
+        } else {
+            Part::MonitoringStanding
+        });
+    }
+    if (is("microsoft.containerregistry/registries") || is("microsoft.machinelearningservices/registries"))
+        && contains(row.meter_name, &["replicat"])
+    {
+        return Some(Part::Replication);
+    }
+    if contains(
+        row.meter_name,
+        &["inter-region", "inter region", "intercontinental", "inter continent", "inter-continent"],
+    ) {
+        return Some(Part::Egress);
+    }
+    if footprint_types.iter().any(|t| is(t)) {
+        return Some(Part::Standing);
+    }
+    // What a compute instance (or a cluster's node) bills whether it runs or not: its load balancer, public IP and
+    // disk, billed under the workspace.
+    if row.is_ml
+        && (category.eq_ignore_ascii_case("Load Balancer")
+            || (category.eq_ignore_ascii_case("Virtual Network") && contains(row.meter_name, &["ip address", "ipv4"]))
+            || contains(row.meter_name, &["lrs disk", "zrs disk"]))
+    {
+        return Some(Part::Instances);
+    }
+    None
+}
+
+fn pct(part: Money, whole: Money) -> Option<f64> {
+    if whole.is_zero() {
+        return None;
+    }
+    let p: f64 = part.to_plain().parse().ok()?;
+    let w: f64 = whole.to_plain().parse().ok()?;
+    // + 0.0 turns a -0.0 (a zero part of a negative whole) into 0.0.
+    Some((p / w * 1000.0).round() / 10.0 + 0.0)
+}
+
+fn insert_region(set: &mut BTreeSet<String>, region: &str) {
+    if !region.is_empty() && !set.contains(region) {
+        set.insert(region.to_string());
+    }
+}
+
+impl<'c> CompareAcc<'c> {
+    pub fn new(config: &'c Config) -> CompareAcc<'c> {
+        let mut division_of = HashMap::new();
+        let mut division_size = HashMap::new();
+        for (d, teams) in &config.divisions {
+            division_size.insert(d.clone(), teams.len());
+            for t in teams {
+                division_of.insert(crate::tags::fold(t).into_owned(), d.clone());
+            }
+        }
+        CompareAcc { config, facts: Vec::new(), division_of, division_size }
+    }
+
+    fn configured_team(&self, name: &str) -> bool {
+        self.config
+            .workspaces
+            .iter()
+            .any(|w| w.team.eq_ignore_ascii_case(name) || w.teams.iter().any(|t| t.eq_ignore_ascii_case(name)))
+    }
+
+    fn facts(&mut self, month: Month, currency: &str) -> &mut Facts {
+        // Few (month, currency) pairs: a linear search allocates nothing per row.
+        let pos = match self.facts.iter().position(|(m, c, _)| *m == month && c == currency) {
+            Some(p) => p,
+            None => {
+                self.facts.push((month, currency.to_string(), Facts::default()));
+                self.facts.len() - 1
+            }
+        };
+        &mut self.facts[pos].2
+    }
+
+    /// Adds one row with its cost on the run's basis and its attribution.
+    pub fn add(&mut self, row: &CostRow, cost: Money, a: &Attribution) {
+        let Some(wi) = a.workspace else { return };
+        let month = row.month(self.config.month_by);
+        let config = self.config;
+        let ws = &config.workspaces[wi];
+        let tags = &config.tags;
+        let team_tag = row.tags.first_of(&tags.team).map(str::trim).filter(|t| self.configured_team(t));
+        let project_tag = row.tags.first_of(&tags.project).map(str::trim).filter(|p| !p.is_empty());
+        let part = part_of(row, &config.compare.footprint_types);
+        // The team the spend belongs to, where the configuration or a tag says.
+        let owner_team: Option<&str> = match &a.owner {
+            Owner::Direct { team, .. } => Some(team),
+            _ => None,
+        };
+        let project: Option<&str> = match ws.topology {
+            Topology::Project => Some(&ws.project),
+            _ => project_tag,
+        };
+        let division_alone = owner_team
+            .and_then(|t| self.division_of.get(crate::tags::fold(t).as_ref()))
+            .is_some_and(|d| self.division_size.get(d).copied() == Some(1));
+        let environment = if ws.environment.trim().is_empty() {
+            row.tags.first_of(&tags.environment).map(crate::tags::fold).unwrap_or_default()
+        } else {
+            crate::tags::fold(&ws.environment)
+        };
+        // Replicas and transfers lie in other regions than the work: they don't say where it runs.
+        let region = match part {
+            Some(Part::Replication | Part::Egress) => String::new(),
+            _ => crate::schema::region(row.location),
+        };
+        let production = environment.is_empty() || config.compare.production.iter().any(|p| *p == environment);
+        let storage = row.resource_type.eq_ignore_ascii_case("microsoft.storage/storageaccounts");
+        let compute = crate::resource::compute_name(row.resource_id).map(str::to_ascii_lowercase);
+        let hours = compute.as_ref().and_then(|_| row.hours());
+        let instance_team = crate::tags::fold(owner_team.or(team_tag).unwrap_or("")).into_owned();
+
+        let f = self.facts(month, &row.currency);
+        f.total += cost;
+        match part {
+            Some(Part::Instances) => {
+                let e = f.instances.entry(instance_team).or_default();
+                e.0 += cost;
+                e.1.insert(wi);
+                f.measured[Part::Instances as usize] += cost;
+            }
+            Some(p) => f.measured[p as usize] += cost,
+            None if storage && production => f.storage_prod += cost,
+            None if storage => f.storage_other += cost,
+            None => {
+                if let (Some(c), Some(h)) = (compute, hours) {
+                    let e = f.clusters.entry((wi, c)).or_default();
+                    e.0 += h;
+                    e.1 += cost;
+                    if team_tag.is_some() {
+                        e.2 += h;
+                    }
+                }
+            }
+        }
+        if !matches!(a.owner, Owner::Pool) {
+            f.direct += cost;
+        }
+        if team_tag.is_some() {
+            f.team_tagged += cost;
+        }
+        if team_tag.is_some() || division_alone {
+            f.division_attributable += cost;
+        }
+        if project.is_some() {
+            f.project_known += cost;
+        }
+        if project_tag.is_some() {
+            f.project_tagged += cost;
+        }
+        f.workspaces.insert(wi);
+        if !environment.is_empty() && !f.environments.contains(environment.as_ref()) {
+            f.environments.insert(environment.into_owned());
+        }
+        if !ws.environment.trim().is_empty() {
+            let e = crate::tags::fold(&ws.environment);
+            if !f.configured_environments.contains(e.as_ref()) {
+                f.configured_environments.insert(e.into_owned());
+            }
+        }
+        insert_region(&mut f.regions, &region);
+        let teams: &[String] = match ws.topology {
+            Topology::Shared => &ws.teams,
+            _ => std::slice::from_ref(&ws.team),
+        };
+        for t in teams {
+            let t = crate::tags::fold(t);
+            match f.teams.get_mut(t.as_ref()) {
+                Some(set) => insert_region(set, &region),
+                None => {
+                    let set = f.teams.entry(t.into_owned()).or_default();
+                    insert_region(set, &region);
+                }
+            }
+        }
+        let team_for_project = crate::tags::fold(owner_team.or(teams.first().map(String::as_str)).unwrap_or(""));
+        let key =
+            (team_for_project.into_owned(), project.map(|p| crate::tags::fold(p).into_owned()).unwrap_or_default());
+        insert_region(f.projects.entry(key).or_default(), &region);
+    }
+
+    /// Adds another part's facts.
+    pub fn merge(&mut self, other: CompareAcc) {
+        for (month, currency, o) in other.facts {
+            let f = self.facts(month, &currency);
+            f.total += o.total;
+            for (a, b) in f.measured.iter_mut().zip(o.measured) {
+                *a += b;
+            }
+            f.storage_prod += o.storage_prod;
+            f.storage_other += o.storage_other;
+            for (k, (h, c, t)) in o.clusters {
+                let e = f.clusters.entry(k).or_default();
+                e.0 += h;
+                e.1 += c;
+                e.2 += t;
+            }
+            for (k, (c, ws)) in o.instances {
+                let e = f.instances.entry(k).or_default();
+                e.0 += c;
+                e.1.extend(ws);
+            }
+            f.direct += o.direct;
+            f.team_tagged += o.team_tagged;
+            f.project_known += o.project_known;
+            f.project_tagged += o.project_tagged;
+            f.division_attributable += o.division_attributable;
+            f.workspaces.extend(o.workspaces);
+            for (k, r) in o.teams {
+                f.teams.entry(k).or_default().extend(r);
+            }
+            for (k, r) in o.projects {
+                f.projects.entry(k).or_default().extend(r);
+            }
+            f.regions.extend(o.regions);
+            f.environments.extend(o.environments);
+            f.configured_environments.extend(o.configured_environments);
+        }
+    }
+
+    /// The estimates of every combination and the decision, per month and currency.
+    pub fn compare(&self) -> (Vec<Estimate>, Vec<Decision>) {
+        let mut facts: Vec<&(Month, String, Facts)> = self.facts.iter().collect();
+        facts.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut estimates = Vec::new();
+        let mut decisions = Vec::new();
+        for (month, currency, f) in facts {
+            let (mut e, d) = model::estimate(self, *month, currency, f);
+            estimates.append(&mut e);
+            decisions.push(d);
+        }
+        (estimates, decisions)
+    }
+}

@@ -1,0 +1,547 @@
+//! The cost model: from one month's [`Facts`], the cost of each combination of team structure, environment
+//! segregation and regional placement, part by part (docs/compare.md).
+
+use super::{decide, pct, CompareAcc, Facts};
+use crate::config::{Constraint, Topology};
+use crate::dates::Month;
+use crate::money::Money;
+
+use std::collections::BTreeSet;
+
+/// A cost part: what a topology changes, each with its own column and band. Usage, the rest, is the same in all.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    /// A workspace's standing resources: registry, key vault (`[compare] footprint_types`).
+    Standing,
+    /// Application Insights and Log Analytics, the part billed whatever is ingested.
+    MonitoringStanding,
+    /// Application Insights and Log Analytics, data ingested and kept: the same whatever the topology.
+    MonitoringIngestion,
+    /// Private endpoints and the managed network's firewall.
+    Network,
+    /// Compute instances' (and nodes') load balancers, public IPs and disks, billed even when stopped.
+    Instances,
+    /// Clusters' idle node hours: node hours no job used.
+    Idle,
+    /// Production data copied into the other environments.
+    DataCopies,
+    /// Registries replicated into each region.
+    Replication,
+    /// Data moved between regions.
+    Egress,
+}
+
+pub const PARTS: [Part; 9] = [
+    Part::Standing,
+    Part::MonitoringStanding,
+    Part::MonitoringIngestion,
+    Part::Network,
+    Part::Instances,
+    Part::Idle,
+    Part::DataCopies,
+    Part::Replication,
+    Part::Egress,
+];
+
+impl Part {
+    /// Its column in `topology.csv`.
+    pub fn column(self) -> &'static str {
+        match self {
+            Part::Standing => "standing",
+            Part::MonitoringStanding => "monitoring_standing",
+            Part::MonitoringIngestion => "monitoring_ingestion",
+            Part::Network => "network",
+            Part::Instances => "instances",
+            Part::Idle => "cluster_idle",
+            Part::DataCopies => "data_copies",
+            Part::Replication => "replication",
+            Part::Egress => "egress",
+        }
+    }
+
+    /// Its name in words, for tables and charts.
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Standing => "standing resources",
+            Part::MonitoringStanding => "monitoring (standing)",
+            Part::MonitoringIngestion => "monitoring (ingestion)",
+            Part::Network => "network",
+            Part::Instances => "instances",
+            Part::Idle => "cluster idle",
+            Part::DataCopies => "data copies",
+            Part::Replication => "replication",
+            Part::Egress => "egress",
+        }
+    }
+}
+
+/// How teams are organised into workspaces.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Structure {
+    PerTeam,
+    PerProject,
+    Single,
+    PerDivision,
+    /// A hub per team, with a project workspace per project sharing the hub's resources.
+    Hub,
+}
+
+impl Structure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Structure::PerTeam => "per-team",
+            Structure::PerProject => "per-project",
+            Structure::Single => "single",
+            Structure::PerDivision => "per-division",
+            Structure::Hub => "hub",
+        }
+    }
+}
+
+/// One topology's estimate for one month and currency.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Estimate {
+    pub month: Month,
+    pub currency: String,
+    /// `as-configured`, or the combination: `per-team`, `per-project+per-env`, `hub+per-env+per-region`.
+    pub topology: String,
+    pub structure: &'static str,
+    /// `shared` (one workspace for every environment) or `per-environment`.
+    pub environments: &'static str,
+    /// `one-region` or `per-region`.
+    pub regions: &'static str,
+    /// The combination the configured workspaces are (`as-configured` always is).
+    pub current: bool,
+    /// Workspaces the topology has (a hub and its projects all count).
+    pub workspaces: u64,
+    /// Of which hold standing resources of their own (a hub's projects share the hub's).
+    pub standing_units: u64,
+    /// Each part, exact.
+    #[serde(skip)]
+    pub parts: [Money; PARTS.len()],
+    /// The usage no topology changes: the attributed spend less every part measured in it.
+    pub usage: Money,
+    /// The attributed spend, as billed.
+    #[serde(skip)]
+    pub actual: Money,
+    /// The parts as measured in the bill, which the usage is what is left of.
+    #[serde(skip)]
+    pub measured: [Money; PARTS.len()],
+    pub team_attributable_pct: Option<f64>,
+    pub project_attributable_pct: Option<f64>,
+    pub satisfies: Vec<Constraint>,
+    pub recommended: bool,
+}
+
+/// The figures of an estimate as the tables and charts show them, rounded so that they hold together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rounded {
+    /// Each part at the currency's decimals.
+    pub parts: [Money; PARTS.len()],
+    /// The actual spend rounded, less each measured part rounded: the same in every row.
+    pub usage: Money,
+    /// usage + the parts, exactly.
+    pub total: Money,
+    /// total - the actual spend rounded: 0 for `as-configured` when every part is measured.
+    pub delta: Money,
+}
+
+impl Estimate {
+    pub fn total(&self) -> Money {
+        self.usage + self.parts.iter().copied().sum::<Money>()
+    }
+
+    pub fn part(&self, p: Part) -> Money {
+        self.parts[p as usize]
+    }
+
+    /// The figures rounded to `decimals` so that every row reads true: each part rounded once, usage = the actual
+    /// spend rounded less the measured parts rounded (the same in every row), total = usage + parts.
+    pub fn rounded(&self, decimals: u32) -> Rounded {
+        let parts = self.parts.map(|p| p.round(decimals));
+        let actual = self.actual.round(decimals);
+        let usage = actual - self.measured.iter().map(|m| m.round(decimals)).sum::<Money>();
+        let total = usage + parts.iter().copied().sum::<Money>();
+        Rounded { parts, usage, total, delta: total - actual }
+    }
+
+    /// The cells of a comparison table, at `decimals`; `missing` stands for an unknown share.
+    pub fn cells(&self, decimals: u32, missing: &str) -> Vec<String> {
+        let pct = |p: Option<f64>| p.map(|v| super::percent(v, 1)).unwrap_or_else(|| missing.to_string());
+        let r = self.rounded(decimals);
+        let mut cells = vec![
+            self.topology.clone(),
+            self.structure.to_string(),
+            self.environments.to_string(),
+            self.regions.to_string(),
+            if self.current { "yes" } else { "no" }.to_string(),
+            self.workspaces.to_string(),
+            r.usage.to_fixed(decimals),
+        ];
+        cells.extend(r.parts.iter().map(|p| p.to_fixed(decimals)));
+        cells.extend([
+            r.total.to_fixed(decimals),
+            r.delta.to_fixed(decimals),
+            pct(self.team_attributable_pct),
+            pct(self.project_attributable_pct),
+            self.satisfies.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" "),
+            if self.recommended { "yes" } else { "no" }.to_string(),
+        ]);
+        cells
+    }
+}
+
+/// The columns of [`Estimate::cells`], after `billing_month` and `currency`.
+pub fn columns() -> Vec<&'static str> {
+    let mut c = vec!["topology", "structure", "environments", "regions", "current", "workspaces", "usage"];
+    c.extend(PARTS.iter().map(|p| p.column()));
+    c.extend(["total", "delta", "team_attributable_pct", "project_attributable_pct", "satisfies", "recommended"]);
+    c
+}
+
+fn whole(n: u64) -> Money {
+    Money::from_minor_units(n as i128, 0)
+}
+
+/// `m` x `n`.
+fn times(m: Money, n: u64) -> Money {
+    m.mul_div(whole(n), whole(1)).unwrap_or_default()
+}
+
+/// `m` x `num` / `den`, zero when `den` is zero.
+fn scale(m: Money, num: Money, den: Money) -> Money {
+    if den.is_zero() {
+        return Money::ZERO;
+    }
+    m.mul_div(num, den).unwrap_or_default()
+}
+
+/// Units of a structure: one workspace (or hub) per key, placed in each of the key's regions (`per_region`) or one.
+fn count<'a>(units: impl Iterator<Item = &'a BTreeSet<String>>, per_region: bool) -> u64 {
+    units.map(|r| if per_region { r.len().max(1) as u64 } else { 1 }).sum()
+}
+
+/// What one month's facts give: the shape of the organisation the model scales by.
+struct Shape {
+    /// Standing units per structure, one region / per region.
+    teams: (u64, u64),
+    projects: (u64, u64),
+    divisions: (u64, u64),
+    single: (u64, u64),
+    /// Projects per team (folded team -> projects with spend, at least 1).
+    projects_of: std::collections::BTreeMap<String, u64>,
+    /// Environments seen, and configured as separate workspaces now.
+    environments: u64,
+    segregated_now: u64,
+    regions: u64,
+    /// Standing units of the configured workspaces with spend (a hub's projects share the hub's).
+    units_now: u64,
+    observed: Option<Structure>,
+}
+
+fn shape(acc: &CompareAcc, f: &Facts) -> Shape {
+    let config = acc.config;
+    let with_project: BTreeSet<&String> = f.projects.keys().filter(|(_, p)| !p.is_empty()).map(|(t, _)| t).collect();
+    let projects = || f.projects.iter().filter(|((t, p), _)| !p.is_empty() || !with_project.contains(t)).map(|x| x.1);
+    let mut divisions: std::collections::BTreeMap<&String, BTreeSet<String>> = Default::default();
+    for (t, r) in &f.teams {
+        if let Some(d) = acc.division_of.get(t) {
+            divisions.entry(d).or_default().extend(r.iter().cloned());
+        }
+    }
+    let mut projects_of = std::collections::BTreeMap::new();
+    for (t, p) in f.projects.keys() {
+        if !p.is_empty() {
+            *projects_of.entry(t.clone()).or_insert(0) += 1;
+        }
+    }
+    let ws: Vec<&crate::config::Workspace> = f.workspaces.iter().map(|i| &config.workspaces[*i]).collect();
+    let mut units: BTreeSet<String> = BTreeSet::new();
+    for w in &ws {
+        units.insert(w.hub.as_deref().unwrap_or(&w.name).to_ascii_lowercase());
+    }
+    let all = |t: Topology| !ws.is_empty() && ws.iter().all(|w| w.topology == t);
+    let observed = if ws.iter().all(|w| w.topology == Topology::Hub || w.hub.is_some()) && !ws.is_empty() {
+        Some(Structure::Hub)
+    } else if all(Topology::Team) {
+        Some(Structure::PerTeam)
+    } else if all(Topology::Project) {
+        Some(Structure::PerProject)
+    } else if all(Topology::Shared) && units.len() == f.configured_environments.len().max(1) {
+        Some(Structure::Single)
+    } else {
+        None
+    };
+    let segregated_now = f.configured_environments.len() as u64;
+    Shape {
+        teams: (count(f.teams.values(), false), count(f.teams.values(), true)),
+        projects: (count(projects(), false), count(projects(), true)),
+        divisions: (count(divisions.values(), false), count(divisions.values(), true)),
+        single: (1, f.regions.len().max(1) as u64),
+        projects_of,
+        environments: (f.environments.len() as u64).max(segregated_now).max(1),
+        segregated_now: if segregated_now >= 2 { segregated_now } else { 1 },
+        regions: f.regions.len().max(1) as u64,
+        units_now: units.len() as u64,
+        observed,
+    }
+}
+
+/// The estimates of one month and currency, and the decision among them.
+pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts) -> (Vec<Estimate>, decide::Decision) {
+    let config = acc.config;
+    let c = &config.compare;
+    let cur = currency.to_ascii_uppercase();
+    let s = shape(acc, f);
+    let mut notes: Vec<String> = Vec::new();
+    let m = |p: Part| f.measured[p as usize];
+
+    // Per standing unit: measured, or as configured.
+    let per_unit = |p: Part| scale(m(p), whole(1), whole(s.units_now));
+    let standing = match c.footprint_per_workspace.get(&cur) {
+        Some(v) => {
+            notes.push(format!("standing resources: {} per workspace, as configured", v.to_plain()));
+            *v
+        }
+        None => per_unit(Part::Standing),
+    };
+    let network = match c.network_per_workspace.get(&cur) {
+        Some(v) if m(Part::Network).is_zero() => {
+            notes.push(format!(
+                "network: {} per workspace, as configured (the bill has no private endpoints or firewall)",
+                v.to_plain()
+            ));
+            *v
+        }
+        _ => {
+            if m(Part::Network).is_zero() {
+                notes.push("network: none in the bill, none configured (network_per_workspace)".into());
+            }
+            per_unit(Part::Network)
+        }
+    };
+
+    // Cluster idle: node hours no job used, from the busy hours of a usage file.
+    let one = whole(1);
+    let mut idle_now = Money::ZERO;
+    let mut clusters_now = 0u64;
+    for ((wi, compute), (hours, cost, tagged)) in &f.clusters {
+        let w = &config.workspaces[*wi];
+        let busy = match c.busy.is_empty() {
+            false => c.busy.get(&(month, w.name.to_ascii_lowercase(), compute.clone())).copied(),
+            true => w
+                .usage
+                .as_ref()
+                .and_then(|u| u.hours.get(&(month, compute.clone())))
+                .map(|by| by.values().copied().sum()),
+        };
+        let Some(busy) = busy else { continue };
+        if !hours.is_positive() {
+            continue;
+        }
+        clusters_now += 1;
+        // Rows tagged with a team are jobs' hours: busy, beside those the usage file gives.
+        let idle_hours = *hours - busy - *tagged;
+        if idle_hours.is_positive() {
+            idle_now += scale(*cost, idle_hours, *hours);
+        }
+    }
+    if clusters_now == 0 {
+        notes.push("cluster idle: not measured (no usage file gives a compute target's busy hours)".into());
+    }
+    let workloads = (s.projects.0 * s.environments).max(clusters_now);
+    let consolidation = c.consolidation;
+    // A cluster serving k workloads idles as 1 + (1 - consolidation)(k - 1) separate ones would.
+    let idle_weight = |clusters: u64| -> Money {
+        let c = clusters.min(workloads);
+        whole(c) + (one - consolidation).mul_div(whole(workloads - c), one).unwrap_or_default()
+    };
+    let idle_per = scale(idle_now, one, idle_weight(clusters_now));
+
+    // Data copies: production's storage times the share each other environment keeps.
+    let (copies_now, storage_prod, copy_fraction) = if s.segregated_now >= 2 {
+        let fraction = scale(f.storage_other, one, times(f.storage_prod, s.segregated_now - 1));
+        (f.storage_other, f.storage_prod, fraction)
+    } else {
+        (Money::ZERO, f.storage_prod + f.storage_other, c.copy_fraction)
+    };
+    if s.segregated_now < 2 && s.environments >= 2 {
+        notes.push(format!(
+            "data copies: {}% of production's storage per other environment, as configured (copy_fraction)",
+            super::percent(copy_fraction.to_plain().parse::<f64>().unwrap_or(0.0) * 100.0, 1)
+        ));
+    }
+
+    // Regions: replication per region added, egress a one-region placement pays.
+    let replication_per = if s.regions > 1 && m(Part::Replication).is_positive() {
+        scale(m(Part::Replication), one, whole(s.regions - 1))
+    } else {
+        c.replication_per_region.get(&cur).copied().unwrap_or_default()
+    };
+    let egress_extra = c.egress_one_region.get(&cur).copied().unwrap_or_default();
+
+    // The instances' standing cost per team, and the workspaces each team's members have one in.
+    let instances = |structure: Option<Structure>| -> Money {
+        let mut sum = Money::ZERO;
+        let avg_projects = scale(whole(s.projects.0), one, whole(s.teams.0));
+        for (team, (cost, ws)) in &f.instances {
+            let now = whole(ws.len().max(1) as u64);
+            let then = match structure {
+                None => now,
+                Some(Structure::PerProject) if team.is_empty() => avg_projects,
+                Some(Structure::PerProject) => whole(s.projects_of.get(team).copied().unwrap_or(1)),
+                Some(_) => one,
+            };
+            sum += scale(*cost, then, now);
+        }
+        sum
+    };
+
+    let measured = {
+        let mut p = f.measured;
+        p[Part::Idle as usize] = idle_now;
+        p[Part::DataCopies as usize] = copies_now;
+        p
+    };
+    let usage = f.total - measured.iter().copied().sum::<Money>();
+
+    let build = |topology: String,
+                 structure: Option<Structure>,
+                 per_env: bool,
+                 per_region: bool,
+                 units: u64,
+                 workspaces: u64,
+                 current: bool| {
+        let envs = if per_env { s.environments } else { 1 };
+        let regions = if per_region { s.regions } else { 1 };
+        let standing_units = units;
+        let mut parts = [Money::ZERO; PARTS.len()];
+        parts[Part::Standing as usize] = times(standing, standing_units);
+        parts[Part::MonitoringStanding as usize] = times(per_unit(Part::MonitoringStanding), standing_units);
+        parts[Part::MonitoringIngestion as usize] = m(Part::MonitoringIngestion);
+        parts[Part::Network as usize] = times(network, standing_units);
+        parts[Part::Instances as usize] = instances(structure);
+        parts[Part::Idle as usize] =
+            if structure.is_none() { idle_now } else { idle_per.mul_div(idle_weight(units), one).unwrap_or_default() };
+        parts[Part::DataCopies as usize] = if structure.is_none() {
+            copies_now
+        } else {
+            times(storage_prod, envs - 1).mul_div(copy_fraction, one).unwrap_or_default()
+        };
+        parts[Part::Replication as usize] = times(replication_per, regions - 1);
+        parts[Part::Egress as usize] = if structure.is_some() && !per_region && s.regions > 1 {
+            m(Part::Egress) + egress_extra
+        } else {
+            m(Part::Egress)
+        };
+        // Measured parts reproduce the bill for the configured workspaces.
+        if structure.is_none() && !c.footprint_per_workspace.contains_key(&cur) {
+            parts[Part::Standing as usize] = m(Part::Standing);
+        }
+        if structure.is_none() && !m(Part::Network).is_zero() {
+            parts[Part::Network as usize] = m(Part::Network);
+        }
+        if structure.is_none() {
+            parts[Part::MonitoringStanding as usize] = m(Part::MonitoringStanding);
+            parts[Part::Replication as usize] = m(Part::Replication);
+        }
+        let (team_pct, project_pct) = match structure {
+            None => (pct(f.direct, f.total), pct(f.project_known, f.total)),
+            Some(Structure::PerTeam) => (Some(100.0), pct(f.project_tagged, f.total)),
+            Some(Structure::PerProject | Structure::Hub) => (Some(100.0), Some(100.0)),
+            Some(Structure::Single) => (pct(f.team_tagged, f.total), pct(f.project_tagged, f.total)),
+            Some(Structure::PerDivision) => (pct(f.division_attributable, f.total), pct(f.project_tagged, f.total)),
+        };
+        let mut satisfies = Vec::new();
+        let team_isolated = match structure {
+            Some(st) => matches!(st, Structure::PerTeam | Structure::PerProject | Structure::Hub),
+            None => f.workspaces.iter().all(|i| config.workspaces[*i].topology != Topology::Shared),
+        };
+        let project_isolated = match structure {
+            Some(st) => matches!(st, Structure::PerProject | Structure::Hub),
+            None => f.workspaces.iter().all(|i| config.workspaces[*i].topology == Topology::Project),
+        };
+        for (c, yes) in [
+            (Constraint::TeamIsolation, team_isolated),
+            (Constraint::ProjectIsolation, project_isolated),
+            (Constraint::EnvironmentIsolation, per_env || s.environments < 2),
+            (Constraint::RegionIsolation, per_region || s.regions < 2),
+        ] {
+            if yes {
+                satisfies.push(c);
+            }
+        }
+        Estimate {
+            month,
+            currency: currency.to_string(),
+            topology,
+            structure: structure.map(Structure::as_str).unwrap_or("as-configured"),
+            environments: if per_env { "per-environment" } else { "shared" },
+            regions: if per_region { "per-region" } else { "one-region" },
+            current,
+            workspaces,
+            standing_units,
+            parts,
+            usage,
+            actual: f.total,
+            measured,
+            team_attributable_pct: team_pct,
+            project_attributable_pct: project_pct,
+            satisfies,
+            recommended: false,
+        }
+    };
+
+    let mut out = vec![build(
+        "as-configured".into(),
+        None,
+        s.segregated_now >= 2,
+        s.regions > 1,
+        s.units_now,
+        f.workspaces.len() as u64,
+        true,
+    )];
+    let mut structures = vec![Structure::PerTeam, Structure::PerProject, Structure::Single];
+    if !config.divisions.is_empty() {
+        structures.push(Structure::PerDivision);
+    }
+    structures.push(Structure::Hub);
+    let env_options: &[bool] = if s.environments >= 2 { &[false, true] } else { &[false] };
+    let region_options: &[bool] = if s.regions >= 2 { &[false, true] } else { &[false] };
+    for &structure in &structures {
+        for &per_env in env_options {
+            for &per_region in region_options {
+                let pick = |(one, per): (u64, u64)| if per_region { per } else { one };
+                let units = match structure {
+                    Structure::PerTeam | Structure::Hub => pick(s.teams),
+                    Structure::PerProject => pick(s.projects),
+                    Structure::Single => pick(s.single),
+                    Structure::PerDivision => pick(s.divisions),
+                };
+                let envs = if per_env { s.environments } else { 1 };
+                let units = units.max(1) * envs;
+                let workspaces = match structure {
+                    Structure::Hub => units + pick(s.projects).max(1) * envs,
+                    _ => units,
+                };
+                let mut name = structure.as_str().to_string();
+                if per_env {
+                    name.push_str("+per-env");
+                }
+                if per_region {
+                    name.push_str("+per-region");
+                }
+                let current = s.observed == Some(structure)
+                    && per_env == (s.segregated_now >= 2)
+                    && per_region == (s.regions >= 2);
+                out.push(build(name, Some(structure), per_env, per_region, units, workspaces, current));
+            }
+        }
+    }
+    let observed = match s.observed {
+        Some(_) => out.iter().skip(1).find(|e| e.current).map(|e| e.topology.clone()),
+        None => None,
+    };
+    let decision = decide::decide(&mut out, month, currency, &config.compare.require, observed, notes);
+    (out, decision)
+}
