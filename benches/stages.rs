@@ -127,7 +127,9 @@ fn stages(c: &mut Criterion) {
     group.bench_function("month-pack", |b| {
         b.iter(|| {
             black_box(
-                mlspend::report::month_files(month, None, (&[], &[]), &charts, &team_files, &info).expect("written").len(),
+                mlspend::report::month_files(month, None, (&[], &[]), &charts, &team_files, &info)
+                    .expect("written")
+                    .len(),
             )
         })
     });

@@ -216,11 +216,17 @@ pub fn is_gpu_meter(meter: &str) -> bool {
 
 /// A location as a region key: lower-cased, spaces and hyphens dropped (`East US 2`, `eastus2` and `EastUS2` are one
 /// region); empty for a row that names none (or `global`, `unassigned`, `unknown`: no region to place a workspace in).
-pub fn region(location: &str) -> String {
-    let key: String =
-        location.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_lowercase()).collect();
-    match key.as_str() {
-        "global" | "unassigned" | "unknown" | "all" | "intercontinental" => String::new(),
+/// Borrows the cell when it is a key already, as Azure's `eastus` is: nothing is allocated for most rows.
+pub fn region(location: &str) -> Cow<'_, str> {
+    let key: Cow<'_, str> = if location.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        Cow::Borrowed(location)
+    } else {
+        Cow::Owned(
+            location.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_lowercase()).collect(),
+        )
+    };
+    match key.as_ref() {
+        "global" | "unassigned" | "unknown" | "all" | "intercontinental" => Cow::Borrowed(""),
         _ => key,
     }
 }

@@ -511,7 +511,17 @@ fn each_bad_configuration_alone() {
         ("basis = \"monthly\"\n", "unknown variant `monthly`, expected `actual` or `amortized`"),
         ("[[workspace]]\nname = \"w\"\ntopology = \"team\"\n", "workspace[1] (w): a team workspace needs `team`"),
         ("[[workspace]]\nname = \"w\"\ntopology = \"project\"\nteam = \"t\"\n", "a project workspace needs `project`"),
-        ("[[workspace]]\nname = \"w\"\ntopology = \"hub\"\nteam = \"t\"\n", "unknown variant `hub`"),
+        ("[[workspace]]\nname = \"w\"\ntopology = \"division\"\nteam = \"t\"\n", "unknown variant `division`"),
+        (
+            "[[workspace]]\nname = \"w\"\ntopology = \"team\"\nteam = \"t\"\nhub = \"h\"\n",
+            "workspace[1] (w): `hub` applies to project workspaces, the hub's projects",
+        ),
+        (
+            "[[workspace]]\nname = \"w\"\ntopology = \"project\"\nteam = \"t\"\nproject = \"p\"\nhub = \"h\"\n",
+            "workspace `w`: `hub` names `h`, which is not a configured workspace with topology = \"hub\"",
+        ),
+        ("[compare]\nrequire = [\"cheap\"]\n", "compare.require: `cheap` is not a constraint"),
+        ("[compare]\nconsolidation = 2\n", "compare.consolidation: give a fraction from 0 to 1"),
         ("[[workspace]]\nname = \"w\"\ntopology = \"shared\"\nteams = [\"a\"]\nshares = { a = 100 }\n", "`shares` needs split = \"fixed\""),
         ("[[workspace]]\nname = \"w\"\ntopology = \"shared\"\nteams = [\"a\", \"b\"]\nsplit = \"fixed\"\nshares = { a = 100 }\n", "team `b` has no entry in `shares`"),
         ("[[workspace]]\nname = \"w\"\ntopology = \"team\"\nteam = \"t\"\nresource_groups = [\"rg\"]\n[[workspace]]\nname = \"v\"\ntopology = \"team\"\nteam = \"u\"\nresource_groups = [\"RG\"]\n", "resource group `RG` is also claimed by `w`"),

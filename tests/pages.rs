@@ -315,8 +315,9 @@ fn every_chart_of_every_sample_reads_at_a_glance() {
             assert_eq!(colours.len(), 1, "{name}: {team} is drawn in {colours:?}");
             assert!(colours.is_disjoint(&other_colours), "{name}: {team}'s colour is also a category's");
         }
+        // (EUR's one project workspace has no topology chart: every combination costs the same)
         if name == "bundled sample" {
-            assert!(team_colours.len() >= 4 && charts.len() >= 20, "{name}: {} charts", charts.len());
+            assert!(team_colours.len() >= 4 && charts.len() >= 19, "{name}: {} charts", charts.len());
         }
     }
     assert!(charts_seen > 30, "{charts_seen} charts checked");

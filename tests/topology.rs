@@ -44,32 +44,69 @@ fn cents(text: &str) -> i128 {
     text.replace('.', "").parse().unwrap()
 }
 
+const PARTS: [&str; 9] = [
+    "standing",
+    "monitoring_standing",
+    "monitoring_ingestion",
+    "network",
+    "instances",
+    "cluster_idle",
+    "data_copies",
+    "replication",
+    "egress",
+];
+
 #[test]
 fn compare_on_the_bundled_sample() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
     let printed = compare(&root().join("data/sample.toml"), &out, &[]);
     assert!(printed.contains("2026-08 USD (amortized cost)"), "{printed}");
-    // compare writes only topology.csv and the topology charts.
+    // The recommendation names the constraint the configuration assumes.
+    assert!(printed.contains("Cheapest meeting team-isolation: "), "{printed}");
+    // compare writes only topology.csv, constraints.csv and the topology charts.
     for month in ["2026-08", "2026-09", "2026-10"] {
         let m = out.join(month);
         let mut names: Vec<String> =
             std::fs::read_dir(&m).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
-        assert_eq!(names, ["charts", "topology.csv"]);
+        assert_eq!(names, ["charts", "constraints.csv", "topology.csv"]);
         let t = topology(&m.join("topology.csv"));
         for cur in ["EUR", "USD"] {
+            let rows: Vec<&BTreeMap<String, String>> = t.iter().filter(|(k, _)| k.0 == cur).map(|(_, v)| v).collect();
             let actual = &t[&(cur.to_string(), "as-configured".to_string())];
-            // Every topology's usage is the same usage.
-            for topo in ["per-team", "per-project", "single"] {
-                assert_eq!(t[&(cur.to_string(), topo.to_string())]["usage"], actual["usage"], "{month} {cur} {topo}");
+            for row in &rows {
+                // Every combination's usage is the same usage, and each row adds up: usage + parts = total.
+                assert_eq!(row["usage"], actual["usage"], "{month} {cur} {}", row["topology"]);
+                let parts: i128 = PARTS.iter().map(|p| cents(&row[*p])).sum();
+                assert_eq!(cents(&row["usage"]) + parts, cents(&row["total"]), "{month} {cur} {}", row["topology"]);
+                assert_eq!(cents(&row["total"]) - cents(&actual["total"]), cents(&row["delta"]));
+                // Parts that scale with nothing are the same in every row.
+                assert_eq!(row["monitoring_ingestion"], actual["monitoring_ingestion"]);
             }
             // The topology in use reproduces the actual bill: no error at all (docs/compare.md).
             assert_eq!(actual["delta"], "0.00", "{month} {cur}");
-            assert_eq!(cents(&actual["usage"]) + cents(&actual["footprint"]), cents(&actual["total"]));
             assert_eq!(t[&(cur.to_string(), "single".to_string())]["workspaces"], "1");
             assert_eq!(t[&(cur.to_string(), "per-project".to_string())]["project_attributable_pct"], "100.0");
+            // The recommendation: the cheapest row meeting team-isolation, and only one.
+            let recommended: Vec<&&BTreeMap<String, String>> =
+                rows.iter().filter(|r| r["recommended"] == "yes").collect();
+            assert_eq!(recommended.len(), 1, "{month} {cur}");
+            let cheapest = rows
+                .iter()
+                .filter(|r| {
+                    r["topology"] != "as-configured" && r["satisfies"].split(' ').any(|c| c == "team-isolation")
+                })
+                .map(|r| cents(&r["total"]))
+                .min()
+                .unwrap();
+            assert_eq!(cents(&recommended[0]["total"]), cheapest, "{month} {cur}");
         }
+        // Each constraint's cost, with the required one marked.
+        let text = std::fs::read_to_string(m.join("constraints.csv")).unwrap();
+        assert!(text.starts_with("billing_month,currency,constraint,required,cost,recommended"), "{text}");
+        assert!(text.contains(&format!("{month},USD,team-isolation,yes,")), "{text}");
+        assert!(text.contains(&format!("{month},USD,project-isolation,no,")), "{text}");
         // Workspace counts follow the configuration: in USD the configured workspaces with spend are mlw-vision,
         // mlw-nlp, mlw-churn, mlw-pricing and mlw-research; their teams vision, nlp and growth. EUR holds only
         // mlw-fraud, team risk.
@@ -77,6 +114,12 @@ fn compare_on_the_bundled_sample() {
         assert_eq!(t[&("USD".into(), "per-team".into())]["workspaces"], "3");
         assert_eq!(t[&("EUR".into(), "as-configured".into())]["workspaces"], "1");
         assert_eq!(t[&("EUR".into(), "per-team".into())]["workspaces"], "1");
+        // The shared GPU cluster's idle hours (100 of 600 node hours at 3.40) are measured from the usage file, and
+        // fewer, larger clusters idle less than more, smaller ones.
+        let usd = |topo: &str| t[&("USD".to_string(), topo.to_string())].clone();
+        assert_eq!(usd("as-configured")["cluster_idle"], "340.00", "{month}");
+        assert!(cents(&usd("single")["cluster_idle"]) < cents(&usd("per-team")["cluster_idle"]));
+        assert!(cents(&usd("per-team")["cluster_idle"]) < cents(&usd("per-project")["cluster_idle"]));
     }
     // The topology charts are there, as SVG and PNG.
     let charts = out.join("2026-10/charts");
@@ -147,10 +190,16 @@ resource_groups = ["rg-churn-ml"]
     assert_eq!(usd("per-team")["total"], usd("as-configured")["total"]);
     assert_eq!(usd("per-team")["delta"], "0.00");
     assert_eq!(usd("per-division")["workspaces"], "2");
-    // One workspace less than per-team: one footprint less.
+    // One workspace less than per-team: one workspace's standing resources, monitoring and network less (each
+    // rounded on its own), the rest alike.
+    let standing = |row: &BTreeMap<String, String>| -> i128 {
+        ["standing", "monitoring_standing", "network"].iter().map(|p| cents(&row[*p])).sum()
+    };
+    let one = cents(&usd("per-team")["standing"]) - cents(&usd("per-division")["standing"]);
+    assert!((one * 3 - cents(&usd("per-team")["standing"])).abs() <= 3, "one of three workspaces: {one}");
     assert_eq!(
         cents(&usd("per-team")["total"]) - cents(&usd("per-division")["total"]),
-        cents(&usd("per-team")["footprint_per_workspace"])
+        standing(&usd("per-team")) - standing(&usd("per-division"))
     );
     assert_eq!(usd("per-team")["team_attributable_pct"], "100.0");
 }
@@ -158,22 +207,22 @@ resource_groups = ["rg-churn-ml"]
 #[test]
 fn footprint_can_be_given_in_the_config() {
     let dir = tempfile::tempdir().unwrap();
-    let text = crate::common::sample_config().replace(
-        "exports = [\"sample\"]",
-        &format!(
-            "exports = [\"{}\"]\n[compare]\nfootprint_per_workspace = {{ USD = 250 }}",
-            root().join("data/sample").display()
-        ),
-    );
+    let text = crate::common::sample_config()
+        .replace("exports = [\"sample\"]", &format!("exports = [\"{}\"]", root().join("data/sample").display()))
+        .replace(
+            "require = [\"team-isolation\"]",
+            "require = [\"team-isolation\"]\nfootprint_per_workspace = { USD = 250 }",
+        );
     let config = dir.path().join("c.toml");
     std::fs::write(&config, text).unwrap();
     let out = dir.path().join("r");
     compare(&config, &out, &["--month", "2026-08"]);
     let t = topology(&out.join("2026-08/topology.csv"));
     let single = &t[&("USD".to_string(), "single".to_string())];
-    assert_eq!(single["footprint_per_workspace"], "250.00");
-    assert_eq!(single["footprint"], "250.00");
-    assert_eq!(t[&("USD".to_string(), "per-team".to_string())]["footprint"], "750.00");
+    assert_eq!(single["standing"], "250.00");
+    assert_eq!(t[&("USD".to_string(), "per-team".to_string())]["standing"], "750.00");
+    // The configured workspaces (5 with spend) are priced alike: their estimate is 5 x 250 against what was billed.
+    assert_eq!(t[&("USD".to_string(), "as-configured".to_string())]["standing"], "1250.00");
 }
 
 /// Text of an SVG text element.
@@ -222,12 +271,25 @@ fn charts_of_a_run_show_their_data() {
     for text in ["unknown workspace ws-ghost", "7.77", "1.11"] {
         assert!(svg_has_text(&svg, text), "unallocated: {text}");
     }
-    // Topology: annotated with workspace counts.
+    // Topology: each combination's difference from the configured workspaces by part, its total and difference,
+    // annotated with workspace counts. The fixture's workspaces bill 2.00 of standing resources (3 workspaces), its
+    // rows carry two environments, and production's storage is 2.50: one workspace costs 0.67 more or less, and
+    // environments of their own copy 25% of production's data (0.63).
     let svg = read("topology-USD.svg");
-    for text in ["as-configured", "per-team", "per-project", "single", "usage", "footprint"] {
+    for text in [
+        "per-team",
+        "per-project",
+        "single (recommended)",
+        "hub+per-env",
+        "standing resources",
+        "data copies",
+        "41.00 (0.00)",
+        "39.67 (-1.33)",
+        "1 workspace · team 22.0% · project 24.4%",
+    ] {
         assert!(svg_has_text(&svg, text), "topology: {text}");
     }
-    assert!(svg.contains(">1 workspace · team "), "topology: workspace counts");
+    assert!(!svg_has_text(&svg, "as-configured"), "the configured workspaces are the zero line, not a bar");
     // Every PNG decodes, at the size of its SVG.
     for e in std::fs::read_dir(&charts).unwrap() {
         let p = e.unwrap().path();
@@ -266,7 +328,8 @@ fn committed_chart_svgs_are_current() {
     cmd.arg("run").arg("--out").arg(&out);
     assert_eq!(run(&mut cmd).2, 0);
     let fresh = svgs_under(&out);
-    assert_eq!(fresh.len(), 22);
+    // (per month: 7 charts; EUR's one workspace has no topology chart, as every combination costs the same)
+    assert_eq!(fresh.len(), 19);
     assert_eq!(
         svgs_under(&root().join("reports")),
         fresh,

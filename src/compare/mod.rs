@@ -46,8 +46,8 @@ struct Facts {
     workspaces: BTreeSet<usize>,
     /// Regions (keys of `schema::region`) each team's spend is in; a team with spend in no named region has none.
     teams: BTreeMap<String, BTreeSet<String>>,
-    /// Regions of each (team, project); the project is empty for a team's spend whose project is unknown.
-    projects: BTreeMap<(String, String), BTreeSet<String>>,
+    /// Regions of each team's projects; the project is empty for a team's spend whose project is unknown.
+    projects: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
     regions: BTreeSet<String>,
     /// Environments the spend is in (configured on its workspace, else tagged), folded.
     environments: BTreeSet<String>,
@@ -72,9 +72,10 @@ pub fn percent(v: f64, decimals: usize) -> String {
     }
 }
 
+/// Whether `haystack` holds one of `needles` (lower-case), ignoring ASCII case; allocates nothing.
 fn contains(haystack: &str, needles: &[&str]) -> bool {
-    let h = haystack.to_ascii_lowercase();
-    needles.iter().any(|n| h.contains(n))
+    let h = haystack.as_bytes();
+    needles.iter().any(|n| h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n.as_bytes())))
 }
 
 /// The cost part a row's spend belongs to, when it is not usage (docs/compare.md, "Cost parts").
@@ -204,20 +205,20 @@ impl<'c> CompareAcc<'c> {
         };
         // Replicas and transfers lie in other regions than the work: they don't say where it runs.
         let region = match part {
-            Some(Part::Replication | Part::Egress) => String::new(),
+            Some(Part::Replication | Part::Egress) => std::borrow::Cow::Borrowed(""),
             _ => crate::schema::region(row.location),
         };
         let production = environment.is_empty() || config.compare.production.iter().any(|p| *p == environment);
         let storage = row.resource_type.eq_ignore_ascii_case("microsoft.storage/storageaccounts");
         let compute = crate::resource::compute_name(row.resource_id).map(str::to_ascii_lowercase);
         let hours = compute.as_ref().and_then(|_| row.hours());
-        let instance_team = crate::tags::fold(owner_team.or(team_tag).unwrap_or("")).into_owned();
 
         let f = self.facts(month, &row.currency);
         f.total += cost;
         match part {
             Some(Part::Instances) => {
-                let e = f.instances.entry(instance_team).or_default();
+                let team = crate::tags::fold(owner_team.or(team_tag).unwrap_or("")).into_owned();
+                let e = f.instances.entry(team).or_default();
                 e.0 += cost;
                 e.1.insert(wi);
                 f.measured[Part::Instances as usize] += cost;
@@ -277,9 +278,15 @@ impl<'c> CompareAcc<'c> {
             }
         }
         let team_for_project = crate::tags::fold(owner_team.or(teams.first().map(String::as_str)).unwrap_or(""));
-        let key =
-            (team_for_project.into_owned(), project.map(|p| crate::tags::fold(p).into_owned()).unwrap_or_default());
-        insert_region(f.projects.entry(key).or_default(), &region);
+        let project = crate::tags::fold(project.unwrap_or(""));
+        let by_project = match f.projects.get_mut(team_for_project.as_ref()) {
+            Some(p) => p,
+            None => f.projects.entry(team_for_project.into_owned()).or_default(),
+        };
+        match by_project.get_mut(project.as_ref()) {
+            Some(set) => insert_region(set, &region),
+            None => insert_region(by_project.entry(project.into_owned()).or_default(), &region),
+        }
     }
 
     /// Adds another part's facts.
@@ -312,8 +319,11 @@ impl<'c> CompareAcc<'c> {
             for (k, r) in o.teams {
                 f.teams.entry(k).or_default().extend(r);
             }
-            for (k, r) in o.projects {
-                f.projects.entry(k).or_default().extend(r);
+            for (team, projects) in o.projects {
+                let mine = f.projects.entry(team).or_default();
+                for (p, r) in projects {
+                    mine.entry(p).or_default().extend(r);
+                }
             }
             f.regions.extend(o.regions);
             f.environments.extend(o.environments);

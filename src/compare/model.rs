@@ -241,20 +241,24 @@ struct Shape {
 
 fn shape(acc: &CompareAcc, f: &Facts) -> Shape {
     let config = acc.config;
-    let with_project: BTreeSet<&String> = f.projects.keys().filter(|(_, p)| !p.is_empty()).map(|(t, _)| t).collect();
-    let projects = || f.projects.iter().filter(|((t, p), _)| !p.is_empty() || !with_project.contains(t)).map(|x| x.1);
+    // A team's projects; a team whose project is never known counts as one.
+    let projects = || {
+        f.projects.values().flat_map(|by| {
+            let known = by.keys().any(|p| !p.is_empty());
+            by.iter().filter(move |(p, _)| !known || !p.is_empty()).map(|x| x.1)
+        })
+    };
     let mut divisions: std::collections::BTreeMap<&String, BTreeSet<String>> = Default::default();
     for (t, r) in &f.teams {
         if let Some(d) = acc.division_of.get(t) {
             divisions.entry(d).or_default().extend(r.iter().cloned());
         }
     }
-    let mut projects_of = std::collections::BTreeMap::new();
-    for (t, p) in f.projects.keys() {
-        if !p.is_empty() {
-            *projects_of.entry(t.clone()).or_insert(0) += 1;
-        }
-    }
+    let projects_of: std::collections::BTreeMap<String, u64> = f
+        .projects
+        .iter()
+        .map(|(t, by)| (t.clone(), by.keys().filter(|p| !p.is_empty()).count().max(1) as u64))
+        .collect();
     let ws: Vec<&crate::config::Workspace> = f.workspaces.iter().map(|i| &config.workspaces[*i]).collect();
     let mut units: BTreeSet<String> = BTreeSet::new();
     for w in &ws {
