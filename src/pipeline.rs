@@ -385,7 +385,7 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
         warnings: &warnings,
         restated: restated.as_deref(),
     };
-    let (estimates, decisions) = compare.compare();
+    let (estimates, decisions) = compare.compare().map_err(Error::OutOfRange)?;
     let charts = report::charts::build(&config, &chargeback, &estimates, basis);
     let written = match output {
         Output::Pack => {

@@ -216,10 +216,14 @@ pub fn is_gpu_meter(meter: &str) -> bool {
 
 /// A location as a region key: lower-cased, spaces and hyphens dropped (`East US 2`, `eastus2` and `EastUS2` are one
 /// region); empty for a row that names none (or `global`, `unassigned`, `unknown`: no region to place a workspace in).
-/// Borrows the cell when it is a key already, as Azure's `eastus` is: nothing is allocated for most rows.
+/// The legacy display names (`US East 2`, `EU West`, `JA East`) are read as the region they name (`eastus2`,
+/// `westeurope`, `japaneast`). Borrows the cell when it is a key already, as Azure's `eastus` is: nothing is allocated
+/// for most rows.
 pub fn region(location: &str) -> Cow<'_, str> {
     let key: Cow<'_, str> = if location.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
         Cow::Borrowed(location)
+    } else if let Some(name) = legacy_region(location) {
+        Cow::Owned(name)
     } else {
         Cow::Owned(
             location.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_lowercase()).collect(),
@@ -231,8 +235,69 @@ pub fn region(location: &str) -> Cow<'_, str> {
     }
 }
 
+/// A legacy display name (`US East 2`: a geography code, then directions, then a number) as the region's name.
+fn legacy_region(location: &str) -> Option<String> {
+    // (code, the geography in the region's name, whether the directions come first: `eastus`, `japaneast`)
+    const GEOGRAPHIES: [(&str, &str, bool); 17] = [
+        ("US", "us", true),
+        ("EU", "europe", true),
+        ("AP", "asia", true),
+        ("IN", "india", true),
+        ("JA", "japan", false),
+        ("BR", "brazil", false),
+        ("CA", "canada", false),
+        ("UK", "uk", false),
+        ("AU", "australia", false),
+        ("KR", "korea", false),
+        ("FR", "france", false),
+        ("DE", "germany", false),
+        ("CH", "switzerland", false),
+        ("NO", "norway", false),
+        ("AE", "uae", false),
+        ("ZA", "southafrica", false),
+        ("SE", "sweden", false),
+    ];
+    let mut words = location.split_whitespace();
+    let code = words.next()?;
+    let (_, geography, directions_first) = GEOGRAPHIES.iter().find(|g| g.0 == code)?;
+    let rest: Vec<String> = words.map(|w| w.to_ascii_lowercase()).collect();
+    let (number, directions): (Vec<&String>, Vec<&String>) =
+        rest.iter().partition(|w| w.bytes().all(|b| b.is_ascii_digit()));
+    let known = ["east", "west", "north", "south", "central", "southeast", "northeast"];
+    if directions.is_empty() || number.len() > 1 || !directions.iter().all(|d| known.contains(&d.as_str())) {
+        return None;
+    }
+    let directions: String = directions.iter().map(|d| d.as_str()).collect();
+    let number = number.first().map(|n| n.as_str()).unwrap_or("");
+    Some(if *directions_first {
+        format!("{directions}{geography}{number}")
+    } else {
+        format!("{geography}{directions}{number}")
+    })
+}
+
 #[cfg(test)]
 mod hours_tests {
+    #[test]
+    fn regions_in_every_form_are_one_key() {
+        for (text, key) in [
+            ("eastus2", "eastus2"),
+            ("EastUS2", "eastus2"),
+            ("East US 2", "eastus2"),
+            ("US East 2", "eastus2"),
+            ("EU West", "westeurope"),
+            ("AP Southeast", "southeastasia"),
+            ("JA East", "japaneast"),
+            ("US North Central", "northcentralus"),
+            ("UK South", "uksouth"),
+            ("us-east-1", "useast1"),
+            ("Global", ""),
+            ("", ""),
+        ] {
+            assert_eq!(super::region(text), key, "{text}");
+        }
+    }
+
     use super::hours_per_unit;
 
     #[test]

@@ -341,3 +341,81 @@ fn committed_chart_svgs_are_current() {
         assert!(committed == now, "{} is stale: run `cargo run --release -- run` and commit it", rel.display());
     }
 }
+
+/// `compare` on a fixture of tests/fixtures/topology/ (bill.csv and c.toml, written from a hostile review's
+/// reproductions): its topology.csv rows of 2026-08 USD (JPY for `tie`) by topology.
+fn fixture(name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    compare(&root().join("tests/fixtures/topology").join(name).join("c.toml"), &out, &[]);
+    topology(&out.join("2026-08/topology.csv")).into_iter().map(|((_, t), row)| (t, row)).collect()
+}
+
+#[test]
+fn each_meter_lands_in_its_part() {
+    // Real meter names, one amount each: what a resource bills per GB or per operation is usage; the hours it bills
+    // whatever it does are a part.
+    let t = fixture("meters");
+    let now = &t["as-configured"];
+    for (part, amount) in [
+        // a VM hour 1000, registry storage 64, the firewall's and an endpoint's data processed 128 and 256
+        ("usage", "1448.00"),
+        // the registry unit
+        ("standing", "1.00"),
+        // firewall deployment 4 and private endpoint hours 8
+        ("network", "12.00"),
+        // a Log Analytics commitment tier 16 and data ingestion 32: neither is standing
+        ("monitoring_ingestion", "48.00"),
+        ("monitoring_standing", "0.00"),
+        // the registry's replica, by its id
+        ("replication", "2.00"),
+        // intra-continent transfer between regions
+        ("egress", "512.00"),
+    ] {
+        assert_eq!(now[part], amount, "{part}");
+    }
+    // The replica's region is not where the work runs: one region, no per-region rows.
+    assert!(t.keys().all(|k| !k.contains("per-region")), "{:?}", t.keys());
+}
+
+#[test]
+fn the_current_combination_is_its_bill_and_counts_hold() {
+    let same = |t: &BTreeMap<String, BTreeMap<String, String>>, current: &str| {
+        let (now, cur) = (&t["as-configured"], &t[current]);
+        assert_eq!(cur["current"], "yes", "{current}");
+        for part in PARTS.iter().chain(&["total"]) {
+            assert_eq!(cur[*part], now[*part], "{current}: {part}");
+        }
+    };
+    // Two clusters in one team workspace: the team workspace idles as it does.
+    same(&fixture("cl2"), "per-team");
+    // Production and development workspaces, storage only in development: its copies are measured.
+    let t = fixture("e2");
+    same(&t, "per-team+per-env");
+    assert_eq!(t["per-team+per-env"]["data_copies"], "40.00");
+    assert_eq!(t["per-team"]["data_copies"], "0.00");
+    // A registry replicated into another region while the work stays in one.
+    same(&fixture("rep"), "per-team");
+    // One shared workspace of three teams, no tags: a workspace per project needs at least one per team.
+    let t = fixture("sh");
+    same(&t, "single");
+    assert_eq!(t["per-team"]["workspaces"], "3");
+    assert_eq!(t["per-project"]["workspaces"], "3");
+    // `prod` and `production` are one environment; `US East 2` and `eastus2` one region.
+    let t = fixture("e3");
+    assert!(t.keys().all(|k| !k.contains("per-env")), "{:?}", t.keys());
+    let t = fixture("rg2");
+    assert!(t.keys().all(|k| !k.contains("per-region")), "{:?}", t.keys());
+    // A refund of the standing resources is not multiplied by the workspaces: three project workspaces bill the key
+    // vault three times (3 x 5.00) and the refund (-40.00) once.
+    let t = fixture("neg");
+    assert_eq!(t["per-project"]["workspaces"], "3");
+    assert_eq!(t["per-project"]["standing"], "-25.00");
+    // Equal totals as shown (0 decimals): the one with fewer workspaces is recommended.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    compare(&root().join("tests/fixtures/topology/tie/c.toml"), &out, &[]);
+    let t = topology(&out.join("2026-08/topology.csv"));
+    let recommended: Vec<&String> = t.iter().filter(|(_, r)| r["recommended"] == "yes").map(|(k, _)| &k.1).collect();
+    assert_eq!(recommended, ["per-team"]);
+}

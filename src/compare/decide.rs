@@ -23,12 +23,13 @@ pub struct Decision {
     pub notes: Vec<String>,
 }
 
-/// The cheapest estimate meeting every constraint in `need`: fewest workspaces on a tie, then the first listed.
-fn cheapest<'a>(estimates: &'a [Estimate], need: &[Constraint]) -> Option<&'a Estimate> {
+/// The cheapest estimate meeting every constraint in `need`, by its total as the tables show it (at `decimals`):
+/// fewest workspaces on a tie, then the first listed.
+fn cheapest<'a>(estimates: &'a [Estimate], need: &[Constraint], decimals: u32) -> Option<&'a Estimate> {
     estimates
         .iter()
         .filter(|e| e.structure != "as-configured" && need.iter().all(|c| e.satisfies.contains(c)))
-        .min_by(|a, b| (a.total(), a.workspaces).cmp(&(b.total(), b.workspaces)))
+        .min_by_key(|e| (e.rounded(decimals).total, e.workspaces))
 }
 
 pub(super) fn decide(
@@ -38,8 +39,9 @@ pub(super) fn decide(
     require: &[Constraint],
     observed: Option<String>,
     notes: Vec<String>,
+    decimals: u32,
 ) -> Decision {
-    let best = cheapest(estimates, require).map(|e| e.topology.clone());
+    let best = cheapest(estimates, require, decimals).map(|e| e.topology.clone());
     let costs = Constraint::ALL
         .iter()
         .map(|c| {
@@ -48,7 +50,7 @@ pub(super) fn decide(
                 with.push(*c);
             }
             let without: Vec<Constraint> = require.iter().copied().filter(|r| r != c).collect();
-            let cost = match (cheapest(estimates, &with), cheapest(estimates, &without)) {
+            let cost = match (cheapest(estimates, &with, decimals), cheapest(estimates, &without, decimals)) {
                 (Some(a), Some(b)) => Some((a.topology.clone(), b.topology.clone())),
                 _ => None,
             };

@@ -28,6 +28,10 @@ struct Facts {
     total: Money,
     /// The spend of each part, as the bill has it (idle and data copies are worked out from the clusters and storage).
     measured: [Money; PARTS.len()],
+    /// Of which credits and refunds (negative rows): one-off, so never multiplied by a workspace count.
+    credits: [Money; PARTS.len()],
+    /// Regions of each configured workspace's spend.
+    workspace_regions: BTreeMap<usize, BTreeSet<String>>,
     /// Storage accounts' spend in production (or in no environment), and in the other environments.
     storage_prod: Money,
     storage_other: Money,
@@ -78,15 +82,33 @@ fn contains(haystack: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n.as_bytes())))
 }
 
-/// The cost part a row's spend belongs to, when it is not usage (docs/compare.md, "Cost parts").
+/// The cost part a row's spend belongs to, when it is not usage (docs/compare.md, "Cost parts"). What a resource
+/// bills per GB or per operation is usage wherever it lies: only the hours and days a resource bills whatever it does
+/// are a part that scales with workspaces.
 fn part_of(row: &CostRow, footprint_types: &[String]) -> Option<Part> {
     let kind = row.resource_type.as_ref();
     let is = |t: &str| kind.eq_ignore_ascii_case(t);
-    let category = row.meter_category;
-    if is("microsoft.network/privateendpoints")
-        || is("microsoft.network/azurefirewalls")
-        || category.eq_ignore_ascii_case("Azure Firewall")
-        || contains(row.meter_name, &["private endpoint", "private link"])
+    let (category, meter) = (row.meter_category, row.meter_name);
+    let per_gb = contains(meter, &["data processed", "data transfer", "processed gb"]);
+    // (a replica's type is the registry's nested type, `.../registries/replications`)
+    let starts = |t: &str| kind.len() >= t.len() && kind.as_bytes()[..t.len()].eq_ignore_ascii_case(t.as_bytes());
+    let registry =
+        starts("microsoft.containerregistry/registries") || starts("microsoft.machinelearningservices/registries");
+    // A registry's replica in another region: its own id (`.../replications/<region>`) or a meter naming it.
+    if registry && (contains(row.resource_id, &["/replications/"]) || contains(meter, &["replicat"])) {
+        return Some(Part::Replication);
+    }
+    // Data moved between regions (`Inter-Region` bandwidth: intra- and inter-continent transfer out, global peering).
+    if contains(meter, &["inter-region", "inter region", "intra continent", "inter continent", "intercontinental"])
+        || (category.eq_ignore_ascii_case("Bandwidth") && contains(row.product, &["inter-region", "inter region"]))
+    {
+        return Some(Part::Egress);
+    }
+    if !per_gb
+        && (is("microsoft.network/privateendpoints")
+            || is("microsoft.network/azurefirewalls")
+            || category.eq_ignore_ascii_case("Azure Firewall")
+            || contains(meter, &["private endpoint"]))
     {
         return Some(Part::Network);
     }
@@ -94,34 +116,29 @@ fn part_of(row: &CostRow, footprint_types: &[String]) -> Option<Part> {
         || is("microsoft.operationalinsights/workspaces")
         || category.eq_ignore_ascii_case("Log Analytics")
         || category.eq_ignore_ascii_case("Application Insights")
+        || category.eq_ignore_ascii_case("Azure Monitor")
     {
-        // Data ingested and kept grows with what runs, not with how many workspaces there are.
-        return Some(if contains(row.meter_name, &["ingest", "data", "retention", "overage"]) {
-            Part::MonitoringIngestion
-        } else {
-            Part::MonitoringStanding
-        });
-    }
-    if (is("microsoft.containerregistry/registries") || is("microsoft.machinelearningservices/registries"))
-        && contains(row.meter_name, &["replicat"])
-    {
-        return Some(Part::Replication);
-    }
-    if contains(
-        row.meter_name,
-        &["inter-region", "inter region", "intercontinental", "inter continent", "inter-continent"],
-    ) {
-        return Some(Part::Egress);
+        // Data ingested, kept, searched or tested, and commitment tiers (a prepaid ingestion price), grow with what
+        // runs, not with how many workspaces there are.
+        let data =
+            ["ingest", "data", "retention", "overage", "commitment", "search", "scanned", "processed", "web test"];
+        return Some(if contains(meter, &data) { Part::MonitoringIngestion } else { Part::MonitoringStanding });
     }
     if footprint_types.iter().any(|t| is(t)) {
+        // A registry's stored images and builds are usage; its registry unit is what it bills standing.
+        if registry && contains(meter, &["data stored", "task", "build", "storage"]) {
+            return None;
+        }
         return Some(Part::Standing);
     }
-    // What a compute instance (or a cluster's node) bills whether it runs or not: its load balancer, public IP and
-    // disk, billed under the workspace.
-    if row.is_ml
+    // What a compute instance (or a cluster's nodes) bills whether it runs or not: its load balancer, public IP and
+    // disk, billed under the workspace, or as the `azurebatch` load balancer and IP Azure ML creates for a cluster.
+    let compute_side = row.is_ml || contains(row.resource_name, &["azurebatch"]);
+    if compute_side
+        && !per_gb
         && (category.eq_ignore_ascii_case("Load Balancer")
-            || (category.eq_ignore_ascii_case("Virtual Network") && contains(row.meter_name, &["ip address", "ipv4"]))
-            || contains(row.meter_name, &["lrs disk", "zrs disk"]))
+            || (category.eq_ignore_ascii_case("Virtual Network") && contains(meter, &["ip address", "ipv4"]))
+            || contains(meter, &["lrs disk", "zrs disk"]))
     {
         return Some(Part::Instances);
     }
@@ -136,6 +153,14 @@ fn pct(part: Money, whole: Money) -> Option<f64> {
     let w: f64 = whole.to_plain().parse().ok()?;
     // + 0.0 turns a -0.0 (a zero part of a negative whole) into 0.0.
     Some((p / w * 1000.0).round() / 10.0 + 0.0)
+}
+
+/// An environment's name, production's first name for any of production's names.
+fn canonical<'a>(production: &'a [String], e: std::borrow::Cow<'a, str>) -> std::borrow::Cow<'a, str> {
+    match production.iter().any(|p| *p == e) {
+        true => std::borrow::Cow::Borrowed(production[0].as_str()),
+        false => e,
+    }
 }
 
 fn insert_region(set: &mut BTreeSet<String>, region: &str) {
@@ -198,17 +223,22 @@ impl<'c> CompareAcc<'c> {
         let division_alone = owner_team
             .and_then(|t| self.division_of.get(crate::tags::fold(t).as_ref()))
             .is_some_and(|d| self.division_size.get(d).copied() == Some(1));
-        let environment = if ws.environment.trim().is_empty() {
-            row.tags.first_of(&tags.environment).map(crate::tags::fold).unwrap_or_default()
-        } else {
-            crate::tags::fold(&ws.environment)
+        // Production by any of its names (`prod`, `production`) is one environment.
+        let production = &config.compare.production;
+        let configured_environment =
+            (!ws.environment.trim().is_empty()).then(|| canonical(production, crate::tags::fold(&ws.environment)));
+        let environment = match &configured_environment {
+            Some(e) => e.clone(),
+            None => {
+                canonical(production, row.tags.first_of(&tags.environment).map(crate::tags::fold).unwrap_or_default())
+            }
         };
         // Replicas and transfers lie in other regions than the work: they don't say where it runs.
         let region = match part {
             Some(Part::Replication | Part::Egress) => std::borrow::Cow::Borrowed(""),
             _ => crate::schema::region(row.location),
         };
-        let production = environment.is_empty() || config.compare.production.iter().any(|p| *p == environment);
+        let production = environment.is_empty() || environment == config.compare.production[0].as_str();
         let storage = row.resource_type.eq_ignore_ascii_case("microsoft.storage/storageaccounts");
         let compute = crate::resource::compute_name(row.resource_id).map(str::to_ascii_lowercase);
         let hours = compute.as_ref().and_then(|_| row.hours());
@@ -222,8 +252,16 @@ impl<'c> CompareAcc<'c> {
                 e.0 += cost;
                 e.1.insert(wi);
                 f.measured[Part::Instances as usize] += cost;
+                if cost.is_negative() {
+                    f.credits[Part::Instances as usize] += cost;
+                }
             }
-            Some(p) => f.measured[p as usize] += cost,
+            Some(p) => {
+                f.measured[p as usize] += cost;
+                if cost.is_negative() {
+                    f.credits[p as usize] += cost;
+                }
+            }
             None if storage && production => f.storage_prod += cost,
             None if storage => f.storage_other += cost,
             None => {
@@ -256,13 +294,13 @@ impl<'c> CompareAcc<'c> {
         if !environment.is_empty() && !f.environments.contains(environment.as_ref()) {
             f.environments.insert(environment.into_owned());
         }
-        if !ws.environment.trim().is_empty() {
-            let e = crate::tags::fold(&ws.environment);
+        if let Some(e) = configured_environment {
             if !f.configured_environments.contains(e.as_ref()) {
                 f.configured_environments.insert(e.into_owned());
             }
         }
         insert_region(&mut f.regions, &region);
+        insert_region(f.workspace_regions.entry(wi).or_default(), &region);
         let teams: &[String] = match ws.topology {
             Topology::Shared => &ws.teams,
             _ => std::slice::from_ref(&ws.team),
@@ -277,7 +315,11 @@ impl<'c> CompareAcc<'c> {
                 }
             }
         }
-        let team_for_project = crate::tags::fold(owner_team.or(teams.first().map(String::as_str)).unwrap_or(""));
+        // (a shared workspace's pool spend belongs to no one team: its project, if tagged, counts on its own)
+        let team_for_project = crate::tags::fold(match ws.topology {
+            Topology::Shared => owner_team.unwrap_or(""),
+            _ => owner_team.unwrap_or(&ws.team),
+        });
         let project = crate::tags::fold(project.unwrap_or(""));
         let by_project = match f.projects.get_mut(team_for_project.as_ref()) {
             Some(p) => p,
@@ -296,6 +338,12 @@ impl<'c> CompareAcc<'c> {
             f.total += o.total;
             for (a, b) in f.measured.iter_mut().zip(o.measured) {
                 *a += b;
+            }
+            for (a, b) in f.credits.iter_mut().zip(o.credits) {
+                *a += b;
+            }
+            for (k, r) in o.workspace_regions {
+                f.workspace_regions.entry(k).or_default().extend(r);
             }
             f.storage_prod += o.storage_prod;
             f.storage_other += o.storage_other;
@@ -331,17 +379,18 @@ impl<'c> CompareAcc<'c> {
         }
     }
 
-    /// The estimates of every combination and the decision, per month and currency.
-    pub fn compare(&self) -> (Vec<Estimate>, Vec<Decision>) {
+    /// The estimates of every combination and the decision, per month and currency; an error when an amount could
+    /// not be held exactly.
+    pub fn compare(&self) -> Result<(Vec<Estimate>, Vec<Decision>), String> {
         let mut facts: Vec<&(Month, String, Facts)> = self.facts.iter().collect();
         facts.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut estimates = Vec::new();
         let mut decisions = Vec::new();
         for (month, currency, f) in facts {
-            let (mut e, d) = model::estimate(self, *month, currency, f);
+            let (mut e, d) = model::estimate(self, *month, currency, f)?;
             estimates.append(&mut e);
             decisions.push(d);
         }
-        (estimates, decisions)
+        Ok((estimates, decisions))
     }
 }

@@ -203,19 +203,6 @@ fn whole(n: u64) -> Money {
     Money::from_minor_units(n as i128, 0)
 }
 
-/// `m` x `n`.
-fn times(m: Money, n: u64) -> Money {
-    m.mul_div(whole(n), whole(1)).unwrap_or_default()
-}
-
-/// `m` x `num` / `den`, zero when `den` is zero.
-fn scale(m: Money, num: Money, den: Money) -> Money {
-    if den.is_zero() {
-        return Money::ZERO;
-    }
-    m.mul_div(num, den).unwrap_or_default()
-}
-
 /// Units of a structure: one workspace (or hub) per key, placed in each of the key's regions (`per_region`) or one.
 fn count<'a>(units: impl Iterator<Item = &'a BTreeSet<String>>, per_region: bool) -> u64 {
     units.map(|r| if per_region { r.len().max(1) as u64 } else { 1 }).sum()
@@ -234,6 +221,8 @@ struct Shape {
     environments: u64,
     segregated_now: u64,
     regions: u64,
+    /// Whether the configured workspaces are regional: each in one region, in two or more regions.
+    per_region_now: bool,
     /// Standing units of the configured workspaces with spend (a hub's projects share the hub's).
     units_now: u64,
     observed: Option<Structure>,
@@ -241,67 +230,124 @@ struct Shape {
 
 fn shape(acc: &CompareAcc, f: &Facts) -> Shape {
     let config = acc.config;
-    // A team's projects; a team whose project is never known counts as one.
-    let projects = || {
-        f.projects.values().flat_map(|by| {
-            let known = by.keys().any(|p| !p.is_empty());
-            by.iter().filter(move |(p, _)| !known || !p.is_empty()).map(|x| x.1)
-        })
-    };
+    // Project units: each team's projects, a team whose project is never known counting one; projects whose team
+    // is unknown count on their own.
+    let no_regions = BTreeSet::new();
+    let mut project_units: Vec<&BTreeSet<String>> = Vec::new();
+    let mut projects_of = std::collections::BTreeMap::new();
+    let teams: BTreeSet<&String> = f.teams.keys().chain(f.projects.keys()).collect();
+    for t in teams {
+        let by = f.projects.get(t);
+        if t.is_empty() {
+            // (a project some team's spend also names is that team's)
+            let elsewhere = |p: &String| f.projects.iter().any(|(o, by)| !o.is_empty() && by.contains_key(p));
+            if let Some(by) = by {
+                project_units.extend(by.iter().filter(|(p, _)| !p.is_empty() && !elsewhere(p)).map(|x| x.1));
+            }
+            continue;
+        }
+        let known: Vec<&BTreeSet<String>> =
+            by.map(|b| b.iter().filter(|(p, _)| !p.is_empty()).map(|x| x.1).collect()).unwrap_or_default();
+        projects_of.insert(t.clone(), known.len().max(1) as u64);
+        if known.is_empty() {
+            project_units.push(by.and_then(|b| b.get("")).or(f.teams.get(t)).unwrap_or(&no_regions));
+        } else {
+            project_units.extend(known);
+        }
+    }
     let mut divisions: std::collections::BTreeMap<&String, BTreeSet<String>> = Default::default();
     for (t, r) in &f.teams {
         if let Some(d) = acc.division_of.get(t) {
             divisions.entry(d).or_default().extend(r.iter().cloned());
         }
     }
-    let projects_of: std::collections::BTreeMap<String, u64> = f
-        .projects
-        .iter()
-        .map(|(t, by)| (t.clone(), by.keys().filter(|p| !p.is_empty()).count().max(1) as u64))
-        .collect();
-    let ws: Vec<&crate::config::Workspace> = f.workspaces.iter().map(|i| &config.workspaces[*i]).collect();
-    let mut units: BTreeSet<String> = BTreeSet::new();
-    for w in &ws {
-        units.insert(w.hub.as_deref().unwrap_or(&w.name).to_ascii_lowercase());
+    let ws: Vec<(usize, &crate::config::Workspace)> =
+        f.workspaces.iter().map(|i| (*i, &config.workspaces[*i])).collect();
+    // Standing units now, and the regions of each.
+    let mut units: std::collections::BTreeMap<String, BTreeSet<&String>> = Default::default();
+    for (i, w) in &ws {
+        let regions = units.entry(w.hub.as_deref().unwrap_or(&w.name).to_ascii_lowercase()).or_default();
+        regions.extend(f.workspace_regions.get(i).into_iter().flatten());
     }
-    let all = |t: Topology| !ws.is_empty() && ws.iter().all(|w| w.topology == t);
-    let observed = if ws.iter().all(|w| w.topology == Topology::Hub || w.hub.is_some()) && !ws.is_empty() {
+    let all = |t: Topology| !ws.is_empty() && ws.iter().all(|(_, w)| w.topology == t);
+    // Hubs as `compare` builds them: each hub's projects of the hub's own team.
+    let hub_of_team = ws.iter().all(|(_, w)| match (&w.hub, w.topology) {
+        (Some(h), _) => config.workspaces.iter().any(|x| {
+            x.topology == Topology::Hub && x.name.eq_ignore_ascii_case(h) && x.team.eq_ignore_ascii_case(&w.team)
+        }),
+        (None, Topology::Hub) => true,
+        _ => false,
+    });
+    let segregated_now = f.configured_environments.len() as u64;
+    let observed = if !ws.is_empty() && hub_of_team {
         Some(Structure::Hub)
     } else if all(Topology::Team) {
         Some(Structure::PerTeam)
     } else if all(Topology::Project) {
         Some(Structure::PerProject)
-    } else if all(Topology::Shared) && units.len() == f.configured_environments.len().max(1) {
+    } else if all(Topology::Shared) && units.len() as u64 == segregated_now.max(1) {
         Some(Structure::Single)
     } else {
         None
     };
-    let segregated_now = f.configured_environments.len() as u64;
+    let regions = f.regions.len().max(1) as u64;
     Shape {
         teams: (count(f.teams.values(), false), count(f.teams.values(), true)),
-        projects: (count(projects(), false), count(projects(), true)),
+        projects: (count(project_units.iter().copied(), false), count(project_units.iter().copied(), true)),
         divisions: (count(divisions.values(), false), count(divisions.values(), true)),
-        single: (1, f.regions.len().max(1) as u64),
+        single: (1, regions),
         projects_of,
         environments: (f.environments.len() as u64).max(segregated_now).max(1),
         segregated_now: if segregated_now >= 2 { segregated_now } else { 1 },
-        regions: f.regions.len().max(1) as u64,
+        regions,
+        per_region_now: regions >= 2 && units.values().all(|r| r.len() <= 1),
         units_now: units.len() as u64,
         observed,
     }
 }
 
-/// The estimates of one month and currency, and the decision among them.
-pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts) -> (Vec<Estimate>, decide::Decision) {
+/// Exact arithmetic that remembers whether a result could not be held.
+struct Exact {
+    overflow: std::cell::Cell<bool>,
+}
+
+impl Exact {
+    /// `m` x `num` / `den`, zero when `den` is zero.
+    fn scale(&self, m: Money, num: Money, den: Money) -> Money {
+        if den.is_zero() {
+            return Money::ZERO;
+        }
+        m.mul_div(num, den).unwrap_or_else(|| {
+            self.overflow.set(true);
+            Money::ZERO
+        })
+    }
+
+    fn times(&self, m: Money, n: u64) -> Money {
+        self.scale(m, whole(n), whole(1))
+    }
+}
+
+/// The estimates of one month and currency, and the decision among them; an error when an amount could not be held
+/// exactly.
+pub(super) fn estimate(
+    acc: &CompareAcc,
+    month: Month,
+    currency: &str,
+    f: &Facts,
+) -> Result<(Vec<Estimate>, decide::Decision), String> {
     let config = acc.config;
     let c = &config.compare;
     let cur = currency.to_ascii_uppercase();
     let s = shape(acc, f);
+    let x = Exact { overflow: std::cell::Cell::new(false) };
+    let one = whole(1);
     let mut notes: Vec<String> = Vec::new();
     let m = |p: Part| f.measured[p as usize];
+    let credit = |p: Part| f.credits[p as usize];
 
-    // Per standing unit: measured, or as configured.
-    let per_unit = |p: Part| scale(m(p), whole(1), whole(s.units_now));
+    // Per standing unit: the charges measured (credits and refunds stay as they are), or as configured.
+    let per_unit = |p: Part| x.scale(m(p) - credit(p), one, whole(s.units_now));
     let standing = match c.footprint_per_workspace.get(&cur) {
         Some(v) => {
             notes.push(format!("standing resources: {} per workspace, as configured", v.to_plain()));
@@ -326,11 +372,12 @@ pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts
     };
 
     // Cluster idle: node hours no job used, from the busy hours of a usage file.
-    let one = whole(1);
     let mut idle_now = Money::ZERO;
     let mut clusters_now = 0u64;
+    let mut busy_given = !c.busy.is_empty();
     for ((wi, compute), (hours, cost, tagged)) in &f.clusters {
         let w = &config.workspaces[*wi];
+        busy_given |= w.usage.is_some();
         let busy = match c.busy.is_empty() {
             false => c.busy.get(&(month, w.name.to_ascii_lowercase(), compute.clone())).copied(),
             true => w
@@ -347,56 +394,71 @@ pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts
         // Rows tagged with a team are jobs' hours: busy, beside those the usage file gives.
         let idle_hours = *hours - busy - *tagged;
         if idle_hours.is_positive() {
-            idle_now += scale(*cost, idle_hours, *hours);
+            idle_now += x.scale(*cost, idle_hours, *hours);
         }
     }
     if clusters_now == 0 {
-        notes.push("cluster idle: not measured (no usage file gives a compute target's busy hours)".into());
+        notes.push(if busy_given {
+            "cluster idle: not measured (the usage file gives no busy hours for this month's compute targets)".into()
+        } else {
+            "cluster idle: not measured (no usage file gives a compute target's busy hours)".into()
+        });
     }
-    let workloads = (s.projects.0 * s.environments).max(clusters_now);
+    // Workloads: a project in an environment. Clusters: as many per workspace as the configured ones have.
+    let workloads = whole((s.projects.0 * s.environments).max(clusters_now));
+    let per_workspace = x.scale(whole(clusters_now), one, whole(s.units_now));
     let consolidation = c.consolidation;
     // A cluster serving k workloads idles as 1 + (1 - consolidation)(k - 1) separate ones would.
-    let idle_weight = |clusters: u64| -> Money {
+    let idle_weight = |clusters: Money| -> Money {
         let c = clusters.min(workloads);
-        whole(c) + (one - consolidation).mul_div(whole(workloads - c), one).unwrap_or_default()
+        c + x.scale(one - consolidation, workloads - c, one)
     };
-    let idle_per = scale(idle_now, one, idle_weight(clusters_now));
+    let idle_per = x.scale(idle_now, one, idle_weight(whole(clusters_now)));
 
-    // Data copies: production's storage times the share each other environment keeps.
-    let (copies_now, storage_prod, copy_fraction) = if s.segregated_now >= 2 {
-        let fraction = scale(f.storage_other, one, times(f.storage_prod, s.segregated_now - 1));
-        (f.storage_other, f.storage_prod, fraction)
-    } else {
-        (Money::ZERO, f.storage_prod + f.storage_other, c.copy_fraction)
+    // Data copies: measured when environments are apart, and scaled by the environments; else production's
+    // storage times the copy fraction.
+    let copies_now = if s.segregated_now >= 2 { f.storage_other } else { Money::ZERO };
+    let copies = |envs: u64| -> Money {
+        if s.segregated_now >= 2 {
+            x.scale(copies_now, whole(envs - 1), whole(s.segregated_now - 1))
+        } else {
+            x.scale(x.times(f.storage_prod, envs - 1), c.copy_fraction, one)
+        }
     };
     if s.segregated_now < 2 && s.environments >= 2 {
         notes.push(format!(
             "data copies: {}% of production's storage per other environment, as configured (copy_fraction)",
-            super::percent(copy_fraction.to_plain().parse::<f64>().unwrap_or(0.0) * 100.0, 1)
+            super::percent(c.copy_fraction.to_plain().parse::<f64>().unwrap_or(0.0) * 100.0, 1)
         ));
     }
 
-    // Regions: replication per region added, egress a one-region placement pays.
-    let replication_per = if s.regions > 1 && m(Part::Replication).is_positive() {
-        scale(m(Part::Replication), one, whole(s.regions - 1))
+    // Regions: replication per region added (measured where the workspaces are regional), egress a one-region
+    // placement adds.
+    let regions_now = if s.per_region_now { s.regions } else { 1 };
+    let replication_per = if s.per_region_now && m(Part::Replication).is_positive() {
+        x.scale(m(Part::Replication), one, whole(s.regions - 1))
     } else {
         c.replication_per_region.get(&cur).copied().unwrap_or_default()
     };
     let egress_extra = c.egress_one_region.get(&cur).copied().unwrap_or_default();
+    if s.regions >= 2 && s.per_region_now && !c.egress_one_region.contains_key(&cur) {
+        notes.push(
+            "egress: what a one-region placement would move between regions is not priced (egress_one_region)".into(),
+        );
+    }
 
     // The instances' standing cost per team, and the workspaces each team's members have one in.
-    let instances = |structure: Option<Structure>| -> Money {
+    let instances = |structure: Structure| -> Money {
         let mut sum = Money::ZERO;
-        let avg_projects = scale(whole(s.projects.0), one, whole(s.teams.0));
+        let avg_projects = x.scale(whole(s.projects.0), one, whole(s.teams.0.max(1)));
         for (team, (cost, ws)) in &f.instances {
             let now = whole(ws.len().max(1) as u64);
             let then = match structure {
-                None => now,
-                Some(Structure::PerProject) if team.is_empty() => avg_projects,
-                Some(Structure::PerProject) => whole(s.projects_of.get(team).copied().unwrap_or(1)),
-                Some(_) => one,
+                Structure::PerProject if team.is_empty() => avg_projects,
+                Structure::PerProject => whole(s.projects_of.get(team).copied().unwrap_or(1)),
+                _ => one,
             };
-            sum += scale(*cost, then, now);
+            sum += x.scale(*cost, then, now);
         }
         sum
     };
@@ -408,73 +470,56 @@ pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts
         p
     };
     let usage = f.total - measured.iter().copied().sum::<Money>();
+    let as_configured_parts = {
+        let mut p = measured;
+        if c.footprint_per_workspace.contains_key(&cur) {
+            p[Part::Standing as usize] = x.times(standing, s.units_now);
+        }
+        if m(Part::Network).is_zero() {
+            p[Part::Network as usize] = x.times(network, s.units_now);
+        }
+        p
+    };
 
-    let build = |topology: String,
-                 structure: Option<Structure>,
-                 per_env: bool,
-                 per_region: bool,
-                 units: u64,
-                 workspaces: u64,
-                 current: bool| {
-        let envs = if per_env { s.environments } else { 1 };
-        let regions = if per_region { s.regions } else { 1 };
-        let standing_units = units;
-        let mut parts = [Money::ZERO; PARTS.len()];
-        parts[Part::Standing as usize] = times(standing, standing_units);
-        parts[Part::MonitoringStanding as usize] = times(per_unit(Part::MonitoringStanding), standing_units);
-        parts[Part::MonitoringIngestion as usize] = m(Part::MonitoringIngestion);
-        parts[Part::Network as usize] = times(network, standing_units);
-        parts[Part::Instances as usize] = instances(structure);
-        parts[Part::Idle as usize] =
-            if structure.is_none() { idle_now } else { idle_per.mul_div(idle_weight(units), one).unwrap_or_default() };
-        parts[Part::DataCopies as usize] = if structure.is_none() {
-            copies_now
-        } else {
-            times(storage_prod, envs - 1).mul_div(copy_fraction, one).unwrap_or_default()
+    let satisfies = |structure: Option<Structure>, per_env: bool, per_region: bool| -> Vec<Constraint> {
+        let topologies = || f.workspaces.iter().map(|i| config.workspaces[*i].topology);
+        let (team, project) = match structure {
+            Some(st) => (
+                matches!(st, Structure::PerTeam | Structure::PerProject | Structure::Hub),
+                matches!(st, Structure::PerProject | Structure::Hub),
+            ),
+            None => (
+                topologies().all(|t| t != Topology::Shared),
+                topologies().all(|t| t == Topology::Project || t == Topology::Hub),
+            ),
         };
-        parts[Part::Replication as usize] = times(replication_per, regions - 1);
-        parts[Part::Egress as usize] = if structure.is_some() && !per_region && s.regions > 1 {
-            m(Part::Egress) + egress_extra
-        } else {
-            m(Part::Egress)
-        };
-        // Measured parts reproduce the bill for the configured workspaces.
-        if structure.is_none() && !c.footprint_per_workspace.contains_key(&cur) {
-            parts[Part::Standing as usize] = m(Part::Standing);
-        }
-        if structure.is_none() && !m(Part::Network).is_zero() {
-            parts[Part::Network as usize] = m(Part::Network);
-        }
-        if structure.is_none() {
-            parts[Part::MonitoringStanding as usize] = m(Part::MonitoringStanding);
-            parts[Part::Replication as usize] = m(Part::Replication);
-        }
+        let env = s.environments < 2 || (per_env && (structure.is_some() || s.segregated_now == s.environments));
+        let region = s.regions < 2 || per_region;
+        [
+            (Constraint::TeamIsolation, team),
+            (Constraint::ProjectIsolation, project),
+            (Constraint::EnvironmentIsolation, env),
+            (Constraint::RegionIsolation, region),
+        ]
+        .into_iter()
+        .filter(|x| x.1)
+        .map(|x| x.0)
+        .collect()
+    };
+
+    let estimate = |topology: String,
+                    structure: Option<Structure>,
+                    (per_env, per_region): (bool, bool),
+                    (units, workspaces): (u64, u64),
+                    parts: [Money; PARTS.len()],
+                    current: bool| {
         let (team_pct, project_pct) = match structure {
             None => (pct(f.direct, f.total), pct(f.project_known, f.total)),
-            Some(Structure::PerTeam) => (Some(100.0), pct(f.project_tagged, f.total)),
-            Some(Structure::PerProject | Structure::Hub) => (Some(100.0), Some(100.0)),
+            Some(Structure::PerTeam | Structure::Hub) => (Some(100.0), pct(f.project_tagged, f.total)),
+            Some(Structure::PerProject) => (Some(100.0), Some(100.0)),
             Some(Structure::Single) => (pct(f.team_tagged, f.total), pct(f.project_tagged, f.total)),
             Some(Structure::PerDivision) => (pct(f.division_attributable, f.total), pct(f.project_tagged, f.total)),
         };
-        let mut satisfies = Vec::new();
-        let team_isolated = match structure {
-            Some(st) => matches!(st, Structure::PerTeam | Structure::PerProject | Structure::Hub),
-            None => f.workspaces.iter().all(|i| config.workspaces[*i].topology != Topology::Shared),
-        };
-        let project_isolated = match structure {
-            Some(st) => matches!(st, Structure::PerProject | Structure::Hub),
-            None => f.workspaces.iter().all(|i| config.workspaces[*i].topology == Topology::Project),
-        };
-        for (c, yes) in [
-            (Constraint::TeamIsolation, team_isolated),
-            (Constraint::ProjectIsolation, project_isolated),
-            (Constraint::EnvironmentIsolation, per_env || s.environments < 2),
-            (Constraint::RegionIsolation, per_region || s.regions < 2),
-        ] {
-            if yes {
-                satisfies.push(c);
-            }
-        }
         Estimate {
             month,
             currency: currency.to_string(),
@@ -484,25 +529,24 @@ pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts
             regions: if per_region { "per-region" } else { "one-region" },
             current,
             workspaces,
-            standing_units,
+            standing_units: units,
             parts,
             usage,
             actual: f.total,
             measured,
             team_attributable_pct: team_pct,
             project_attributable_pct: project_pct,
-            satisfies,
+            satisfies: satisfies(structure, per_env, per_region),
             recommended: false,
         }
     };
 
-    let mut out = vec![build(
+    let mut out = vec![estimate(
         "as-configured".into(),
         None,
-        s.segregated_now >= 2,
-        s.regions > 1,
-        s.units_now,
-        f.workspaces.len() as u64,
+        (s.segregated_now >= 2, s.per_region_now),
+        (s.units_now, f.workspaces.len() as u64),
+        as_configured_parts,
         true,
     )];
     let mut structures = vec![Structure::PerTeam, Structure::PerProject, Structure::Single];
@@ -516,18 +560,40 @@ pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts
         for &per_env in env_options {
             for &per_region in region_options {
                 let pick = |(one, per): (u64, u64)| if per_region { per } else { one };
-                let units = match structure {
+                let base = match structure {
                     Structure::PerTeam | Structure::Hub => pick(s.teams),
                     Structure::PerProject => pick(s.projects),
                     Structure::Single => pick(s.single),
                     Structure::PerDivision => pick(s.divisions),
                 };
                 let envs = if per_env { s.environments } else { 1 };
-                let units = units.max(1) * envs;
+                let units = base.max(1) * envs;
                 let workspaces = match structure {
                     Structure::Hub => units + pick(s.projects).max(1) * envs,
                     _ => units,
                 };
+                let regions = if per_region { s.regions } else { 1 };
+                let unit = |p: Part| x.times(per_unit(p), units) + credit(p);
+                let mut parts = [Money::ZERO; PARTS.len()];
+                parts[Part::Standing as usize] = match c.footprint_per_workspace.get(&cur) {
+                    Some(_) => x.times(standing, units),
+                    None => unit(Part::Standing),
+                };
+                parts[Part::MonitoringStanding as usize] = unit(Part::MonitoringStanding);
+                parts[Part::MonitoringIngestion as usize] = m(Part::MonitoringIngestion);
+                parts[Part::Network as usize] =
+                    if m(Part::Network).is_zero() { x.times(network, units) } else { unit(Part::Network) };
+                parts[Part::Instances as usize] = instances(structure);
+                parts[Part::Idle as usize] = x.scale(idle_per, idle_weight(x.times(per_workspace, units)), one);
+                parts[Part::DataCopies as usize] = copies(envs);
+                let added = x.times(replication_per, regions.abs_diff(regions_now));
+                parts[Part::Replication as usize] = if regions >= regions_now {
+                    m(Part::Replication) + added
+                } else {
+                    (m(Part::Replication) - added).max(Money::ZERO)
+                };
+                parts[Part::Egress as usize] =
+                    if !per_region && s.per_region_now { m(Part::Egress) + egress_extra } else { m(Part::Egress) };
                 let mut name = structure.as_str().to_string();
                 if per_env {
                     name.push_str("+per-env");
@@ -537,15 +603,25 @@ pub(super) fn estimate(acc: &CompareAcc, month: Month, currency: &str, f: &Facts
                 }
                 let current = s.observed == Some(structure)
                     && per_env == (s.segregated_now >= 2)
-                    && per_region == (s.regions >= 2);
-                out.push(build(name, Some(structure), per_env, per_region, units, workspaces, current));
+                    && per_region == s.per_region_now;
+                // The combination the configured workspaces are is their bill, part by part.
+                if current {
+                    parts = as_configured_parts;
+                }
+                out.push(estimate(name, Some(structure), (per_env, per_region), (units, workspaces), parts, current));
             }
         }
+    }
+    if x.overflow.get() {
+        return Err(format!(
+            "compare: an amount of {month} {currency} is too large to hold exactly; no estimate was written"
+        ));
     }
     let observed = match s.observed {
         Some(_) => out.iter().skip(1).find(|e| e.current).map(|e| e.topology.clone()),
         None => None,
     };
-    let decision = decide::decide(&mut out, month, currency, &config.compare.require, observed, notes);
-    (out, decision)
+    let decimals = config.decimals_for(currency);
+    let decision = decide::decide(&mut out, month, currency, &config.compare.require, observed, notes, decimals);
+    Ok((out, decision))
 }

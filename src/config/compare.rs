@@ -99,10 +99,23 @@ pub struct CompareConfig {
 fn amounts(key: &str, map: &BTreeMap<String, toml::Value>, problems: &mut Vec<String>) -> BTreeMap<String, Money> {
     let mut out = BTreeMap::new();
     for (currency, v) in map {
+        let code = match crate::layout::currency_code(currency.trim()) {
+            Ok(code) => code.into_owned(),
+            Err(_) => {
+                problems
+                    .push(format!("compare.{key}.{currency}: not an ISO 4217 currency code (three letters, as `USD`)"));
+                continue;
+            }
+        };
         match percentage(v) {
             Some(m) if !m.is_negative() && m.within_total_bound() => {
-                out.insert(currency.to_ascii_uppercase(), m);
+                if out.insert(code.clone(), m).is_some() {
+                    problems.push(format!("compare.{key}: {code} is given twice (codes are compared without case)"));
+                }
             }
+            Some(m) if !m.is_negative() => problems.push(format!(
+                "compare.{key}.{currency}: {v} is more than mlspend holds exactly in a total; give a smaller amount"
+            )),
             _ => problems.push(format!("compare.{key}.{currency}: give an amount of 0 or more, not {v}")),
         }
     }

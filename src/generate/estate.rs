@@ -4,7 +4,7 @@
 //! (prod, dev, test, ...). Its *usage* (the clusters' busy hours, served endpoints, production data, monitoring data
 //! ingested) is drawn from a random stream keyed by (seed, project, environment, day, what), so it is the same in
 //! every topology. What the topology implies is drawn per workspace: each workspace's standing resources (key vault,
-//! registry, an availability test), its managed network (private endpoints and the firewall), a compute instance per
+//! registry), its managed network (private endpoints and the firewall), a compute instance per
 //! member per workspace the member works in, one cluster per workspace whose idle time shrinks as more workloads
 //! share it, and, with `--per-environment`, copies of production data in each other environment. It writes the
 //! export, the busy hours of every cluster (`--usage-file`) and the configuration that describes the estate
@@ -268,15 +268,6 @@ pub fn write(
                     ("Container Registry", "", "Premium Registry Unit", "1/Day"),
                     1.0,
                     units(1.6667),
-                    t.clone(),
-                ))?;
-                write(&line(
-                    date,
-                    ws,
-                    ("microsoft.insights/components", &format!("appi-{n}")),
-                    ("Application Insights", "", "Standard Web Test", "1/Day"),
-                    1.0,
-                    units(0.3),
                     t.clone(),
                 ))?;
                 // 4 to 6 private endpoints (workspace, storage blob and file, key vault, registry, ...).
