@@ -57,6 +57,22 @@ struct Facts {
     environments: BTreeSet<String>,
     /// Environments configured on the workspaces with spend.
     configured_environments: BTreeSet<String>,
+    /// Places already counted: owner team, project, region, environment and workspace, joined by `\x1f`.
+    seen: crate::fasthash::FastSet<String>,
+}
+
+/// `n` in decimal, written into `buf`.
+fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("")
 }
 
 /// Running sums for the comparison and the charts.
@@ -65,6 +81,8 @@ pub struct CompareAcc<'c> {
     facts: Vec<(Month, String, Facts)>,
     division_of: HashMap<String, String>,
     division_size: HashMap<String, usize>,
+    /// The text of a row's place, reused from row to row.
+    place: String,
 }
 
 /// A percentage at `decimals`, never a negative zero (`-0.0` -> `0.0`).
@@ -86,10 +104,12 @@ fn contains(haystack: &str, needles: &[&str]) -> bool {
 /// bills per GB or per operation is usage wherever it lies: only the hours and days a resource bills whatever it does
 /// are a part that scales with workspaces.
 fn part_of(row: &CostRow, footprint_types: &[String]) -> Option<Part> {
+    // Cheap tests of type and category first: most rows are usage, and no meter name is read for them.
     let kind = row.resource_type.as_ref();
     let is = |t: &str| kind.eq_ignore_ascii_case(t);
     let (category, meter) = (row.meter_category, row.meter_name);
-    let per_gb = contains(meter, &["data processed", "data transfer", "processed gb"]);
+    let category_is = |c: &str| category.eq_ignore_ascii_case(c);
+    let per_gb = || contains(meter, &["data processed", "data transfer", "processed gb"]);
     // (a replica's type is the registry's nested type, `.../registries/replications`)
     let starts = |t: &str| kind.len() >= t.len() && kind.as_bytes()[..t.len()].eq_ignore_ascii_case(t.as_bytes());
     let registry =
@@ -98,25 +118,29 @@ fn part_of(row: &CostRow, footprint_types: &[String]) -> Option<Part> {
     if registry && (contains(row.resource_id, &["/replications/"]) || contains(meter, &["replicat"])) {
         return Some(Part::Replication);
     }
+    let network = category_is("Virtual Network");
     // Data moved between regions (`Inter-Region` bandwidth: intra- and inter-continent transfer out, global peering).
-    if contains(meter, &["inter-region", "inter region", "intra continent", "inter continent", "intercontinental"])
-        || (category.eq_ignore_ascii_case("Bandwidth") && contains(row.product, &["inter-region", "inter region"]))
+    if (category_is("Bandwidth") || network)
+        && (contains(
+            meter,
+            &["inter-region", "inter region", "intra continent", "inter continent", "intercontinental"],
+        ) || contains(row.product, &["inter-region", "inter region"]))
     {
         return Some(Part::Egress);
     }
-    if !per_gb
-        && (is("microsoft.network/privateendpoints")
-            || is("microsoft.network/azurefirewalls")
-            || category.eq_ignore_ascii_case("Azure Firewall")
-            || contains(meter, &["private endpoint"]))
+    if (is("microsoft.network/privateendpoints")
+        || is("microsoft.network/azurefirewalls")
+        || category_is("Azure Firewall")
+        || (network && contains(meter, &["private endpoint"])))
+        && !per_gb()
     {
         return Some(Part::Network);
     }
     if is("microsoft.insights/components")
         || is("microsoft.operationalinsights/workspaces")
-        || category.eq_ignore_ascii_case("Log Analytics")
-        || category.eq_ignore_ascii_case("Application Insights")
-        || category.eq_ignore_ascii_case("Azure Monitor")
+        || category_is("Log Analytics")
+        || category_is("Application Insights")
+        || category_is("Azure Monitor")
     {
         // Data ingested, kept, searched or tested, and commitment tiers (a prepaid ingestion price), grow with what
         // runs, not with how many workspaces there are.
@@ -133,13 +157,10 @@ fn part_of(row: &CostRow, footprint_types: &[String]) -> Option<Part> {
     }
     // What a compute instance (or a cluster's nodes) bills whether it runs or not: its load balancer, public IP and
     // disk, billed under the workspace, or as the `azurebatch` load balancer and IP Azure ML creates for a cluster.
-    let compute_side = row.is_ml || contains(row.resource_name, &["azurebatch"]);
-    if compute_side
-        && !per_gb
-        && (category.eq_ignore_ascii_case("Load Balancer")
-            || (category.eq_ignore_ascii_case("Virtual Network") && contains(meter, &["ip address", "ipv4"]))
-            || contains(meter, &["lrs disk", "zrs disk"]))
-    {
+    let standing_compute = category_is("Load Balancer")
+        || (network && contains(meter, &["ip address", "ipv4"]))
+        || (category_is("Storage") && contains(meter, &["lrs disk", "zrs disk"]));
+    if standing_compute && (row.is_ml || contains(row.resource_name, &["azurebatch"])) && !per_gb() {
         return Some(Part::Instances);
     }
     None
@@ -179,7 +200,7 @@ impl<'c> CompareAcc<'c> {
                 division_of.insert(crate::tags::fold(t).into_owned(), d.clone());
             }
         }
-        CompareAcc { config, facts: Vec::new(), division_of, division_size }
+        CompareAcc { config, facts: Vec::new(), division_of, division_size, place: String::new() }
     }
 
     fn configured_team(&self, name: &str) -> bool {
@@ -189,20 +210,25 @@ impl<'c> CompareAcc<'c> {
             .any(|w| w.team.eq_ignore_ascii_case(name) || w.teams.iter().any(|t| t.eq_ignore_ascii_case(name)))
     }
 
-    fn facts(&mut self, month: Month, currency: &str) -> &mut Facts {
+    /// Where the facts of (month, currency) are, made when new.
+    fn position(&mut self, month: Month, currency: &str) -> usize {
         // Few (month, currency) pairs: a linear search allocates nothing per row.
-        let pos = match self.facts.iter().position(|(m, c, _)| *m == month && c == currency) {
+        match self.facts.iter().position(|(m, c, _)| *m == month && c == currency) {
             Some(p) => p,
             None => {
                 self.facts.push((month, currency.to_string(), Facts::default()));
                 self.facts.len() - 1
             }
-        };
+        }
+    }
+
+    fn facts(&mut self, month: Month, currency: &str) -> &mut Facts {
+        let pos = self.position(month, currency);
         &mut self.facts[pos].2
     }
 
     /// Adds one row with its cost on the run's basis and its attribution.
-    pub fn add(&mut self, row: &CostRow, cost: Money, a: &Attribution) {
+    pub fn add(&mut self, row: &CostRow, cost: Money, a: &Attribution<'_>) {
         let Some(wi) = a.workspace else { return };
         let month = row.month(self.config.month_by);
         let config = self.config;
@@ -227,12 +253,8 @@ impl<'c> CompareAcc<'c> {
         let production = &config.compare.production;
         let configured_environment =
             (!ws.environment.trim().is_empty()).then(|| canonical(production, crate::tags::fold(&ws.environment)));
-        let environment = match &configured_environment {
-            Some(e) => e.clone(),
-            None => {
-                canonical(production, row.tags.first_of(&tags.environment).map(crate::tags::fold).unwrap_or_default())
-            }
-        };
+        // The row's environment as its chargeback line has it: its tag, else its workspace's.
+        let environment = canonical(production, crate::tags::fold(a.environment.trim()));
         // Replicas and transfers lie in other regions than the work: they don't say where it runs.
         let region = match part {
             Some(Part::Replication | Part::Egress) => std::borrow::Cow::Borrowed(""),
@@ -240,15 +262,23 @@ impl<'c> CompareAcc<'c> {
         };
         let production = environment.is_empty() || environment == config.compare.production[0].as_str();
         let storage = row.resource_type.eq_ignore_ascii_case("microsoft.storage/storageaccounts");
-        let compute = crate::resource::compute_name(row.resource_id).map(str::to_ascii_lowercase);
+        // (a compute target's rows have the nested type `.../workspaces/computes`: no id is searched for others)
+        let kind = row.resource_type.as_bytes();
+        let nested = kind.len() > 9 && kind[kind.len() - 9..].eq_ignore_ascii_case(b"/computes");
+        let compute =
+            nested.then(|| crate::resource::compute_name(row.resource_id)).flatten().map(str::to_ascii_lowercase);
         let hours = compute.as_ref().and_then(|_| row.hours());
 
-        let f = self.facts(month, &row.currency);
+        let pos = self.position(month, &row.currency);
+        let f = &mut self.facts[pos].2;
         f.total += cost;
         match part {
             Some(Part::Instances) => {
-                let team = crate::tags::fold(owner_team.or(team_tag).unwrap_or("")).into_owned();
-                let e = f.instances.entry(team).or_default();
+                let team = crate::tags::fold(owner_team.or(team_tag).unwrap_or(""));
+                let e = match f.instances.get_mut(team.as_ref()) {
+                    Some(e) => e,
+                    None => f.instances.entry(team.into_owned()).or_default(),
+                };
                 e.0 += cost;
                 e.1.insert(wi);
                 f.measured[Part::Instances as usize] += cost;
@@ -290,6 +320,29 @@ impl<'c> CompareAcc<'c> {
         if project_tag.is_some() {
             f.project_tagged += cost;
         }
+        // Where the row lies (workspace, team, project, region, environment) decides every set below: a place seen
+        // before adds nothing, and is found by one lookup of its text (`\x1f` cannot occur in the parts compared).
+        let (owner, project_text) = (owner_team.unwrap_or(""), project.unwrap_or(""));
+        let mut place = std::mem::take(&mut self.place);
+        place.clear();
+        for (i, part) in [owner, project_text, region.as_ref(), environment.as_ref()].into_iter().enumerate() {
+            if i > 0 {
+                place.push('\x1f');
+            }
+            place.push_str(part);
+        }
+        place.push('\x1f');
+        place.push_str(itoa(wi, &mut [0u8; 20]));
+        let f = &mut self.facts[pos].2;
+        let seen = f.seen.contains(place.as_str());
+        if !seen {
+            f.seen.insert(place.clone());
+        }
+        self.place = place;
+        if seen {
+            return;
+        }
+        let f = &mut self.facts[pos].2;
         f.workspaces.insert(wi);
         if !environment.is_empty() && !f.environments.contains(environment.as_ref()) {
             f.environments.insert(environment.into_owned());
@@ -374,6 +427,7 @@ impl<'c> CompareAcc<'c> {
                 }
             }
             f.regions.extend(o.regions);
+            f.seen.extend(o.seen);
             f.environments.extend(o.environments);
             f.configured_environments.extend(o.configured_environments);
         }
