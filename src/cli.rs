@@ -463,6 +463,17 @@ fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
         .iter()
         .flat_map(|m| m.totals.iter().map(move |t| ((m.month, t.currency.as_str()), t.decimals)))
         .collect();
+    // A month and currency with no spend in the configured workspaces has nothing to compare: said, in its place.
+    for m in &outcome.chargeback.months {
+        for t in &m.totals {
+            if !outcome.decisions.iter().any(|d| d.month == m.month && d.currency == t.currency) {
+                text.push_str(&format!(
+                    "{} {} ({basis} cost): no spend in the configured workspaces, nothing to compare\n",
+                    m.month, t.currency
+                ));
+            }
+        }
+    }
     for decision in &outcome.decisions {
         let (month, cur) = (decision.month, decision.currency.as_str());
         let d = decimals.get(&(month, cur)).copied().unwrap_or(2);

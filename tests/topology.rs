@@ -419,3 +419,33 @@ fn the_current_combination_is_its_bill_and_counts_hold() {
     let recommended: Vec<&String> = t.iter().filter(|(_, r)| r["recommended"] == "yes").map(|(k, _)| &k.1).collect();
     assert_eq!(recommended, ["per-team"]);
 }
+
+#[test]
+fn compare_runs_on_every_real_sample_and_names_its_constraints() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("real.toml");
+    let text = std::fs::read_to_string(root().join("tests/fixtures/real.toml")).unwrap();
+    std::fs::write(&config, format!("{text}\n[compare]\nrequire = [\"project-isolation\"]\n")).unwrap();
+    for (name, basis) in [
+        ("EA_AmortizedCost_Small.csv", "amortized"),
+        ("EA_ActualCost_Small.csv", "actual"),
+        ("camel_azure_version_2.csv", "amortized"),
+        ("focus_sample.csv", "amortized"),
+        ("payg_legacy_costreport.csv", "actual"),
+        ("sample-anonymous-ea-export-dataset.csv", "amortized"),
+    ] {
+        let out = dir.path().join(name);
+        let mut cmd = mlspend();
+        cmd.arg("compare").arg("--config").arg(&config).arg("--out").arg(&out).args(["--basis", basis]);
+        let (o, e, code) = run(cmd.arg(crate::common::real(name)));
+        assert_eq!(code, 0, "{name}: {o}{e}");
+        // Every month and currency says what it recommends under the constraint assumed, or that it has nothing
+        // to compare; the samples with Azure ML workspaces recommend.
+        let heads = o.lines().filter(|l| l.contains(" cost)")).count();
+        let said = o.matches("Cheapest meeting project-isolation: ").count() + o.matches("nothing to compare").count();
+        assert!(heads > 0 && said == heads, "{name}: {o}");
+        if name == "EA_AmortizedCost_Small.csv" || name == "focus_sample.csv" {
+            assert!(o.contains("Cheapest meeting project-isolation: per-project"), "{name}: {o}");
+        }
+    }
+}
