@@ -411,6 +411,13 @@ fn the_current_combination_is_its_bill_and_counts_hold() {
     let t = fixture("neg");
     assert_eq!(t["per-project"]["workspaces"], "3");
     assert_eq!(t["per-project"]["standing"], "-25.00");
+    // One team with two team workspaces is not the per-team the model prices (one workspace): that row is an
+    // estimate, not the bill.
+    let t = fixture("two");
+    assert_eq!(t["per-team"]["current"], "no");
+    assert_eq!((t["per-team"]["workspaces"].as_str(), t["per-team"]["standing"].as_str()), ("1", "10.00"));
+    assert_eq!(t["as-configured"]["standing"], "20.00");
+    assert_eq!(t["per-team"]["recommended"], "yes");
     // Equal totals as shown (0 decimals): the one with fewer workspaces is recommended.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");

@@ -601,9 +601,12 @@ pub(super) fn estimate(
                 if per_region {
                     name.push_str("+per-region");
                 }
+                // (as many workspaces as the configured ones hold standing resources in: a team with two team
+                // workspaces is not the per-team the model prices)
                 let current = s.observed == Some(structure)
                     && per_env == (s.segregated_now >= 2)
-                    && per_region == s.per_region_now;
+                    && per_region == s.per_region_now
+                    && units == s.units_now;
                 // The combination the configured workspaces are is their bill, part by part.
                 if current {
                     parts = as_configured_parts;
