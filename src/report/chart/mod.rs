@@ -7,7 +7,8 @@
 //! in a column on the right, where no gridline crosses them) and stack their series, positive values right of zero
 //! and negative ones left; line charts draw one line per series over the months. Colour means one thing: a team.
 //! Teams get a colour-blind-safe palette keyed by the team's name ([`TeamColours`]), with a marker shape for lines and
-//! a hatch once the palette repeats; everything else (service categories, the topology chart's cost parts) is drawn in greys.
+//! a hatch once the palette repeats; everything else (service categories, the topology chart's cost parts) is drawn
+//! in greys.
 
 pub mod render;
 pub mod scene;
