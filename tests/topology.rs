@@ -104,9 +104,11 @@ fn compare_on_the_bundled_sample() {
         }
         // Each constraint's cost, with the required one marked.
         let text = std::fs::read_to_string(m.join("constraints.csv")).unwrap();
-        assert!(text.starts_with("billing_month,currency,constraint,required,cost,recommended"), "{text}");
-        assert!(text.contains(&format!("{month},USD,team-isolation,yes,")), "{text}");
-        assert!(text.contains(&format!("{month},USD,project-isolation,no,")), "{text}");
+        assert!(text.starts_with("billing_month,currency,constraint,required,applies,cost,recommended"), "{text}");
+        assert!(text.contains(&format!("{month},USD,team-isolation,yes,yes,")), "{text}");
+        assert!(text.contains(&format!("{month},USD,project-isolation,no,yes,")), "{text}");
+        // One environment, one region: those constraints cannot apply, and have no cost rather than a free one.
+        assert!(text.contains(&format!("{month},USD,environment-isolation,no,no,,")), "{text}");
         // Workspace counts follow the configuration: in USD the configured workspaces with spend are mlw-vision,
         // mlw-nlp, mlw-churn, mlw-pricing and mlw-research; their teams vision, nlp and growth. EUR holds only
         // mlw-fraud, team risk.

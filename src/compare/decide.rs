@@ -19,6 +19,9 @@ pub struct Decision {
     pub recommended: Option<String>,
     /// Per constraint: the cheapest combination with it (and the required others), and the cheapest without it.
     pub costs: Vec<(Constraint, Option<(String, String)>)>,
+    /// Constraints every combination meets (one environment, one region): they cost nothing because they cannot
+    /// apply, which is not the same as free.
+    pub moot: Vec<Constraint>,
     /// Where the model priced a part from the configuration, or could not measure it.
     pub notes: Vec<String>,
 }
@@ -29,7 +32,7 @@ fn cheapest<'a>(estimates: &'a [Estimate], need: &[Constraint], decimals: u32) -
     estimates
         .iter()
         .filter(|e| e.structure != "as-configured" && need.iter().all(|c| e.satisfies.contains(c)))
-        .min_by_key(|e| (e.rounded(decimals).total, e.workspaces))
+        .min_by_key(|e| (e.rounded(decimals).total, e.workspaces, !e.current))
 }
 
 pub(super) fn decide(
@@ -42,6 +45,11 @@ pub(super) fn decide(
     decimals: u32,
 ) -> Decision {
     let best = cheapest(estimates, require, decimals).map(|e| e.topology.clone());
+    let moot: Vec<Constraint> = Constraint::ALL
+        .iter()
+        .copied()
+        .filter(|c| estimates.iter().filter(|e| e.structure != "as-configured").all(|e| e.satisfies.contains(c)))
+        .collect();
     let costs = Constraint::ALL
         .iter()
         .map(|c| {
@@ -68,6 +76,7 @@ pub(super) fn decide(
         require: require.to_vec(),
         observed,
         recommended: best,
+        moot,
         costs,
         notes,
     }
@@ -96,6 +105,9 @@ impl Decision {
     /// What constraint `c` costs a month, at `decimals`: the cheapest with it less the cheapest without it, as the
     /// tables show them.
     pub fn cost(&self, estimates: &[Estimate], c: Constraint, decimals: u32) -> Option<Money> {
+        if self.moot.contains(&c) {
+            return None;
+        }
         let (with, without) = self.costs.iter().find(|x| x.0 == c)?.1.as_ref()?;
         Some(self.total(estimates, with, decimals)? - self.total(estimates, without, decimals)?)
     }
@@ -124,8 +136,10 @@ impl Decision {
         );
         let costs: Vec<String> = Constraint::ALL
             .iter()
-            .filter_map(|c| {
-                self.cost(estimates, *c, decimals).map(|v| format!("{} {}", c.as_str(), signed(v, decimals)))
+            .filter_map(|c| match self.cost(estimates, *c, decimals) {
+                Some(v) => Some(format!("{} {}", c.as_str(), signed(v, decimals))),
+                None if self.moot.contains(c) => Some(format!("{} n/a (every combination meets it)", c.as_str())),
+                None => None,
             })
             .collect();
         if !costs.is_empty() {

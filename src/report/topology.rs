@@ -33,6 +33,7 @@ pub(super) fn files(m: &MonthChargeback, (estimates, decisions): Comparison, cha
                 safe_cell(&x.currency).into_owned(),
                 c.as_str().to_string(),
                 if x.require.contains(c) { "yes" } else { "no" }.to_string(),
+                if x.moot.contains(c) { "no" } else { "yes" }.to_string(),
                 cost.map(|v| v.to_fixed(d(&x.currency))).unwrap_or_default(),
                 x.recommended.clone().unwrap_or_default(),
             ]
@@ -40,7 +41,7 @@ pub(super) fn files(m: &MonthChargeback, (estimates, decisions): Comparison, cha
     });
     files.push((
         PathBuf::from("constraints.csv"),
-        csv_bytes(&["billing_month", "currency", "constraint", "required", "cost", "recommended"], rows)?,
+        csv_bytes(&["billing_month", "currency", "constraint", "required", "applies", "cost", "recommended"], rows)?,
     ));
     files.extend(chart_files(m.month, charts, |stem| stem.starts_with("topology-"))?);
     Ok(files)
