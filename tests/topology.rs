@@ -64,6 +64,12 @@ fn compare_on_the_bundled_sample() {
     assert!(printed.contains("2026-08 USD (amortized cost)"), "{printed}");
     // The recommendation names the constraint the configuration assumes.
     assert!(printed.contains("Cheapest meeting team-isolation: "), "{printed}");
+    // And says whether it rests on what no bill shows.
+    let sensitivity = printed.matches("note: the recommendation holds for any consolidation and copy_fraction").count()
+        + printed.matches("note: the recommendation rests on the assumptions: with ").count();
+    assert_eq!(sensitivity, printed.matches("Cheapest meeting").count(), "{printed}");
+    // The bundled sample's idle is measured: what team isolation costs depends on the consolidation assumed.
+    assert!(printed.contains("a constraint's cost a month ranges: team-isolation +"), "{printed}");
     // compare writes only topology.csv, constraints.csv and the topology charts.
     for month in ["2026-08", "2026-09", "2026-10"] {
         let m = out.join(month);

@@ -83,7 +83,7 @@ pub(super) fn decide(
 }
 
 /// An amount with its sign (`+120.00`, `-35.50`, `0.00`).
-fn signed(m: Money, decimals: u32) -> String {
+pub(super) fn signed(m: Money, decimals: u32) -> String {
     let r = m.round(decimals);
     let text = crate::text::group_thousands(&r.to_fixed(decimals));
     if r.is_positive() {

@@ -440,8 +440,56 @@ impl<'c> CompareAcc<'c> {
         facts.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let mut estimates = Vec::new();
         let mut decisions = Vec::new();
+        let c = &self.config.compare;
+        let configured = model::Assumptions { consolidation: c.consolidation, copy_fraction: c.copy_fraction };
+        let (zero, one) = (Money::ZERO, Money::from_minor_units(1, 0));
         for (month, currency, f) in facts {
-            let (mut e, d) = model::estimate(self, *month, currency, f)?;
+            let (mut e, mut d) = model::estimate(self, *month, currency, f, configured)?;
+            // How far the recommendation rests on what no bill shows: the same decision at either end of each
+            // assumption's range, or the one it would be.
+            let decimals = self.config.decimals_for(currency);
+            let cost = |e: &[Estimate], d: &Decision, c| d.cost(e, c, decimals);
+            let mut moved = Vec::new();
+            let mut ranges: Vec<(crate::config::Constraint, Money, Money)> =
+                crate::config::Constraint::ALL.iter().filter_map(|c| cost(&e, &d, *c).map(|v| (*c, v, v))).collect();
+            for (name, value, assume) in [
+                ("consolidation", "0", model::Assumptions { consolidation: zero, ..configured }),
+                ("consolidation", "1", model::Assumptions { consolidation: one, ..configured }),
+                ("copy_fraction", "0", model::Assumptions { copy_fraction: zero, ..configured }),
+                ("copy_fraction", "1", model::Assumptions { copy_fraction: one, ..configured }),
+            ] {
+                let (other_e, other) = model::estimate(self, *month, currency, f, assume)?;
+                if other.recommended != d.recommended {
+                    let to = other.recommended.as_deref().unwrap_or("none");
+                    moved.push(format!("with {name} = {value} it is {to}"));
+                }
+                for (c, lo, hi) in ranges.iter_mut() {
+                    if let Some(v) = cost(&other_e, &other, *c) {
+                        *lo = (*lo).min(v);
+                        *hi = (*hi).max(v);
+                    }
+                }
+            }
+            if d.recommended.is_some() {
+                d.notes.push(if moved.is_empty() {
+                    "the recommendation holds for any consolidation and copy_fraction from 0 to 1".to_string()
+                } else {
+                    format!("the recommendation rests on the assumptions: {}", moved.join("; "))
+                });
+            }
+            let spread: Vec<String> = ranges
+                .iter()
+                .filter(|(_, lo, hi)| lo != hi)
+                .map(|(c, lo, hi)| {
+                    format!("{} {} to {}", c.as_str(), decide::signed(*lo, decimals), decide::signed(*hi, decimals))
+                })
+                .collect();
+            if !spread.is_empty() {
+                d.notes.push(format!(
+                    "over consolidation and copy_fraction from 0 to 1, a constraint's cost a month ranges: {}",
+                    spread.join("; ")
+                ));
+            }
             estimates.append(&mut e);
             decisions.push(d);
         }

@@ -328,6 +328,14 @@ impl Exact {
     }
 }
 
+/// What the bill can't show and the model assumes: `[compare] consolidation` and `copy_fraction`, or the values a
+/// sensitivity check tries.
+#[derive(Copy, Clone)]
+pub(super) struct Assumptions {
+    pub consolidation: Money,
+    pub copy_fraction: Money,
+}
+
 /// The estimates of one month and currency, and the decision among them; an error when an amount could not be held
 /// exactly.
 pub(super) fn estimate(
@@ -335,6 +343,7 @@ pub(super) fn estimate(
     month: Month,
     currency: &str,
     f: &Facts,
+    assume: Assumptions,
 ) -> Result<(Vec<Estimate>, decide::Decision), String> {
     let config = acc.config;
     let c = &config.compare;
@@ -407,7 +416,7 @@ pub(super) fn estimate(
     // Workloads: a project in an environment. Clusters: as many per workspace as the configured ones have.
     let workloads = whole((s.projects.0 * s.environments).max(clusters_now));
     let per_workspace = x.scale(whole(clusters_now), one, whole(s.units_now));
-    let consolidation = c.consolidation;
+    let consolidation = assume.consolidation;
     // A cluster serving k workloads idles as 1 + (1 - consolidation)(k - 1) separate ones would.
     let idle_weight = |clusters: Money| -> Money {
         let c = clusters.min(workloads);
@@ -422,13 +431,13 @@ pub(super) fn estimate(
         if s.segregated_now >= 2 {
             x.scale(copies_now, whole(envs - 1), whole(s.segregated_now - 1))
         } else {
-            x.scale(x.times(f.storage_prod, envs - 1), c.copy_fraction, one)
+            x.scale(x.times(f.storage_prod, envs - 1), assume.copy_fraction, one)
         }
     };
     if s.segregated_now < 2 && s.environments >= 2 {
         notes.push(format!(
             "data copies: {}% of production's storage per other environment, as configured (copy_fraction)",
-            super::percent(c.copy_fraction.to_plain().parse::<f64>().unwrap_or(0.0) * 100.0, 1)
+            super::percent(assume.copy_fraction.to_plain().parse::<f64>().unwrap_or(0.0) * 100.0, 1)
         ));
     }
 
