@@ -464,3 +464,24 @@ fn compare_runs_on_every_real_sample_and_names_its_constraints() {
         }
     }
 }
+
+#[test]
+fn instance_share_prices_fewer_instances_per_project() {
+    // With half of a team's project workspaces holding each member's instance, a workspace per project costs fewer
+    // instances than with all of them (the default, an upper bound).
+    let dir = tempfile::tempdir().unwrap();
+    let instances = |extra: &str| -> i128 {
+        let text = crate::common::sample_config()
+            .replace("exports = [\"sample\"]", &format!("exports = [\"{}\"]", root().join("data/sample").display()))
+            .replace("require = [\"team-isolation\"]", &format!("require = [\"team-isolation\"]\n{extra}"));
+        let config = dir.path().join(format!("c{}.toml", extra.len()));
+        std::fs::write(&config, text).unwrap();
+        let out = dir.path().join(format!("r{}", extra.len()));
+        compare(&config, &out, &["--month", "2026-09"]);
+        cents(
+            &topology(&out.join("2026-09/topology.csv"))[&("USD".to_string(), "per-project".to_string())]["instances"],
+        )
+    };
+    let (all, half) = (instances(""), instances("instance_share = 0.5"));
+    assert!(half < all, "{half} vs {all}");
+}

@@ -456,7 +456,15 @@ pub(super) fn estimate(
         );
     }
 
-    // The instances' standing cost per team, and the workspaces each team's members have one in.
+    // The instances' standing cost per team, and the workspaces each team's members have one in: in k workspaces a
+    // member keeps max(1, k x instance_share) instances.
+    let kept = |k: Money| -> Money {
+        if k <= one {
+            k
+        } else {
+            x.scale(k, c.instance_share, one).max(one)
+        }
+    };
     let instances = |structure: Structure| -> Money {
         let mut sum = Money::ZERO;
         let avg_projects = x.scale(whole(s.projects.0), one, whole(s.teams.0.max(1)));
@@ -467,7 +475,7 @@ pub(super) fn estimate(
                 Structure::PerProject => whole(s.projects_of.get(team).copied().unwrap_or(1)),
                 _ => one,
             };
-            sum += x.scale(*cost, then, now);
+            sum += x.scale(*cost, kept(then), kept(now));
         }
         sum
     };

@@ -23,6 +23,8 @@ pub(super) struct CompareRaw {
     #[serde(default)]
     copy_fraction: Option<toml::Value>,
     #[serde(default)]
+    instance_share: Option<toml::Value>,
+    #[serde(default)]
     consolidation: Option<toml::Value>,
     #[serde(default)]
     production: Option<Vec<String>>,
@@ -85,6 +87,8 @@ pub struct CompareConfig {
     pub egress_one_region: BTreeMap<String, Money>,
     /// The share of production's stored data each other environment keeps a copy of, where the bill can't show it.
     pub copy_fraction: Money,
+    /// The share of a team's project workspaces each member keeps a compute instance in (1: every one).
+    pub instance_share: Money,
     /// The share of a separate cluster's idle time that pooling its workload onto another's cluster saves.
     pub consolidation: Money,
     /// Lower-cased environment names that are production.
@@ -170,6 +174,7 @@ pub(super) fn build(raw: &CompareRaw, base: &Path, problems: &mut Vec<String>) -
         replication_per_region: amounts("replication_per_region", &raw.replication_per_region, problems),
         egress_one_region: amounts("egress_one_region", &raw.egress_one_region, problems),
         copy_fraction: fraction("copy_fraction", &raw.copy_fraction, "0.25", problems),
+        instance_share: fraction("instance_share", &raw.instance_share, "1", problems),
         consolidation: fraction("consolidation", &raw.consolidation, "0.5", problems),
         production,
         usage: raw.usage.as_ref().map(|u| if u.is_absolute() { u.clone() } else { base.join(u) }),

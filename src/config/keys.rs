@@ -23,13 +23,14 @@ const TOP_KEYS: [&str; 14] = [
 const POOL_KEYS: [&str; 7] = ["name", "resources", "resource_groups", "tags", "split", "teams", "shares"];
 const COMMITMENT_KEYS: [&str; 3] = ["id", "owner", "unused"];
 const CURRENCY_KEYS: [&str; 2] = ["report", "rates"];
-const COMPARE_KEYS: [&str; 10] = [
+const COMPARE_KEYS: [&str; 11] = [
     "footprint_types",
     "footprint_per_workspace",
     "network_per_workspace",
     "replication_per_region",
     "egress_one_region",
     "copy_fraction",
+    "instance_share",
     "consolidation",
     "production",
     "usage",
