@@ -480,7 +480,7 @@ fn compare_table(outcome: &pipeline::RunOutcome, basis: &str) -> String {
         let est: Vec<&crate::compare::Estimate> =
             outcome.estimates.iter().filter(|e| e.month == month && e.currency == cur).collect();
         // Only the parts that hold spend in some row.
-        let shown: Vec<usize> = (0..PARTS.len()).filter(|&i| est.iter().any(|e| !e.parts[i].is_zero())).collect();
+        let shown = crate::compare::shown_parts(&est);
         let mut header = vec!["topology", "workspaces", "usage"];
         header.extend(shown.iter().map(|&i| PARTS[i].label()));
         header.extend(["total", "vs actual", "team %", "project %"]);

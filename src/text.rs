@@ -96,6 +96,12 @@ pub fn group_thousands(fixed: &str) -> String {
     out
 }
 
+/// Whether `haystack` holds one of `needles` (lower-case), ignoring ASCII case; allocates nothing.
+pub fn contains_any_ignore_case(haystack: &str, needles: &[&str]) -> bool {
+    let h = haystack.as_bytes();
+    needles.iter().any(|n| h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n.as_bytes())))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -17,19 +17,6 @@ const DEPLOYMENTS: [(&str, bool, &str); 8] = [
     ("hub", true, "hub+per-env"),
 ];
 
-const PARTS: [&str; 10] = [
-    "usage",
-    "standing",
-    "monitoring_standing",
-    "monitoring_ingestion",
-    "network",
-    "instances",
-    "cluster_idle",
-    "data_copies",
-    "replication",
-    "egress",
-];
-
 type Table = BTreeMap<String, BTreeMap<String, String>>;
 
 fn topology_csv(path: &Path) -> Table {
@@ -114,7 +101,7 @@ fn every_topology_predicts_every_other_within_five_percent() {
                 line.push_str(&format!(" {error:>12.2}"));
                 worst[s][t] = worst[s][t].max(error.abs());
                 // Per part: the predicted part against the part measured in that topology's bill, in % of the bill.
-                for part in PARTS {
+                for part in std::iter::once(&"usage").chain(crate::topology::PARTS.iter()).copied() {
                     let e = (cents(&predicted[part]) - cents(&actual[part])) as f64 / a as f64 * 100.0;
                     let w = worst_part.entry(part).or_default();
                     *w = w.max(e.abs());

@@ -44,7 +44,8 @@ fn cents(text: &str) -> i128 {
     text.replace('.', "").parse().unwrap()
 }
 
-const PARTS: [&str; 9] = [
+/// The cost part columns of topology.csv.
+pub const PARTS: [&str; 9] = [
     "standing",
     "monitoring_standing",
     "monitoring_ingestion",

@@ -12,15 +12,17 @@ mod decide;
 mod model;
 
 pub use decide::Decision;
-pub use model::{columns, Estimate, Part, Rounded, PARTS};
+pub use model::{columns, shown_parts, Estimate, Part, Rounded, PARTS};
 
 use crate::attribute::{Attribution, Owner};
 use crate::config::{Config, Topology};
 use crate::dates::Month;
 use crate::money::Money;
 use crate::schema::CostRow;
+use crate::text::contains_any_ignore_case as contains;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 
 /// Facts about the attributed spend of one month and currency.
 #[derive(Default)]
@@ -61,20 +63,6 @@ struct Facts {
     seen: crate::fasthash::FastSet<String>,
 }
 
-/// `n` in decimal, written into `buf`.
-fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("")
-}
-
 /// Running sums for the comparison and the charts.
 pub struct CompareAcc<'c> {
     config: &'c Config,
@@ -92,12 +80,6 @@ pub fn percent(v: f64, decimals: usize) -> String {
         Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
         _ => text,
     }
-}
-
-/// Whether `haystack` holds one of `needles` (lower-case), ignoring ASCII case; allocates nothing.
-fn contains(haystack: &str, needles: &[&str]) -> bool {
-    let h = haystack.as_bytes();
-    needles.iter().any(|n| h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n.as_bytes())))
 }
 
 /// The cost part a row's spend belongs to, when it is not usage (docs/compare.md, "Cost parts"). What a resource
@@ -332,7 +314,7 @@ impl<'c> CompareAcc<'c> {
             place.push_str(part);
         }
         place.push('\x1f');
-        place.push_str(itoa(wi, &mut [0u8; 20]));
+        let _ = write!(place, "{wi}");
         let f = &mut self.facts[pos].2;
         let seen = f.seen.contains(place.as_str());
         if !seen {

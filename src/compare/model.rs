@@ -114,8 +114,6 @@ pub struct Estimate {
     pub current: bool,
     /// Workspaces the topology has (a hub and its projects all count).
     pub workspaces: u64,
-    /// Of which hold standing resources of their own (a hub's projects share the hub's).
-    pub standing_units: u64,
     /// Each part, exact.
     #[serde(skip)]
     pub parts: [Money; PARTS.len()],
@@ -149,10 +147,6 @@ pub struct Rounded {
 impl Estimate {
     pub fn total(&self) -> Money {
         self.usage + self.parts.iter().copied().sum::<Money>()
-    }
-
-    pub fn part(&self, p: Part) -> Money {
-        self.parts[p as usize]
     }
 
     /// The figures rounded to `decimals` so that every row reads true: each part rounded once, usage = the actual
@@ -189,6 +183,12 @@ impl Estimate {
         ]);
         cells
     }
+}
+
+/// The parts that hold spend in some of `estimates` (by index into [`PARTS`]): a table's part columns, the rest
+/// being columns of zeros.
+pub fn shown_parts(estimates: &[&Estimate]) -> Vec<usize> {
+    (0..PARTS.len()).filter(|&i| estimates.iter().any(|e| !e.parts[i].is_zero())).collect()
 }
 
 /// The columns of [`Estimate::cells`], after `billing_month` and `currency`.
@@ -527,7 +527,7 @@ pub(super) fn estimate(
     let estimate = |topology: String,
                     structure: Option<Structure>,
                     (per_env, per_region): (bool, bool),
-                    (units, workspaces): (u64, u64),
+                    workspaces: u64,
                     parts: [Money; PARTS.len()],
                     current: bool| {
         let (team_pct, project_pct) = match structure {
@@ -546,7 +546,6 @@ pub(super) fn estimate(
             regions: if per_region { "per-region" } else { "one-region" },
             current,
             workspaces,
-            standing_units: units,
             parts,
             usage,
             actual: f.total,
@@ -562,7 +561,7 @@ pub(super) fn estimate(
         "as-configured".into(),
         None,
         (s.segregated_now >= 2, s.per_region_now),
-        (s.units_now, f.workspaces.len() as u64),
+        f.workspaces.len() as u64,
         as_configured_parts,
         true,
     )];
@@ -628,7 +627,7 @@ pub(super) fn estimate(
                 if current {
                     parts = as_configured_parts;
                 }
-                out.push(estimate(name, Some(structure), (per_env, per_region), (units, workspaces), parts, current));
+                out.push(estimate(name, Some(structure), (per_env, per_region), workspaces, parts, current));
             }
         }
     }

@@ -26,7 +26,7 @@ pub(super) fn section(body: &mut String, m: &MonthChargeback, (estimates, decisi
         }
     }
     // Only the parts that hold spend in some row: the rest would be columns of zeros.
-    let shown: Vec<usize> = (0..PARTS.len()).filter(|&i| est.iter().any(|e| !e.parts[i].is_zero())).collect();
+    let shown = crate::compare::shown_parts(&est);
     let rows: Vec<Vec<String>> = est
         .iter()
         .map(|e| {
