@@ -37,6 +37,45 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a deterministic synthetic enterprise export.
     Generate(GenerateArgs),
+    /// Trends across the ledger's months: totals per team, project, workspace and shared pool, change on the month
+    /// and the year, year to date, forecasts with their back-tested error, budget burn and anomalies.
+    History(HistoryArgs),
+    /// Run a SQL query over the ledger's tables, chargeback and allocated (polars SQL).
+    Sql(SqlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The ledger: the `ledger` folder a run writes into its --out.
+    #[arg(long, value_name = "DIR", default_value = "reports/ledger")]
+    pub ledger: PathBuf,
+    /// Where to write history.html, history.csv and the charts.
+    #[arg(long, value_name = "DIR", default_value = "reports/history")]
+    pub out: PathBuf,
+    /// The configuration whose budgets the teams are measured against. Defaults to the bundled sample's,
+    /// data/sample.toml, when it is there.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Exit 4 when a team is over its budget in the ledger's last month, or forecast to be next month.
+    #[arg(long)]
+    pub fail_if_over: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SqlArgs {
+    /// The ledger: the `ledger` folder a run writes into its --out.
+    #[arg(long, value_name = "DIR", default_value = "reports/ledger")]
+    pub ledger: PathBuf,
+    /// Write every row of the result to FILE.csv or FILE.parquet instead of printing the first 1000.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The query, over the tables chargeback and allocated, e.g.
+    /// "select billing_month, x_Team, sum(EffectiveCost) from chargeback group by 1, 2 order by 1, 2".
+    #[arg(value_name = "QUERY")]
+    pub query: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -234,7 +273,109 @@ pub fn main() -> Result<()> {
         Command::Compare(args) => run_run(&args, pipeline::Output::Topology),
         Command::Explain(args) => run_explain(&args),
         Command::Generate(args) => run_generate(&args),
+        Command::History(args) => run_history(&args),
+        Command::Sql(args) => run_sql(&args),
     }
+}
+
+fn run_history(args: &HistoryArgs) -> Result<()> {
+    use crate::ledger::history::Level;
+    let config = args.config.clone().or_else(|| Some(PathBuf::from(BUNDLED_CONFIG)).filter(|p| p.is_file()));
+    let options =
+        pipeline::HistoryOptions { ledger: args.ledger.clone(), out: args.out.clone(), config, timestamp: false };
+    let (h, _) = pipeline::history(&options)?;
+    let over = h.over_budget();
+    if !args.quiet {
+        let mut text = String::new();
+        let span = match (h.months.first(), h.months.last()) {
+            (Some(a), Some(b)) => format!("{a} to {b}"),
+            _ => String::new(),
+        };
+        let basis = if h.cost_column == "BilledCost" { "actual" } else { "amortized" };
+        text.push_str(&format!("{} ledger months, {span} ({basis} cost)\n", h.months.len()));
+        if !h.gaps.is_empty() {
+            let gaps: Vec<String> = h.gaps.iter().map(|m| m.to_string()).collect();
+            text.push_str(&format!("  the ledger does not hold {}\n", gaps.join(", ")));
+        }
+        let last = h.months.last().map(|m| m.to_string()).unwrap_or_default();
+        for c in &h.currencies {
+            let d = c.decimals;
+            let Some(total) = c.total() else { continue };
+            let f = &total.forecast;
+            text.push_str(&format!("{}\n", c.code));
+            let next = format!("forecast {}", f.next_month);
+            let year = if f.year_from.month == 1 {
+                format!("forecast {}", f.year_end_month.year)
+            } else {
+                format!("forecast {} to {}", f.year_from, f.year_end_month)
+            };
+            let header =
+                ["team", last.as_str(), "vs month before", "year to date", next.as_str(), "±", year.as_str(), "±"];
+            let row = |name: &str, s: &crate::ledger::history::Series| -> Vec<String> {
+                let m = s.months.last();
+                vec![
+                    name.to_string(),
+                    m.map(|m| crate::report::grouped(m.cost, d)).unwrap_or_default(),
+                    m.and_then(|m| m.mom.and_then(|(_, p)| p)).map(|p| format!("{p:+.1}%")).unwrap_or_default(),
+                    m.map(|m| crate::report::grouped(m.ytd, d)).unwrap_or_default(),
+                    crate::report::grouped(s.forecast.next.round(d), d),
+                    s.forecast.error.map(|(e, _)| format!("{e:.1}%")).unwrap_or_else(|| "-".into()),
+                    crate::report::grouped(s.forecast.year_end.round(d), d),
+                    s.forecast.year_end_error.map(|e| format!("{e:.1}%")).unwrap_or_else(|| "-".into()),
+                ]
+            };
+            let mut rows: Vec<Vec<String>> = c.of(Level::Team).map(|s| row(&s.name, s)).collect();
+            rows.push(row("total", total));
+            crate::check::table(&mut text, "  ", &header, &rows, &[false, true, true, true, true, true, true, true]);
+            for b in &c.budgets {
+                text.push_str(&format!(
+                    "  budget {}: {:.1}% of {} in {last}; {:.1}% of {} for {} to {}-12{}\n",
+                    b.team,
+                    b.last_pct,
+                    crate::report::grouped(b.monthly, d),
+                    b.burn_pct,
+                    crate::report::grouped(b.year, d),
+                    b.period_from,
+                    b.period_from.year,
+                    match b.runs_out {
+                        Some(m) => format!(", runs out {m}"),
+                        None => String::new(),
+                    }
+                ));
+            }
+            for s in c.series.iter().filter(|s| matches!(s.level, Level::Team | Level::Workspace)) {
+                if let Some(a) = s.months.last().and_then(|m| m.anomaly.as_ref()) {
+                    text.push_str(&format!("  anomaly in {last}: {} {}: {a}\n", s.level.name(), s.name));
+                }
+            }
+        }
+        text.push_str(&format!("wrote {}\n", args.out.display()));
+        stdout_write(&text)?;
+    }
+    if args.fail_if_over && !over.is_empty() {
+        let list: Vec<String> = over.iter().map(|(c, t, why)| format!("{t} ({c}) {why}")).collect();
+        return Err(Error::OverBudget(list.join("; ")));
+    }
+    Ok(())
+}
+
+fn run_sql(args: &SqlArgs) -> Result<()> {
+    if let Some(out) = &args.out {
+        let path = crate::ledger::sql::write(&args.ledger, &args.query, out)?;
+        eprintln!("wrote {}", path.display());
+        return Ok(());
+    }
+    let printed = crate::ledger::sql::print(&args.ledger, &args.query)?;
+    let header: Vec<&str> = printed.header.iter().map(String::as_str).collect();
+    let mut text = String::new();
+    crate::check::table(&mut text, "", &header, &printed.rows, &printed.numeric);
+    if printed.more {
+        text.push_str(&format!(
+            "(the first {} rows; --out FILE.csv or FILE.parquet writes them all)\n",
+            crate::ledger::sql::SHOWN
+        ));
+    }
+    stdout_write(&text)
 }
 
 fn stdout_write(text: &str) -> Result<()> {

@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
-/// Exit codes: 0 success, 1 bad data or I/O, 2 usage or configuration, 3 books that don't balance.
+/// Exit codes: 0 success, 1 bad data or I/O, 2 usage or configuration, 3 books that don't balance, 4 a team over
+/// its budget (`history --fail-if-over`, after the history is written).
 pub const EXIT_DATA: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_UNBALANCED: i32 = 3;
+pub const EXIT_OVER_BUDGET: i32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -37,6 +39,8 @@ pub enum Error {
     Busy(String),
     #[error("the books don't balance: {0}")]
     Unbalanced(String),
+    #[error("over budget: {0}")]
+    OverBudget(String),
     #[error("{}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
 }
@@ -50,6 +54,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::Usage(_) => EXIT_USAGE,
             Error::Unbalanced(_) => EXIT_UNBALANCED,
+            Error::OverBudget(_) => EXIT_OVER_BUDGET,
             _ => EXIT_DATA,
         }
     }

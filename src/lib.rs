@@ -19,6 +19,7 @@ pub mod fasthash;
 pub mod generate;
 pub mod ingest;
 pub mod layout;
+pub mod ledger;
 pub mod money;
 pub mod pipeline;
 pub mod progress;

@@ -277,7 +277,12 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     // The lock on OUT is taken before anything is read, so a second run into the same folder stops at once.
     let staging = report::Staging::create(&options.out)?;
     let pack = output == Output::Pack;
-    let allocated_dir = Some(staging.dir.clone()).filter(|_| pack && options.formats.allocated());
+    // One basis per ledger: said before anything is read.
+    if pack {
+        report::ledger::check_basis(&staging.out, report::ledger::cost_column(basis))?;
+    }
+    // Every run keeps its months' allocated rows in the ledger (OUT/ledger/allocated), whatever --format says.
+    let allocated_dir = Some(staging.dir.clone()).filter(|_| pack);
     let names: Vec<String> = plan.sources.iter().map(|s| s.path.display().to_string()).collect();
     let new_state = || RunState {
         config: &config,
@@ -389,7 +394,8 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let charts = report::charts::build(&config, &chargeback, &estimates, basis);
     let written = match output {
         Output::Pack => {
-            crate::report::allocated::finish(allocated_parts, &chargeback, options.formats)?;
+            let formats = crate::report::allocated::Formats { parquet: true, ..options.formats };
+            crate::report::allocated::finish(allocated_parts, &chargeback, formats)?;
             report::write(&chargeback, (&estimates, &decisions), &charts, &info, staging)?
         }
         Output::Topology => report::write_topology(&chargeback, (&estimates, &decisions), &charts, staging)?,
@@ -580,4 +586,56 @@ pub fn explain(
         }
     })?;
     Ok(found.into_values().collect())
+}
+
+/// What `history` needs.
+pub struct HistoryOptions {
+    pub ledger: PathBuf,
+    pub out: PathBuf,
+    /// The configuration with the budgets; none: no budgets.
+    pub config: Option<PathBuf>,
+    pub timestamp: bool,
+}
+
+/// `mlspend history`: the ledger's months read together (ledger), then written as the history folder (report), which
+/// changes in one step like a pack.
+pub fn history(options: &HistoryOptions) -> Result<(crate::ledger::history::History, Vec<PathBuf>)> {
+    let config = options.config.as_deref().map(Config::load).transpose()?;
+    let budgets = config.as_ref().map(|c| c.budgets.clone()).unwrap_or_default();
+    let decimals =
+        |code: &str| config.as_ref().map(|c| c.decimals_for(code)).unwrap_or_else(|| Config::default_decimals(code));
+    if options.out.exists() && !options.out.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: is a file; --out names the folder history is written into",
+            options.out.display()
+        )));
+    }
+    let h = crate::ledger::history::history(&options.ledger, &budgets, &decimals)?;
+    let basis = if h.cost_column == "BilledCost" { "actual" } else { "amortized" };
+    let timestamp = options.timestamp.then(crate::report::utc_now);
+    let files = crate::report::history::files(&h, basis, timestamp.as_deref())?;
+    let staging = report::Staging::create(&options.out)?;
+    let mut names = Vec::new();
+    for (rel, bytes) in &files {
+        let path = staging.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        if let Some(first) = rel.components().next() {
+            let first = first.as_os_str().to_string_lossy().to_string();
+            if !names.contains(&first) {
+                names.push(first);
+            }
+        }
+    }
+    // history.html, history.csv and charts/ are replaced whole; anything else in --out stays.
+    for old in ["history.csv", "history.html", "charts"] {
+        if !names.iter().any(|n| n == old) {
+            names.push(old.to_string());
+        }
+    }
+    let out = staging.out.clone();
+    staging.commit(&names, false, &[])?;
+    Ok((h, files.iter().map(|(rel, _)| out.join(rel)).collect()))
 }

@@ -444,9 +444,15 @@ fn month_filter_writes_only_that_month() {
     let (o, _, code) = run_into(&out, &root.join("data/sample.toml"), &[], &["--month", "2026-09"]);
     assert_eq!(code, 0);
     assert!(o.contains("4000 rows of other months left out by --month"), "{o}");
-    let months: Vec<String> =
+    let mut months: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(months, ["2026-09"]);
+    months.sort();
+    assert_eq!(months, ["2026-09", "ledger"]);
+    let partitions: Vec<String> = std::fs::read_dir(out.join("ledger/chargeback"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(partitions, ["billing_month=2026-09"]);
     let (_, e, code) = run_into(&out, &root.join("data/sample.toml"), &[], &["--month", "2020-01"]);
     assert_eq!(code, 2);
     assert!(e.contains("--month 2020-01: the exports hold no rows of that month"), "{e}");
@@ -616,8 +622,9 @@ fn a_failed_run_leaves_the_previous_reports_intact() {
         let (_, e, code) = run_into(&out, &fixture("attribution.toml"), &[&input], &[]);
         assert_eq!(code, 1, "{e}");
         assert_eq!(read(&out.join("2026-01/chargeback.csv")), before);
-        let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(leftovers, ["2026-01"]);
+        let mut leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+        leftovers.sort();
+        assert_eq!(leftovers, ["2026-01", "ledger"]);
         let beside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(beside, ["r"]);
     }

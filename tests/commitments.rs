@@ -381,7 +381,12 @@ fn purchases_go_to_their_owner_or_stay_unallocated() {
             .arg(&out)
             .arg(&sample));
         assert_eq!(code, 0, "{stderr}");
-        let month = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+        // The one month folder (beside the ledger).
+        let month = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().is_some_and(|n| n != "ledger"))
+            .unwrap();
         lines(&month.join("chargeback.csv"))
     };
     let without = go(base, "without");

@@ -7,6 +7,7 @@ mod common;
 mod finance;
 mod fuzz;
 mod ingest;
+mod ledger;
 mod months;
 mod pages;
 mod scale;

@@ -301,13 +301,24 @@ impl Config {
         if let Some(d) = self.minor_units.get(&code) {
             return *d;
         }
+        Config::iso_decimals(&code).unwrap_or(self.decimals)
+    }
+
+    /// A currency's minor unit by ISO 4217 where it is not the cent; `None` for the cent.
+    fn iso_decimals(code: &str) -> Option<u32> {
+        let code = code.to_ascii_uppercase();
         if ZERO_DECIMAL.contains(&code.as_str()) {
-            0
+            Some(0)
         } else if THREE_DECIMAL.contains(&code.as_str()) {
-            3
+            Some(3)
         } else {
-            self.decimals
+            None
         }
+    }
+
+    /// A currency's minor unit without a configuration: ISO 4217's, else the cent.
+    pub fn default_decimals(code: &str) -> u32 {
+        Config::iso_decimals(code).unwrap_or(2)
     }
 
     pub fn load(path: &Path) -> Result<Config> {

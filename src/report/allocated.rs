@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::money::Money;
 use crate::rollup::{Chargeback, Line};
 use crate::schema::CostRow;
-use arrow_array::builder::{Date32Builder, Decimal128Builder, StringBuilder, UInt64Builder};
+use arrow_array::builder::{Date32Builder, Decimal128Builder, Float64Builder, StringBuilder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use std::collections::HashMap;
@@ -38,7 +38,7 @@ impl Formats {
 /// Cost columns of allocated.parquet: 18 fractional digits (values with more are rounded half away from zero).
 const COST_SCALE: i8 = 18;
 
-const STRING_COLUMNS: [&str; 24] = [
+const STRING_COLUMNS: [&str; 26] = [
     "x_SourceFile",
     "BillingCurrency",
     "ResourceId",
@@ -63,6 +63,8 @@ const STRING_COLUMNS: [&str; 24] = [
     "x_AmlWorkspaceId",
     "x_AmlClusterType",
     "x_AmlUsageType",
+    "SkuMeter",
+    "ConsumedUnit",
 ];
 
 fn allocated_schema() -> SchemaRef {
@@ -72,6 +74,8 @@ fn allocated_schema() -> SchemaRef {
         Field::new("BillingPeriodStart", DataType::Date32, false),
         Field::new("BilledCost", DataType::Decimal128(38, COST_SCALE), true),
         Field::new("EffectiveCost", DataType::Decimal128(38, COST_SCALE), true),
+        Field::new("ConsumedQuantity", DataType::Float64, true),
+        Field::new("x_GpuHours", DataType::Float64, true),
     ];
     fields.extend(STRING_COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, false)));
     Arc::new(Schema::new(fields))
@@ -122,6 +126,8 @@ struct Batch {
     period: Date32Builder,
     billed: Decimal128Builder,
     effective: Decimal128Builder,
+    quantity: Float64Builder,
+    gpu_hours: Float64Builder,
     text: Vec<StringBuilder>,
     rows: usize,
 }
@@ -134,6 +140,8 @@ impl Batch {
             period: Date32Builder::new(),
             billed: Decimal128Builder::new().with_data_type(DataType::Decimal128(38, COST_SCALE)),
             effective: Decimal128Builder::new().with_data_type(DataType::Decimal128(38, COST_SCALE)),
+            quantity: Float64Builder::new(),
+            gpu_hours: Float64Builder::new(),
             text: STRING_COLUMNS.iter().map(|_| StringBuilder::new()).collect(),
             rows: 0,
         }
@@ -146,6 +154,8 @@ impl Batch {
             Arc::new(self.period.finish()),
             Arc::new(self.billed.finish()),
             Arc::new(self.effective.finish()),
+            Arc::new(self.quantity.finish()),
+            Arc::new(self.gpu_hours.finish()),
         ];
         columns.extend(self.text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
         self.rows = 0;
@@ -231,6 +241,18 @@ impl<'c> AllocatedWriter<'c> {
             Some(v) => b.effective.append_value(decimal(v).ok_or_else(|| out_of_range("the amortized cost"))?),
             None => b.effective.append_null(),
         }
+        // What was used: a measure, not money, so a double; GPU hours on N-series meters measured in hours.
+        let quantity = match row.quantity_value {
+            Some(v) if v.is_finite() => Some(v),
+            Some(_) => None,
+            None => row.quantity.trim().parse::<f64>().ok().filter(|v| v.is_finite()),
+        };
+        b.quantity.append_option(quantity);
+        let gpu = match (quantity, crate::schema::hours_per_unit(row.unit)) {
+            (Some(q), Some(per)) if crate::schema::is_gpu_meter(row.meter_name) => Some(q * per as f64),
+            _ => None,
+        };
+        b.gpu_hours.append_option(gpu);
         let ws = a.workspace.map(|i| &config.workspaces[i]);
         let (team, project, method, reason) = match &a.owner {
             Owner::Direct { team, project } => {
@@ -274,7 +296,7 @@ impl<'c> AllocatedWriter<'c> {
             row.tags.list.iter().map(|t| (t.key.to_string(), serde_json::Value::String(t.value.to_string()))).collect();
         // The Azure ML fields of AdditionalInfo, parsed on ML rows only.
         let aml = row.aml().unwrap_or_default();
-        let values: [&str; 24] = [
+        let values: [&str; 26] = [
             file_name,
             &row.currency,
             row.resource_id,
@@ -307,6 +329,8 @@ impl<'c> AllocatedWriter<'c> {
             aml.workspace_id.as_deref().unwrap_or(""),
             aml.cluster_type.as_deref().unwrap_or(""),
             aml.usage_type.as_deref().unwrap_or(""),
+            row.meter_name,
+            row.unit,
         ];
         for (builder, v) in b.text.iter_mut().zip(values) {
             builder.append_value(v);
@@ -541,19 +565,31 @@ pub fn chargeback_parquet(
     reporting: Option<&str>,
 ) -> Result<Vec<u8>> {
     let perr = |e: String| Error::Parquet { path: PathBuf::from("chargeback.parquet"), detail: e };
-    let batch = chargeback_batch(lines, cost_column, decimals, reporting).map_err(|e| perr(e.to_string()))?;
+    let batch = chargeback_batch(lines, cost_column, decimals, reporting, false).map_err(|e| perr(e.to_string()))?;
+    parquet_bytes(&batch).map_err(perr)
+}
+
+/// The month's partition of the ledger's `chargeback` table: the lines of chargeback.parquet in the ledger's
+/// fixed schema (`chargeback_batch`).
+pub fn ledger_chargeback_parquet(lines: &[Line], cost_column: &str, reporting: Option<&str>) -> Result<Vec<u8>> {
+    let perr = |e: String| Error::Parquet { path: PathBuf::from("ledger/chargeback"), detail: e };
+    let batch = chargeback_batch(lines, cost_column, 0, reporting, true).map_err(|e| perr(e.to_string()))?;
+    parquet_bytes(&batch).map_err(perr)
+}
+
+fn parquet_bytes(batch: &RecordBatch) -> std::result::Result<Vec<u8>, String> {
+    let perr = |e: parquet::errors::ParquetError| e.to_string();
     let mut out = Vec::new();
-    let mut w =
-        parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).map_err(|e| perr(e.to_string()))?;
-    w.write(&batch).map_err(|e| perr(e.to_string()))?;
-    w.close().map_err(|e| perr(e.to_string()))?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).map_err(perr)?;
+    w.write(batch).map_err(perr)?;
+    w.close().map_err(perr)?;
     Ok(out)
 }
 
 /// `chargeback.json`: the same lines as a JSON array.
 pub fn chargeback_json(lines: &[Line], cost_column: &str, decimals: u32, reporting: Option<&str>) -> Result<Vec<u8>> {
     let perr = |e: String| Error::Write { path: PathBuf::from("chargeback.json"), source: std::io::Error::other(e) };
-    let batch = chargeback_batch(lines, cost_column, decimals, reporting).map_err(|e| perr(e.to_string()))?;
+    let batch = chargeback_batch(lines, cost_column, decimals, reporting, false).map_err(|e| perr(e.to_string()))?;
     let mut w = arrow_json::ArrayWriter::new(Vec::new());
     w.write(&batch).map_err(|e| perr(e.to_string()))?;
     w.finish().map_err(|e| perr(e.to_string()))?;
@@ -562,12 +598,17 @@ pub fn chargeback_json(lines: &[Line], cost_column: &str, decimals: u32, reporti
     Ok(bytes)
 }
 
+/// The lines as one record batch. `ledger` gives the ledger's fixed schema, the same every month whatever the
+/// currencies and configuration, so the months read as one table: costs at scale 18, and the reporting currency's
+/// columns always there (null without one).
 fn chargeback_batch(
     lines: &[Line],
     cost_column: &str,
     decimals: u32,
     reporting: Option<&str>,
+    ledger: bool,
 ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let decimals = if ledger { COST_SCALE as u32 } else { decimals };
     let scale = decimals as i8;
     let text =
         |f: &dyn Fn(&Line) -> &str| -> ArrayRef { Arc::new(lines.iter().map(|l| Some(f(l))).collect::<StringArray>()) };
@@ -609,10 +650,10 @@ fn chargeback_batch(
                 .with_precision_and_scale(38, scale)?,
         ),
     ];
-    if let Some(code) = reporting {
-        fields.push(Field::new("x_ReportCurrency", DataType::Utf8, false));
+    if reporting.is_some() || ledger {
+        fields.push(Field::new("x_ReportCurrency", DataType::Utf8, ledger));
         fields.push(Field::new("x_ReportCost", DataType::Decimal128(38, scale), true));
-        columns.push(Arc::new(lines.iter().map(|_| Some(code)).collect::<StringArray>()));
+        columns.push(Arc::new(lines.iter().map(|_| reporting).collect::<StringArray>()));
         columns.push(Arc::new(
             lines
                 .iter()

@@ -12,7 +12,9 @@
 pub mod allocated;
 pub mod chart;
 pub mod charts;
+pub mod history;
 pub mod html;
+pub mod ledger;
 pub mod pack;
 pub mod pools;
 mod topology;
@@ -477,6 +479,10 @@ impl RunInfo<'_> {
         self.config.reporting.as_ref().map(|r| (r.currency.as_str(), self.config.decimals_for(&r.currency)))
     }
 
+    fn cost_column(&self) -> &'static str {
+        ledger::cost_column(self.basis)
+    }
+
     fn basis_name(&self) -> &'static str {
         if self.basis == CostBasis::Actual {
             "actual"
@@ -541,7 +547,7 @@ pub fn month_files(
         ));
     }
     let widest = m.totals.iter().map(|t| t.decimals).chain(report.map(|r| r.1)).max().unwrap_or(2);
-    let cost_column = if info.basis == CostBasis::Actual { "BilledCost" } else { "EffectiveCost" };
+    let cost_column = info.cost_column();
     if info.formats.parquet {
         let bytes = crate::report::allocated::chargeback_parquet(&m.lines, cost_column, widest, report.map(|r| r.0))?;
         files.push((PathBuf::from("chargeback.parquet"), bytes));
@@ -689,12 +695,19 @@ pub fn write(
     staging: Staging,
 ) -> Result<Vec<PathBuf>> {
     let team_files = safe_file_names(run_teams(info.config, chargeback));
+    let cost_column = info.cost_column();
     let mut prepared = Vec::new();
     for (i, m) in chargeback.months.iter().enumerate() {
         let previous = i.checked_sub(1).map(|p| &chargeback.months[p]).filter(|p| p.month == m.month.previous());
         prepared.push((m.month, month_files(m, previous, comparison, charts, &team_files, info)?));
     }
-    write_months(staging, prepared, false)
+    // Each month's ledger partitions, staged beside its folder and swapped in with it.
+    let mut replaced = Vec::new();
+    for m in &chargeback.months {
+        let reporting = info.report_currency().map(|r| r.0);
+        replaced.extend(ledger::stage(&staging.dir, m, cost_column, reporting, info.formats.parquet)?);
+    }
+    write_months(staging, prepared, false, &replaced)
 }
 
 /// Writes `topology.csv` and the topology charts of each month into the pack, leaving the month folders' other
@@ -712,14 +725,19 @@ pub fn write_topology(
     let out = staging.out.clone();
     let files: Vec<PathBuf> =
         prepared.iter().flat_map(|(m, files)| files.iter().map(|(rel, _)| out.join(m.to_string()).join(rel))).collect();
-    write_months(staging, prepared, true)?;
+    write_months(staging, prepared, true, &[])?;
     Ok(files)
 }
 
 /// Writes prepared month folders into the staging tree (beside files already staged there), then makes them the
 /// pack in one step: with `merge`, the staged files join each month folder's others; without, each staged month
-/// replaces its folder whole.
-pub fn write_months(staging: Staging, months: Vec<(Month, Files)>, merge: bool) -> Result<Vec<PathBuf>> {
+/// replaces its folder whole. `replaced`: the ledger partitions (relative to `OUT`) the staged ones replace whole.
+pub fn write_months(
+    staging: Staging,
+    months: Vec<(Month, Files)>,
+    merge: bool,
+    replaced: &[PathBuf],
+) -> Result<Vec<PathBuf>> {
     for (month, files) in &months {
         for (rel, bytes) in files {
             let path = staging.dir.join(month.to_string()).join(rel);
@@ -731,7 +749,7 @@ pub fn write_months(staging: Staging, months: Vec<(Month, Files)>, merge: bool) 
     }
     pack::fault_point("staged");
     let names: Vec<String> = months.iter().map(|(m, _)| m.to_string()).collect();
-    staging.commit(&names, merge)
+    staging.commit(&names, merge, replaced)
 }
 
 /// The current time, UTC, as `2026-11-26T22:42:31Z`.

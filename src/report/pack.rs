@@ -126,7 +126,11 @@ impl Staging {
     /// takes `OUT`'s place in one atomic swap. `merge` keeps the files of a month folder that the staged month does
     /// not replace (`compare` writes only `topology.csv` and its charts); otherwise a staged month replaces the
     /// whole folder. Returns the month folders written.
-    pub fn commit(mut self, months: &[String], merge: bool) -> Result<Vec<PathBuf>> {
+    ///
+    /// `replaced` names folders below `OUT` (the ledger's partitions of the staged months) that the staged tree
+    /// replaces whole: the old ones are not linked in.
+    pub fn commit(mut self, months: &[String], merge: bool, replaced: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let skip: Vec<PathBuf> = replaced.iter().map(|r| self.out.join(r)).collect();
         for entry in read_dir_sorted(&self.out)? {
             let name = entry.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             if name == LOCK_FILE || name.starts_with(".mlspend-staging-") || name.starts_with(".mlspend-old-") {
@@ -135,11 +139,11 @@ impl Staging {
             let target = self.dir.join(&name);
             if months.contains(&name) {
                 if merge {
-                    link_tree(&entry, &target, true)?;
+                    link_tree(&entry, &target, true, &skip)?;
                 }
                 continue;
             }
-            link_tree(&entry, &target, false)?;
+            link_tree(&entry, &target, false, &skip)?;
         }
         // The new pack takes the old one's permissions (a group-writable shared folder stays so).
         if let Ok(meta) = std::fs::metadata(&self.out) {
@@ -156,6 +160,22 @@ impl Staging {
                     std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
                 }
                 std::fs::rename(self.dir.join(m), &target).map_err(|e| Error::io(&target, e))?;
+                let _ = std::fs::remove_dir_all(&old);
+            }
+            // And the ledger's partitions, each one whole.
+            for (i, rel) in replaced.iter().enumerate() {
+                let target = self.out.join(rel);
+                let staged = self.dir.join(rel);
+                let old = self.out.join(format!(".mlspend-old-{}-ledger-{i}", std::process::id()));
+                if target.exists() {
+                    std::fs::rename(&target, &old).map_err(|e| Error::io(&target, e))?;
+                }
+                if staged.exists() {
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                    }
+                    std::fs::rename(&staged, &target).map_err(|e| Error::io(&target, e))?;
+                }
                 let _ = std::fs::remove_dir_all(&old);
             }
         }
@@ -213,8 +233,11 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Recreates `from` at `to` with hard links (a copy where a link can't be made; links as links). With `keep`, an
-/// entry that already exists at `to` is kept: the staged file wins over the old one.
-fn link_tree(from: &Path, to: &Path, keep: bool) -> Result<()> {
+/// entry that already exists at `to` is kept: the staged file wins over the old one. Entries in `skip` are left out.
+fn link_tree(from: &Path, to: &Path, keep: bool, skip: &[PathBuf]) -> Result<()> {
+    if skip.iter().any(|s| s == from) {
+        return Ok(());
+    }
     let meta = std::fs::symlink_metadata(from).map_err(|e| Error::io(from, e))?;
     if meta.is_dir() {
         if !to.exists() {
@@ -222,7 +245,7 @@ fn link_tree(from: &Path, to: &Path, keep: bool) -> Result<()> {
         }
         for entry in read_dir_sorted(from)? {
             let name = entry.file_name().map(Path::new).unwrap_or(Path::new(""));
-            link_tree(&entry, &to.join(name), keep)?;
+            link_tree(&entry, &to.join(name), keep, skip)?;
         }
         return Ok(());
     }

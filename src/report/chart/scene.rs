@@ -256,7 +256,9 @@ fn bars(c: &mut Canvas, chart: &Chart, top: f64) -> f64 {
         return top + LINE + PAD;
     }
     // Column widths: category names on the left, each bar's label on the right, the plot between.
-    let label_w = chart.categories.iter().map(|t| text_width(t, BODY, false)).fold(40.0, f64::max).min(260.0);
+    // (the column's header, the category axis title, fits above it too)
+    let header_w = text_width(&chart.category_axis, SMALL, true).max(40.0);
+    let label_w = chart.categories.iter().map(|t| text_width(t, BODY, false)).fold(header_w, f64::max).min(260.0);
     let mut note_w = chart
         .labels
         .iter()

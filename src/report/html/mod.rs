@@ -9,10 +9,12 @@
 //! that comes from the bill or the configuration (tag values, names, reasons) is HTML-escaped: anyone who can tag a
 //! resource writes into these pages.
 
+mod history;
 mod month;
 mod statement;
 mod topology;
 
+pub use history::history;
 pub use month::report;
 pub use statement::statement;
 
@@ -54,7 +56,12 @@ pub struct PageInfo<'a> {
 }
 
 fn page(title: &str, info: &PageInfo, body: &str) -> String {
-    let stamp = info.timestamp.map(|t| format!("<p class=\"muted\">generated {}</p>\n", escape(t))).unwrap_or_default();
+    document(title, info.timestamp, body)
+}
+
+/// A self-contained page: the house style inline, nothing fetched.
+fn document(title: &str, timestamp: Option<&str>, body: &str) -> String {
+    let stamp = timestamp.map(|t| format!("<p class=\"muted\">generated {}</p>\n", escape(t))).unwrap_or_default();
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n{stamp}{body}</body>\n</html>\n",
