@@ -4,8 +4,9 @@
     python3 bench/ledger.py --rows-per-month 10000000 --months 12 --runs 1 --history   # the year of 10M-row months
 
 Sets itself up from nothing, like bench/peer.py: builds mlspend in release mode, installs DuckDB into a virtual
-environment under target/, generates an EA export of rows-per-month x months rows with `mlspend generate`, and runs
-`mlspend run` on it once, which writes the ledger (target/bench/ledger-<rows>x<months>/ledger, kept between runs).
+environment under target/, and for each month generates an EA export of rows-per-month rows (narrow rows) with
+`mlspend generate` and runs `mlspend run` on it, which adds the month to the ledger
+(target/bench/ledger-<rows>x<months>/ledger, kept between runs).
 Then it checks that both engines give the same result, to the cent, and times them side by side, alternating run
 after run; each run's wall time, CPU time and peak memory are measured as in peer.py (RssAnon: heap and other
 anonymous memory, polled every 10 ms; VmHWM: peak resident size). DuckDB runs in a fresh Python process per run, as
@@ -13,6 +14,7 @@ mlspend does; the time Python takes to start and import duckdb is measured too, 
 With --history it also times `mlspend history` over the same ledger.
 """
 import argparse
+import csv
 import statistics
 import subprocess
 import sys
@@ -38,24 +40,30 @@ for row in con.sql(query).fetchall():
 
 
 def ledger_for(rows_per_month: int, months: int) -> Path:
-    """Generates the export and runs mlspend on it once; returns the ledger folder."""
+    """Runs mlspend month by month, as a user does, on a generated export of each month (deleted after its run, so a
+    year of 10M-row months needs no more than one month's CSV on disk); returns the ledger folder."""
     name = f"ledger-{rows_per_month}x{months}"
     out = DATA / name
     ledger = out / "ledger"
-    if (ledger / "allocated").is_dir() and len(list((ledger / "allocated").iterdir())) == months:
-        return ledger
-    export = DATA / f"{name}.csv"
-    if not export.exists():
-        print(f"generating {rows_per_month * months} rows ...", file=sys.stderr)
-        subprocess.run(
-            [str(MLSPEND), "generate", "--out", str(export), "--rows", str(rows_per_month * months),
-             "--months", str(months), "--start", "2025-11", "--narrow"],
-            cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-        )
-    print("running mlspend run (writes the ledger) ...", file=sys.stderr)
-    run = measure([str(MLSPEND), "run", "--quiet", "--config", "bench/peer.toml", "--out", str(out), str(export)])
-    print(f"  run: {run['wall']:.1f} s, peak RssAnon {run['anon']:.0f} MiB", file=sys.stderr)
-    export.unlink()  # the ledger is what is measured; the CSV is large
+    done = ledger / "allocated"
+    have = len(list(done.iterdir())) if done.is_dir() else 0
+    year, month = 2025, 11
+    for i in range(months):
+        label = f"{year:04}-{month:02}"
+        if not (done / f"billing_month={label}").is_dir() or have < months:
+            export = DATA / f"{name}-{label}.csv"
+            subprocess.run(
+                [str(MLSPEND), "generate", "--out", str(export), "--rows", str(rows_per_month), "--months", "1",
+                 "--start", label, "--seed", str(42 + i), "--narrow"],
+                cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+            )
+            run = measure([str(MLSPEND), "run", "--quiet", "--config", "bench/peer.toml", "--out", str(out),
+                           str(export)])
+            print(f"  run {label}: {run['wall']:.1f} s, peak RssAnon {run['anon']:.0f} MiB", file=sys.stderr)
+            export.unlink()
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
     return ledger
 
 
@@ -90,7 +98,10 @@ def main() -> None:
     m_cmd = [str(MLSPEND), "sql", "--ledger", str(ledger), args.query]
     d_cmd = [python, "-c", DUCKDB, str(ledger), args.query]
     # The same answer: every row, the cost to 18 decimals.
-    m_rows = rows_of(measure(m_cmd)["stdout"], None)[1:]
+    check = DATA / "ledger-check.csv"
+    measure([str(MLSPEND), "sql", "--ledger", str(ledger), "--out", str(check), args.query])
+    with open(check, newline="") as f:
+        m_rows = [tuple(r) for r in csv.reader(f)][1:]
     d_rows = rows_of(measure(d_cmd)["stdout"], "\t")
     if args.query == QUERY:
         m_norm = sorted((r[0], r[1], cents(r[2]), int(r[3])) for r in m_rows)

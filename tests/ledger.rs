@@ -204,7 +204,7 @@ fn a_rerun_replaces_its_months_partitions_whole_and_keeps_the_others() {
     let b = std::fs::read(ledger.join("allocated/billing_month=2026-10/part-0.parquet")).unwrap();
     assert_eq!(a, b);
     // No staging or old folders are left behind.
-    let names: Vec<String> = std::fs::read_dir(&ledger.join("chargeback"))
+    let names: Vec<String> = std::fs::read_dir(ledger.join("chargeback"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();

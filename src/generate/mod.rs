@@ -1264,7 +1264,8 @@ impl RowOut for SplitWriter<'_> {
 /// One part file being written.
 enum PartSink {
     Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
-    CsvGz(csv::Writer<flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>>),
+    // (boxed: a gzip encoder's state is large beside the other writers)
+    CsvGz(Box<csv::Writer<flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>>>),
     Parquet {
         writer: parquet::arrow::ArrowWriter<std::fs::File>,
         pending: Vec<Vec<String>>,
@@ -1322,7 +1323,7 @@ impl PartWriter {
                 );
                 let mut w = csv_builder.from_writer(gz);
                 w.write_record(columns).map_err(|e| write_error(path, e))?;
-                PartSink::CsvGz(w)
+                PartSink::CsvGz(Box::new(w))
             }
             FileFormat::Parquet => {
                 use arrow_schema::{DataType, Field, Schema};
@@ -1385,7 +1386,7 @@ impl PartWriter {
                 inner.flush().map_err(|e| Error::io(&path, e))
             }
             PartSink::CsvGz(w) => {
-                let gz = w.into_inner().map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
+                let gz = (*w).into_inner().map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))?;
                 let mut inner = gz.finish().map_err(|e| Error::io(&path, e))?;
                 inner.flush().map_err(|e| Error::io(&path, e))
             }

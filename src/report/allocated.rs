@@ -176,6 +176,8 @@ pub struct AllocatedWriter<'c> {
 }
 
 const BATCH_ROWS: usize = 64 * 1024;
+/// Rows per row group of allocated.parquet.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 impl<'c> AllocatedWriter<'c> {
     /// `dir` is the staging folder; `files` names the sources by index.
@@ -214,8 +216,11 @@ impl<'c> AllocatedWriter<'c> {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             }
             let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            // Row groups of 128 Ki rows: each is encoded in memory until it is full, so this bounds a writer's
+            // memory; allocated.parquet keeps them as they are (`splice_shares`).
             let props = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                 .build();
             let writer = parquet::arrow::ArrowWriter::try_new(file, self.schema.clone(), Some(props))
                 .map_err(|e| Error::Parquet { path: path.clone(), detail: e.to_string() })?;
@@ -408,7 +413,11 @@ pub fn finish(
             continue;
         }
         let shares = split_shares(chargeback, month);
-        written.extend(add_shares(&parts, &shares, formats)?);
+        if formats.json {
+            written.extend(add_shares(&parts, &shares, formats)?);
+        } else {
+            written.push(splice_shares(&parts, &shares)?);
+        }
         for (tmp, _) in parts {
             std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
@@ -466,8 +475,143 @@ fn split_shares(chargeback: &Chargeback, month: Month) -> HashMap<(String, Strin
     out
 }
 
+/// `x_SplitShares` of a batch's rows, from its columns (currency, workspace, environment, method, reason).
+fn shares_column(
+    batch: &RecordBatch,
+    [cur, ws, env, method, reason]: [usize; 5],
+    shares: &HashMap<(String, String, String), String>,
+) -> StringArray {
+    use arrow_array::cast::AsArray;
+    let col = |i: usize| batch.column(i).as_string::<i32>().clone();
+    let (c, w, e, m, why) = (col(cur), col(ws), col(env), col(method), col(reason));
+    (0..batch.num_rows())
+        .map(|r| {
+            let key = if m.value(r).starts_with("shared-") || m.value(r).starts_with(crate::rollup::PLATFORM) {
+                Some((c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
+            } else if m.value(r) == crate::rollup::UNUSED_COMMITMENT {
+                Some((c.value(r).to_string(), String::new(), why.value(r).to_string()))
+            } else {
+                None
+            };
+            Some(key.and_then(|k| shares.get(&k).cloned()).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// allocated.parquet from a month's temporary files without decoding them: every column chunk of every row group
+/// is copied as it is encoded (dictionary and compression kept), but `x_SourceLine`, read and written again with
+/// the part's line offset, and `x_SplitShares`, computed from five text columns of the row group. The row path pays
+/// for the allocated rows once, while reading; this pass costs little more than copying the file.
+fn splice_shares(parts: &[(PathBuf, u64)], shares: &HashMap<(String, String, String), String>) -> Result<PathBuf> {
+    use arrow_array::cast::AsArray;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::arrow_writer::{compute_leaves, ArrowRowGroupWriterFactory};
+    use parquet::arrow::{ArrowSchemaConverter, ProjectionMask};
+    use parquet::column::writer::ColumnCloseResult;
+    use parquet::file::writer::SerializedFileWriter;
+    let Some((first, _)) = parts.first() else {
+        return Err(Error::Parquet { path: PathBuf::from("allocated"), detail: "no rows".into() });
+    };
+    let dir = first.parent().unwrap_or(Path::new("."));
+    let path = dir.join("allocated.parquet");
+    let perr = |e: String| Error::Parquet { path: path.clone(), detail: e };
+    let source = allocated_schema();
+    let mut fields: Vec<Field> = source.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("x_SplitShares", DataType::Utf8, false));
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    let props = Arc::new(
+        parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build(),
+    );
+    let descriptor = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)
+        .map_err(|e| perr(e.to_string()))?;
+    let out = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let mut writer =
+        SerializedFileWriter::new(std::io::BufWriter::with_capacity(1 << 20, out), descriptor.root_schema_ptr(), props)
+            .map_err(|e| perr(e.to_string()))?;
+    let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
+    let index = |name: &str| source.index_of(name).unwrap_or(0);
+    let line_col = index("x_SourceLine");
+    let keys = ["x_SourceLine", "BillingCurrency", "x_Workspace", "x_Environment", "x_AllocationMethod", "x_Reason"];
+    let last = schema.fields().len() - 1;
+    let mut group = 0;
+    for (tmp, offset) in parts {
+        let terr = |e: String| Error::Parquet { path: tmp.clone(), detail: e };
+        let file = std::fs::File::open(tmp).map_err(|e| Error::io(tmp, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file.try_clone().map_err(|e| Error::io(tmp, e))?)
+            .map_err(|e| terr(e.to_string()))?;
+        let meta = builder.metadata().clone();
+        let roots: Vec<usize> = keys.iter().map(|k| index(k)).collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        for (g, rg) in meta.row_groups().iter().enumerate() {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file.try_clone().map_err(|e| Error::io(tmp, e))?)
+                .and_then(|b| {
+                    b.with_row_groups(vec![g]).with_projection(mask.clone()).with_batch_size(BATCH_ROWS).build()
+                })
+                .map_err(|e| terr(e.to_string()))?;
+            let mut writers = factory.create_column_writers(group).map_err(|e| perr(e.to_string()))?;
+            let mut shares_writer = writers.pop().ok_or_else(|| perr("no column writers".into()))?;
+            let mut line_writer = writers.swap_remove(line_col);
+            for batch in reader {
+                let batch = batch.map_err(|e| terr(e.to_string()))?;
+                let at = |name: &str| batch.schema().index_of(name).unwrap_or(0);
+                let lines = batch.column(at("x_SourceLine")).as_primitive::<arrow_array::types::UInt64Type>();
+                let lines: ArrayRef =
+                    Arc::new(lines.iter().map(|l| l.map(|l| l + offset)).collect::<arrow_array::UInt64Array>());
+                let column: ArrayRef = Arc::new(shares_column(
+                    &batch,
+                    [
+                        at("BillingCurrency"),
+                        at("x_Workspace"),
+                        at("x_Environment"),
+                        at("x_AllocationMethod"),
+                        at("x_Reason"),
+                    ],
+                    shares,
+                ));
+                for leaf in compute_leaves(schema.field(line_col), &lines).map_err(|e| perr(e.to_string()))? {
+                    line_writer.write(&leaf).map_err(|e| perr(e.to_string()))?;
+                }
+                for leaf in compute_leaves(schema.field(last), &column).map_err(|e| perr(e.to_string()))? {
+                    shares_writer.write(&leaf).map_err(|e| perr(e.to_string()))?;
+                }
+            }
+            let lines = line_writer.close().map_err(|e| perr(e.to_string()))?;
+            let split = shares_writer.close().map_err(|e| perr(e.to_string()))?;
+            let mut out_group = writer.next_row_group().map_err(|e| perr(e.to_string()))?;
+            let mut lines = Some(lines);
+            for c in 0..source.fields().len() {
+                if c == line_col {
+                    if let Some(chunk) = lines.take() {
+                        chunk.append_to_row_group(&mut out_group).map_err(|e| perr(e.to_string()))?;
+                    }
+                    continue;
+                }
+                let column = rg.column(c);
+                let close = ColumnCloseResult {
+                    bytes_written: column.compressed_size() as u64,
+                    rows_written: rg.num_rows() as u64,
+                    metadata: column.clone(),
+                    bloom_filter: None,
+                    column_index: None,
+                    offset_index: None,
+                };
+                out_group.append_column(&file, close).map_err(|e| perr(e.to_string()))?;
+            }
+            split.append_to_row_group(&mut out_group).map_err(|e| perr(e.to_string()))?;
+            out_group.close().map_err(|e| perr(e.to_string()))?;
+            group += 1;
+        }
+    }
+    writer.close().map_err(|e| perr(e.to_string()))?;
+    Ok(path)
+}
+
 /// Copies a month's temporary files in order, adding each part's line offset and `x_SplitShares`, into
-/// allocated.parquet and/or allocated.jsonl.
+/// allocated.parquet and/or allocated.jsonl (the JSON lines need every value decoded; see [`splice_shares`]).
 fn add_shares(
     parts: &[(PathBuf, u64)],
     shares: &HashMap<(String, String, String), String>,
@@ -514,20 +658,7 @@ fn add_shares(
             .map_err(|e| perr(e.to_string()))?;
         for batch in reader {
             let batch = batch.map_err(|e| perr(e.to_string()))?;
-            let col = |i: usize| batch.column(i).as_string::<i32>().clone();
-            let (c, w, e, m, why) = (col(cur), col(ws), col(env), col(method), col(reason));
-            let column: StringArray = (0..batch.num_rows())
-                .map(|r| {
-                    let key = if m.value(r).starts_with("shared-") || m.value(r).starts_with(crate::rollup::PLATFORM) {
-                        Some((c.value(r).to_string(), w.value(r).to_string(), e.value(r).to_string()))
-                    } else if m.value(r) == crate::rollup::UNUSED_COMMITMENT {
-                        Some((c.value(r).to_string(), String::new(), why.value(r).to_string()))
-                    } else {
-                        None
-                    };
-                    Some(key.and_then(|k| shares.get(&k).cloned()).unwrap_or_default())
-                })
-                .collect();
+            let column = shares_column(&batch, [cur, ws, env, method, reason], shares);
             let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
             if *offset > 0 {
                 let lines = batch.column(line_col).as_primitive::<arrow_array::types::UInt64Type>();

@@ -40,7 +40,7 @@ fn display(m: Money) -> f64 {
 }
 
 /// A series of amounts: drawn from their display values, labelled with the exact figures at `d` decimals.
-fn series(name: &str, swatch: Swatch, amounts: impl Iterator<Item = Money>, d: u32) -> Series {
+pub(crate) fn series(name: &str, swatch: Swatch, amounts: impl Iterator<Item = Money>, d: u32) -> Series {
     let amounts: Vec<Money> = amounts.collect();
     Series {
         name: name.to_string(),

@@ -2,9 +2,10 @@
 //! by allocation, every team's trend, and budget burn), from a [`History`] the ledger module computed.
 
 use crate::error::{Error, Result};
-use crate::ledger::history::{as_f64, History, Level, Series};
+use crate::ledger::history::{History, Level, Series};
 use crate::money::Money;
-use crate::report::chart::{neutral, neutral_hatched, Chart, Drawn, Kind, Series as ChartSeries, TeamColours};
+use crate::report::chart::{neutral, neutral_hatched, Chart, Drawn, Kind, TeamColours};
+use crate::report::charts::series;
 use crate::report::{csv_bytes, grouped, safe_file_names, safe_name, Files};
 use std::path::PathBuf;
 
@@ -140,10 +141,6 @@ pub fn csv(h: &History) -> Result<Vec<u8>> {
     csv_bytes(&COLUMNS, rows.into_iter())
 }
 
-fn display(m: Money) -> f64 {
-    as_f64(m)
-}
-
 /// The charts: per currency, every team's trend (lines), each team's months stacked by allocation, and budget burn.
 pub fn charts(h: &History, basis: &str) -> Vec<HistoryChart> {
     let mut out = Vec::new();
@@ -250,21 +247,6 @@ pub fn charts(h: &History, basis: &str) -> Vec<HistoryChart> {
         }
     }
     out
-}
-
-fn series(
-    name: &str,
-    swatch: crate::report::chart::Swatch,
-    amounts: impl Iterator<Item = Money>,
-    d: u32,
-) -> ChartSeries {
-    let amounts: Vec<Money> = amounts.collect();
-    ChartSeries {
-        name: name.to_string(),
-        values: amounts.iter().map(|m| display(*m)).collect(),
-        exact: amounts.iter().map(|m| grouped(*m, d)).collect(),
-        swatch,
-    }
 }
 
 /// Every file of the history folder: history.csv, history.html, and each chart as SVG and PNG.
