@@ -91,8 +91,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--query", default=QUERY)
     ap.add_argument("--history", action="store_true")
+    ap.add_argument("--binary", help="an mlspend binary to measure instead of building target/release/mlspend")
     args = ap.parse_args()
-    setup()
+    global MLSPEND
+    if args.binary:
+        MLSPEND = Path(args.binary)
+        subprocess.run(["true"])  # DuckDB's environment is still set up below
+        setup(build=False)
+    else:
+        setup()
     ledger = ledger_for(args.rows_per_month, args.months)
     python = str(VENV / "bin" / "python")
     m_cmd = [str(MLSPEND), "sql", "--ledger", str(ledger), args.query]

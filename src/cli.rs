@@ -281,8 +281,12 @@ pub fn main() -> Result<()> {
 fn run_history(args: &HistoryArgs) -> Result<()> {
     use crate::ledger::history::Level;
     let config = args.config.clone().or_else(|| Some(PathBuf::from(BUNDLED_CONFIG)).filter(|p| p.is_file()));
-    let options =
-        pipeline::HistoryOptions { ledger: args.ledger.clone(), out: args.out.clone(), config, timestamp: false };
+    let options = pipeline::HistoryOptions {
+        ledger: args.ledger.clone(),
+        out: absolute(&args.out)?,
+        config: config.as_deref().map(absolute).transpose()?,
+        timestamp: false,
+    };
     let (h, _) = pipeline::history(&options)?;
     let over = h.over_budget();
     if !args.quiet {
@@ -359,13 +363,20 @@ fn run_history(args: &HistoryArgs) -> Result<()> {
     Ok(())
 }
 
+/// A path made absolute before the ledger commands work from inside the ledger (`ledger::enter`).
+fn absolute(path: &std::path::Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| Error::io(path, e))
+}
+
 fn run_sql(args: &SqlArgs) -> Result<()> {
-    if let Some(out) = &args.out {
-        let path = crate::ledger::sql::write(&args.ledger, &args.query, out)?;
+    let out = args.out.as_deref().map(absolute).transpose()?;
+    let ledger = crate::ledger::enter(&args.ledger)?;
+    if let Some(out) = &out {
+        let path = crate::ledger::sql::write(&ledger, &args.query, out)?;
         eprintln!("wrote {}", path.display());
         return Ok(());
     }
-    let printed = crate::ledger::sql::print(&args.ledger, &args.query)?;
+    let printed = crate::ledger::sql::print(&ledger, &args.query)?;
     let header: Vec<&str> = printed.header.iter().map(String::as_str).collect();
     let mut text = String::new();
     crate::check::table(&mut text, "", &header, &printed.rows, &printed.numeric);

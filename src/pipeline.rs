@@ -600,21 +600,24 @@ pub struct HistoryOptions {
 /// `mlspend history`: the ledger's months read together (ledger), then written as the history folder (report), which
 /// changes in one step like a pack.
 pub fn history(options: &HistoryOptions) -> Result<(crate::ledger::history::History, Vec<PathBuf>)> {
+    // The configuration and --out first, from where they were named; then the ledger is read from inside it.
     let config = options.config.as_deref().map(Config::load).transpose()?;
+    let out = std::path::absolute(&options.out).map_err(|e| Error::io(&options.out, e))?;
+    let ledger = crate::ledger::enter(&options.ledger)?;
     let budgets = config.as_ref().map(|c| c.budgets.clone()).unwrap_or_default();
     let decimals =
         |code: &str| config.as_ref().map(|c| c.decimals_for(code)).unwrap_or_else(|| Config::default_decimals(code));
-    if options.out.exists() && !options.out.is_dir() {
+    if out.exists() && !out.is_dir() {
         return Err(Error::Usage(format!(
             "--out {}: is a file; --out names the folder history is written into",
-            options.out.display()
+            out.display()
         )));
     }
-    let h = crate::ledger::history::history(&options.ledger, &budgets, &decimals)?;
+    let h = crate::ledger::history::history(&ledger, &budgets, &decimals)?;
     let basis = if h.cost_column == "BilledCost" { "actual" } else { "amortized" };
     let timestamp = options.timestamp.then(crate::report::utc_now);
     let files = crate::report::history::files(&h, basis, timestamp.as_deref())?;
-    let staging = report::Staging::create(&options.out)?;
+    let staging = report::Staging::create(&out)?;
     let mut names = Vec::new();
     for (rel, bytes) in &files {
         let path = staging.dir.join(rel);

@@ -717,6 +717,9 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         let mut per_currency = BTreeMap::new();
         for (currency, v) in amounts {
             match percentage(v) {
+                Some(m) if m.is_negative() => {
+                    problems.push(format!("budgets.{team}.{currency}: a budget is 0 or more, not {v}"))
+                }
                 Some(m) => {
                     per_currency.insert(currency.to_ascii_uppercase(), m);
                 }

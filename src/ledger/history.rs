@@ -87,6 +87,8 @@ pub struct Forecast {
     /// the year-end figure covers this month to December.
     pub year_from: Month,
     pub year_known: usize,
+    /// The months of that year at the run rate: those left, and those the ledger misses since `year_from`.
+    pub year_estimated: u32,
     /// The back-tested mean absolute error of the monthly forecast, in %, and over how many months.
     pub error: Option<(f64, usize)>,
     /// The year-end forecast's error: the monthly error on its forecast months, in % of the year-end figure.
@@ -315,19 +317,49 @@ fn sums(ledger: &Path, lf: LazyFrame) -> Result<(Vec<Cell>, String)> {
             ))
         })?
         .to_string();
+    // The chargeback table's columns exactly (a file of the allocated table put there by hand would otherwise sum
+    // its unrounded rows).
+    let expected = [
+        "BillingPeriodStart",
+        "BillingCurrency",
+        "x_Team",
+        "x_Project",
+        "x_Workspace",
+        "x_Environment",
+        "x_ServiceCategory",
+        "x_Topology",
+        "x_AllocationMethod",
+        "x_Reason",
+        cost_column.as_str(),
+        "x_ReportCurrency",
+        "x_ReportCost",
+        super::PARTITION_KEY,
+    ];
+    let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+    if names != expected {
+        return Err(Error::Usage(format!(
+            "{}: holds other columns than the chargeback table mlspend writes ({}); rerun its months, or give the ledger a run writes",
+            ledger.join("chargeback").display(),
+            names.join(", ")
+        )));
+    }
     let keys = ["billing_month", "BillingCurrency", "x_Team", "x_Project", "x_Workspace", "x_AllocationMethod"];
     let cost = col(cost_column.as_str());
-    let df = lf
-        .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
-        .agg([
-            cost.clone().sum().alias("sum"),
-            cost.clone().min().alias("min"),
-            cost.max().alias("max"),
-            len().cast(DataType::UInt64).alias("rows"),
-        ])
-        .collect_with_engine(Engine::Streaming)
-        .map_err(|e| polars_error(ledger, e))?
-        .unwrap_single();
+    let df = super::run(
+        ledger,
+        || Ok(lf.clone()),
+        |lf, engine| {
+            lf.group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
+                .agg([
+                    cost.clone().sum().alias("sum"),
+                    cost.clone().min().alias("min"),
+                    cost.clone().max().alias("max"),
+                    len().cast(DataType::UInt64).alias("rows"),
+                ])
+                .collect_with_engine(engine)
+                .map(|r| r.unwrap_single())
+        },
+    )?;
     let text = |name: &str| -> Result<Vec<String>> {
         let c = df.column(name).map_err(|e| polars_error(ledger, e))?;
         Ok(c.str().map_err(|e| polars_error(ledger, e))?.iter().map(|v| v.unwrap_or("").to_string()).collect())
@@ -479,7 +511,10 @@ fn forecast(months: &[Month], values: &[Money], stats: &[MonthStat]) -> Forecast
     let known: Vec<&MonthStat> = stats.iter().filter(|s| s.month.year == year).collect();
     let year_from = known.first().map(|s| s.month).unwrap_or(next_month);
     let ytd = known.last().map(|s| s.ytd).unwrap_or(Money::ZERO);
-    let remaining = (12 - u32::from(next_month.month) + 1) as i128;
+    // The months left in the year, and the months the ledger misses since its first month of the year: both at the
+    // run rate, so a missing month is never counted as a month of no spend.
+    let gaps = gaps_since(year_from, &known);
+    let remaining = (12 - u32::from(next_month.month) + 1 + gaps) as i128;
     let forecast_part = next.mul_div(Money::from_minor_units(remaining, 0), Money::from_minor_units(1, 0));
     let forecast_part = forecast_part.unwrap_or(Money::ZERO);
     let year_end = ytd + forecast_part;
@@ -492,9 +527,24 @@ fn forecast(months: &[Month], values: &[Money], stats: &[MonthStat]) -> Forecast
         year_end,
         year_from,
         year_known: known.len(),
+        year_estimated: remaining as u32,
         error,
         year_end_error,
     }
+}
+
+/// Calendar months from `from` to the last of `known` that `known` does not hold.
+fn gaps_since(from: Month, known: &[&MonthStat]) -> u32 {
+    let Some(last) = known.last().map(|s| s.month) else { return 0 };
+    let mut gaps = 0;
+    let mut m = from;
+    while m < last {
+        if !known.iter().any(|s| s.month == m) {
+            gaps += 1;
+        }
+        m = m.next();
+    }
+    gaps
 }
 
 fn budget(s: &Series, monthly: Money) -> Budget {
@@ -506,13 +556,24 @@ fn budget(s: &Series, monthly: Money) -> Budget {
     let times = |m: Money, k: u32| m.mul_div(Money::from_minor_units(k as i128, 0), Money::from_minor_units(1, 0));
     let year = times(monthly, period_months).unwrap_or(Money::ZERO);
     let f = &s.forecast;
-    let year_end = stat.ytd + times(f.next, 12 - u32::from(stat.month.month)).unwrap_or(Money::ZERO);
+    // Months of the period the ledger misses count at the run rate, like the months left.
+    let known: Vec<&MonthStat> = s.months.iter().filter(|m| m.month.year == stat.month.year).collect();
+    let gaps = gaps_since(period_from, &known);
+    let spent_so_far = stat.ytd + times(f.next, gaps).unwrap_or(Money::ZERO);
+    let year_end = spent_so_far + times(f.next, 12 - u32::from(stat.month.month)).unwrap_or(Money::ZERO);
     // Carry the year to date on at the run rate, month by month, to the year's end.
-    let (mut spent, mut month) = (stat.ytd, stat.month);
+    let (mut spent, mut month) = (spent_so_far, stat.month);
     let mut runs_out = None;
     if spent > year {
-        // Already out: the first month of this year whose year to date passed it.
-        runs_out = s.months.iter().filter(|m| m.month.year == stat.month.year).find(|m| m.ytd > year).map(|m| m.month);
+        // Already out: the first month of this year whose year to date passed it (the last, when only the months
+        // the ledger misses tip it over).
+        runs_out = s
+            .months
+            .iter()
+            .filter(|m| m.month.year == stat.month.year)
+            .find(|m| m.ytd > year)
+            .map(|m| m.month)
+            .or(Some(stat.month));
     } else {
         while month.next().year == stat.month.year {
             month = month.next();
@@ -532,7 +593,7 @@ fn budget(s: &Series, monthly: Money) -> Budget {
         period_months,
         ytd: stat.ytd,
         year,
-        burn_pct: pct_of(stat.ytd, year).unwrap_or(0.0),
+        burn_pct: pct_of(spent_so_far, year).unwrap_or(0.0),
         year_end,
         over: last > monthly,
         forecast_over: f.next > monthly,

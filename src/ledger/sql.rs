@@ -2,7 +2,7 @@
 //! `chargeback.parquet` and `allocated.parquet` and `billing_month` from the partitions. The query is planned
 //! lazily and run on polars' streaming engine: a `--out` file is written as the rows stream, in flat memory.
 
-use super::{cells, polars_error, scan, TABLES};
+use super::{cells, scan, TABLES};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use polars::sql::SQLContext;
@@ -37,12 +37,11 @@ pub struct Printed {
 
 /// Runs the query for the terminal: its first [`SHOWN`] rows.
 pub fn print(ledger: &Path, text: &str) -> Result<Printed> {
-    let lf = query(ledger, text)?;
-    let df = lf
-        .limit(SHOWN as IdxSize + 1)
-        .collect_with_engine(Engine::Streaming)
-        .map_err(|e| run_error(ledger, e))?
-        .unwrap_single();
+    let df = super::run(
+        ledger,
+        || query(ledger, text),
+        |lf, engine| lf.limit(SHOWN as IdxSize + 1).collect_with_engine(engine).map(|r| r.unwrap_single()),
+    )?;
     let more = df.height() > SHOWN;
     let df = df.head(Some(SHOWN));
     let header = df.columns().iter().map(|c| c.name().to_string()).collect();
@@ -57,8 +56,14 @@ pub fn print(ledger: &Path, text: &str) -> Result<Printed> {
 pub fn write(ledger: &Path, text: &str, out: &Path) -> Result<PathBuf> {
     let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let lower = name.to_ascii_lowercase();
-    let format = if lower.ends_with(".csv") {
-        FileWriteFormat::Csv(CsvWriterOptions::default())
+    let csv = ext_is_csv(&lower);
+    let format = if csv {
+        // CRLF, as every CSV mlspend writes.
+        let mut options = CsvWriterOptions::default();
+        let mut serialize = (*options.serialize_options).clone();
+        serialize.line_terminator = "\r\n".into();
+        options.serialize_options = serialize.into();
+        FileWriteFormat::Csv(options)
     } else if lower.ends_with(".parquet") {
         FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions::default()))
     } else {
@@ -70,28 +75,43 @@ pub fn write(ledger: &Path, text: &str, out: &Path) -> Result<PathBuf> {
     if out.is_dir() {
         return Err(Error::Usage(format!("--out {}: is a folder; name the file to write", out.display())));
     }
-    let mut lf = query(ledger, text)?;
-    if ext_is_csv(&lower) {
-        lf = spreadsheet_safe(lf, ledger)?;
-    }
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
         return Err(Error::NotFound(dir.to_path_buf()));
     }
-    let ext = if lower.ends_with(".csv") { "csv" } else { "parquet" };
-    let tmp = dir.join(format!(".{name}.mlspend-tmp-{}.{ext}", std::process::id()));
+    // What an earlier query into the same file left when it was killed.
+    let prefix = format!(".{name}.mlspend-tmp-");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let ext = if csv { "csv" } else { "parquet" };
+    let tmp = dir.join(format!("{prefix}{}.{ext}", std::process::id()));
     let tmp_text =
         tmp.to_str().ok_or_else(|| Error::Usage(format!("--out {}: give a UTF-8 path", out.display())))?.to_string();
-    let result = lf
-        .sink(
+    let build = || {
+        let lf = query(ledger, text)?;
+        if csv {
+            spreadsheet_safe(lf)
+        } else {
+            Ok(lf)
+        }
+    };
+    let result = super::run(ledger, build, |lf, engine| {
+        lf.sink(
             SinkDestination::File { target: SinkTarget::Path(PlRefPath::new(tmp_text.as_str())) },
-            format,
+            format.clone(),
             UnifiedSinkArgs::default(),
         )
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming));
+        .and_then(|lf| lf.collect_with_engine(engine))
+        .map(|_| ())
+    });
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(run_error(ledger, e));
+        return Err(e);
     }
     std::fs::rename(&tmp, out).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -106,14 +126,16 @@ fn ext_is_csv(name: &str) -> bool {
 
 /// Every text column of a CSV result through the rule of every CSV mlspend writes (`text::safe_cell`): a cell that a
 /// spreadsheet would run as a formula gets a leading `'`. Team names and tags come from the bill.
-fn spreadsheet_safe(mut lf: LazyFrame, ledger: &Path) -> Result<LazyFrame> {
-    let schema = lf.collect_schema().map_err(|e| run_error(ledger, e))?;
+fn spreadsheet_safe(mut lf: LazyFrame) -> Result<LazyFrame> {
+    let schema = lf.collect_schema().map_err(|e| Error::Usage(format!("sql: {}", e.to_string().replace('\n', " "))))?;
     let exprs: Vec<Expr> = schema
         .iter()
         .map(|(name, dtype)| {
+            // The header too: a column named `=1+1` is a formula to a spreadsheet like any cell.
+            let safe_name = crate::text::safe_cell(name.as_str()).into_owned();
             let c = col(name.clone());
             if *dtype != DataType::String {
-                return c;
+                return c.alias(safe_name);
             }
             c.map(
                 |column: Column| {
@@ -128,15 +150,8 @@ fn spreadsheet_safe(mut lf: LazyFrame, ledger: &Path) -> Result<LazyFrame> {
                 },
                 |_, field| Ok(field.clone()),
             )
+            .alias(safe_name)
         })
         .collect();
     Ok(lf.select(exprs))
-}
-
-/// A query that fails while it runs (a column that is not there, a type that does not fit): a usage error.
-fn run_error(ledger: &Path, e: PolarsError) -> Error {
-    match e {
-        PolarsError::IO { .. } => polars_error(ledger, e),
-        e => Error::Usage(format!("sql: {}", e.to_string().replace('\n', " "))),
-    }
 }

@@ -119,20 +119,23 @@ pub fn csv(h: &History) -> Result<Vec<u8>> {
                 f.year_end.round(d).to_fixed(d),
             ];
             year.extend(blank());
+            // The budget of the forecast's own period (its first month to December), which is the next year's
+            // when the ledger ends in December.
+            let period = budget.and_then(|b| {
+                let months = 12 - u32::from(f.year_from.month) + 1;
+                b.monthly.mul_div(Money::from_minor_units(i128::from(months), 0), Money::from_minor_units(1, 0))
+            });
             year.extend([
-                budget.map(|b| b.year.to_fixed(d)).unwrap_or_default(),
-                budget
-                    .and_then(|b| crate::ledger::history::pct_of(f.year_end, b.year))
+                period.map(|p| p.to_fixed(d)).unwrap_or_default(),
+                period
+                    .and_then(|p| crate::ledger::history::pct_of(f.year_end, p))
                     .map(|p| format!("{p:.1}"))
                     .unwrap_or_default(),
                 pct_text(f.year_end_error),
                 n,
                 format!(
                     "{} to {}: {} months known, {} at the run rate",
-                    f.year_from,
-                    f.year_end_month,
-                    f.year_known,
-                    12 - u32::from(f.next_month.month) + 1
+                    f.year_from, f.year_end_month, f.year_known, f.year_estimated
                 ),
             ]);
             rows.push(year);
