@@ -281,8 +281,10 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     if pack {
         report::ledger::check_basis(&staging.out, report::ledger::cost_column(basis))?;
     }
-    // Every run keeps its months' allocated rows in the ledger (OUT/ledger/allocated), whatever --format says.
-    let allocated_dir = Some(staging.dir.clone()).filter(|_| pack);
+    // A run keeps its months' allocated rows in the ledger (OUT/ledger/allocated) unless `ledger_rows = false`,
+    // whatever --format says.
+    let keep_rows = options.formats.allocated() || config.ledger_rows;
+    let allocated_dir = Some(staging.dir.clone()).filter(|_| pack && keep_rows);
     let names: Vec<String> = plan.sources.iter().map(|s| s.path.display().to_string()).collect();
     let new_state = || RunState {
         config: &config,
@@ -394,7 +396,10 @@ pub fn run(options: &RunOptions, output: Output) -> Result<RunOutcome> {
     let charts = report::charts::build(&config, &chargeback, &estimates, basis);
     let written = match output {
         Output::Pack => {
-            let formats = crate::report::allocated::Formats { parquet: true, ..options.formats };
+            let formats = crate::report::allocated::Formats {
+                parquet: options.formats.parquet || config.ledger_rows,
+                ..options.formats
+            };
             crate::report::allocated::finish(allocated_parts, &chargeback, formats)?;
             report::write(&chargeback, (&estimates, &decisions), &charts, &info, staging)?
         }

@@ -405,3 +405,24 @@ fn every_real_sample_lands_in_the_ledger_with_every_row() {
         assert!(hist.join("history.html").is_file(), "{name}");
     }
 }
+
+#[test]
+fn ledger_rows_false_keeps_the_chargeback_lines_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("data");
+    let sample = std::fs::read_to_string(data.join("sample.toml")).unwrap();
+    let text = sample
+        .replace("\"sample\"", &format!("{:?}", data.join("sample")))
+        .replace("\"aml-usage.csv\"", &format!("{:?}", data.join("aml-usage.csv")));
+    let config = dir.path().join("rows.toml");
+    std::fs::write(&config, format!("ledger_rows = false\n{text}")).unwrap();
+    let out = dir.path().join("reports");
+    let (o, e, code) = run(mlspend().args(["run", "--quiet", "--config"]).arg(&config).arg("--out").arg(&out));
+    assert_eq!(code, 0, "{o}{e}");
+    assert!(out.join("ledger/chargeback/billing_month=2026-10/part-0.parquet").is_file());
+    assert!(!out.join("ledger/allocated").exists());
+    let (o, e, code) =
+        run(mlspend().args(["sql", "--ledger"]).arg(out.join("ledger")).arg("select count(*) as n from allocated"));
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.starts_with("error: sql: "), "{e}");
+}

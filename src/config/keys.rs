@@ -4,8 +4,9 @@
 use super::{commitments, RawConfig, WorkspaceConfig};
 use serde::Deserialize;
 
-const TOP_KEYS: [&str; 14] = [
+const TOP_KEYS: [&str; 15] = [
     "basis",
+    "ledger_rows",
     "month",
     "closed_through",
     "tags",

@@ -158,6 +158,10 @@ pub struct WorkspaceConfig {
     pub hub: Option<String>,
 }
 
+fn default_true() -> bool {
+    true
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -167,6 +171,8 @@ struct RawConfig {
     month: crate::schema::MonthBy,
     #[serde(default)]
     closed_through: Option<String>,
+    #[serde(default = "default_true")]
+    ledger_rows: bool,
     #[serde(default)]
     tags: TagKeys,
     #[serde(default)]
@@ -259,6 +265,9 @@ pub struct Config {
     pub month_by: crate::schema::MonthBy,
     /// The last closed month: its pack is never rewritten, and changes to it are booked into the next month.
     pub closed_through: Option<crate::dates::Month>,
+    /// Whether every run keeps its allocated rows in the ledger (OUT/ledger/allocated); the chargeback lines always
+    /// are.
+    pub ledger_rows: bool,
     pub tags: TagKeys,
     /// Default fractional digits of a currency's minor unit.
     pub decimals: u32,
@@ -756,6 +765,7 @@ fn validate(raw: RawConfig, path: &Path, problems: &mut Vec<String>) -> Config {
         basis: raw.basis,
         month_by: raw.month,
         closed_through,
+        ledger_rows: raw.ledger_rows,
         tags,
         decimals: raw.decimals.unwrap_or(2),
         minor_units: raw.minor_units.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect(),
