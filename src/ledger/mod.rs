@@ -4,9 +4,9 @@
 //!
 //! `run` writes the partitions into its pack (`report/ledger.rs`); this module only reads them, through polars'
 //! lazy, streaming engine: a query reads the columns and partitions it needs, a batch at a time (a year of
-//! ten-million-row months: a heap of 749 MiB, against 595 MiB for a fifth of it; docs/performance.md). Each table is scanned from the list of its partition files, never
-//! through a glob, given relative to the ledger ([`enter`]): whatever the ledger's own path holds (`[`, `*`,
-//! `key=value`) is neither a pattern nor a column.
+//! ten-million-row months: a heap of 749 MiB, against 595 MiB for a fifth of it; docs/performance.md). Each table
+//! is scanned from the list of its partition files, never through a glob, given relative to the ledger
+//! ([`enter`]): whatever the ledger's own path holds (`[`, `*`, `key=value`) is neither a pattern nor a column.
 
 pub mod history;
 pub mod sql;
