@@ -500,7 +500,7 @@ shares = { alpha = 60, beta = 30 }
     assert_eq!(code, 2);
     for needle in [
         "bad.toml: 7 problems in the configuration:",
-        "unknown key `rounding` (allowed here: basis, month, closed_through, tags, decimals, minor_units, exports, workspace, divisions, compare, budgets, currency, commitment, pool)",
+        "unknown key `rounding` (allowed here: basis, month, closed_through, ledger_rows, tags, decimals, minor_units, exports, workspace, divisions, compare, budgets, currency, commitment, pool)",
         "workspace[2] (WS-A): workspace `WS-A` is declared twice (also workspace[1])",
         "workspace[3] (ws-s): a shared workspace needs `teams`, the teams who share it",
         "workspace[3] (ws-s): `shares` names team `alpha`, which is not in `teams`",

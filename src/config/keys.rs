@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 const TOP_KEYS: [&str; 15] = [
     "basis",
-    "ledger_rows",
     "month",
     "closed_through",
+    "ledger_rows",
     "tags",
     "decimals",
     "minor_units",
