@@ -267,6 +267,11 @@ impl Money {
         format_units(I256::new(units), decimals)
     }
 
+    /// The nearest double, for what only draws or ranks amounts (chart bars, statistics); never for a total.
+    pub fn to_f64(self) -> f64 {
+        self.to_plain().parse::<f64>().unwrap_or(0.0)
+    }
+
     /// Full precision, trailing zeros trimmed: `0.1`, `-3`, `0.0000000072922557592391990000` -> `0.000000007292255759239199`.
     pub fn to_plain(self) -> String {
         let mut text = format_units(self.0, SCALE);

@@ -421,12 +421,8 @@ fn sums(ledger: &Path, lf: LazyFrame) -> Result<(Vec<Cell>, String)> {
 }
 
 pub fn pct_of(part: Money, whole: Money) -> Option<f64> {
-    let whole = as_f64(whole);
-    (whole != 0.0).then(|| as_f64(part) / whole.abs() * 100.0)
-}
-
-pub fn as_f64(m: Money) -> f64 {
-    m.to_plain().parse::<f64>().unwrap_or(0.0)
+    let whole = whole.to_f64();
+    (whole != 0.0).then(|| part.to_f64() / whole.abs() * 100.0)
 }
 
 /// The months of one series: change on the month and the year, year to date, and (with the currency's totals) the
@@ -458,13 +454,13 @@ fn anomaly(before: &[Money], cost: Money, total: Money, decimals: u32) -> Option
     if before.len() < ANOMALY_MIN {
         return None;
     }
-    let trailing: Vec<f64> = before[before.len().saturating_sub(ANOMALY_WINDOW)..].iter().map(|m| as_f64(*m)).collect();
+    let trailing: Vec<f64> = before[before.len().saturating_sub(ANOMALY_WINDOW)..].iter().map(|m| m.to_f64()).collect();
     let k = trailing.len() as f64;
     let mean = trailing.iter().sum::<f64>() / k;
     let sd = (trailing.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / k).sqrt();
-    let v = as_f64(cost);
+    let v = cost.to_f64();
     let departs = (v - mean).abs();
-    let floor = as_f64(total).abs() * 0.01;
+    let floor = total.to_f64().abs() * 0.01;
     if departs > 3.0 * sd && departs > 0.25 * mean.abs() && departs >= floor && departs > 0.0 {
         let sds = if sd > 0.0 { format!("{:.1} standard deviations", departs / sd) } else { "flat months".into() };
         Some(format!(
@@ -497,12 +493,12 @@ fn forecast(months: &[Month], values: &[Money], stats: &[MonthStat]) -> Forecast
     // Back-test: each month forecast from the months before it, by the same rule.
     let mut errors = Vec::new();
     for i in 1..values.len() {
-        let actual = as_f64(values[i]);
+        let actual = values[i].to_f64();
         if actual == 0.0 {
             continue;
         }
         if let Some((f, _)) = run_rate(&values[..i]) {
-            errors.push((as_f64(f) - actual).abs() / actual.abs() * 100.0);
+            errors.push((f.to_f64() - actual).abs() / actual.abs() * 100.0);
         }
     }
     let error = (!errors.is_empty()).then(|| (errors.iter().sum::<f64>() / errors.len() as f64, errors.len()));

@@ -35,16 +35,12 @@ impl Charts {
     }
 }
 
-fn display(m: Money) -> f64 {
-    m.to_plain().parse::<f64>().unwrap_or(0.0)
-}
-
 /// A series of amounts: drawn from their display values, labelled with the exact figures at `d` decimals.
 pub(crate) fn series(name: &str, swatch: Swatch, amounts: impl Iterator<Item = Money>, d: u32) -> Series {
     let amounts: Vec<Money> = amounts.collect();
     Series {
         name: name.to_string(),
-        values: amounts.iter().map(|m| display(*m)).collect(),
+        values: amounts.iter().map(|m| m.to_f64()).collect(),
         exact: amounts.iter().map(|m| grouped(*m, d)).collect(),
         swatch,
     }
